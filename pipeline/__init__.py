@@ -1,0 +1,1 @@
+"""studio-intake orchestration: config, campaign rules, mail decoding, archives, checks, replies, CLI."""

@@ -1,0 +1,175 @@
+"""The `intake` command line: each command is a thin wrapper over one library call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.bootstrap import build_app
+from pipeline.config import Config, demo_config, load_config
+from pipeline.errors import ConfigError, IntakeError
+from pipeline.intake import App, IngestResult, file_source_key, ingest_bytes, reprocess_all
+from pipeline.outbox import drain_to_folder
+from pipeline.sources import message_paths
+from pipeline.views import submission_json, submissions_table
+from storage import repo
+
+CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
+
+
+def _config_path(value: str | None) -> Path:
+    return Path(value or os.environ.get("INTAKE_CONFIG") or "config.toml")
+
+
+def _load(value: str | None) -> Config:
+    try:
+        return load_config(_config_path(value))
+    except ConfigError as exc:
+        raise click.ClickException("configuration problems:\n  " + "\n  ".join(exc.problems)) from None
+
+
+def _app(config: Config) -> App:
+    try:
+        return build_app(config)
+    except IntakeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+config_option = click.option("--config", "config_file", metavar="FILE", help=CONFIG_HELP)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log each step to stderr.")
+def main(verbose: bool) -> None:
+    """studio-intake: e-mailed applications in, verdicts, records and replies out."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _ingest_paths(app: App, paths: list[Path]) -> list[IngestResult]:
+    results = []
+    for path in message_paths(paths):
+        raw = path.read_bytes()
+        results.append(ingest_bytes(app, raw, file_source_key(path, raw)))
+    return results
+
+
+def _drain(app: App) -> list[Path]:
+    folder = app.config.smtp.outbox_dir
+    return drain_to_folder(app, folder) if folder else []
+
+
+def _summary_line(results: list[IngestResult], written: list[Path], app: App) -> str:
+    new = sum(r.status == "new" for r in results)
+    known = sum(r.status == "known" for r in results)
+    failed = sum(r.status == "failed" for r in results)
+    where = f"，回复已写入 {app.config.smtp.outbox_dir}" if written else ""
+    return f"处理 {new} 封新邮件，{known} 封此前已处理，{failed} 封出错；生成回复 {len(written)} 封{where}。"
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("intake-demo"),
+              show_default=True, help="Where the demo keeps its database, raw mail and outbox.")
+@click.option("--mail", "mail_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of .eml files (default: the bundled sample_mail/).")
+def demo(workdir: Path, mail_dir: Path | None) -> None:
+    """Process the bundled sample mail with the embedded Shijiazhuang 2025 defaults."""
+    mail_dir = mail_dir or _bundled_samples()
+    app = _app(demo_config(workdir))
+    results = _ingest_paths(app, [mail_dir])
+    written = _drain(app)
+    with app.sessions() as session:
+        click.echo(submissions_table(list(repo.submissions(session))))
+    click.echo("")
+    click.echo(_summary_line(results, written, app))
+    click.echo(f"数据库与原始邮件：{workdir.resolve()}")
+
+
+def _bundled_samples() -> Path:
+    for candidate in (Path.cwd() / "sample_mail", Path(__file__).resolve().parent.parent / "sample_mail"):
+        if candidate.is_dir():
+            return candidate
+    raise click.ClickException("sample_mail/ not found: run from the repository or pass --mail DIR")
+
+
+@main.command()
+@config_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def ingest(config_file: str | None, paths: tuple[Path, ...]) -> None:
+    """Process .eml files, folders of them, or Maildirs (a backfill); known files are skipped."""
+    app = _app(_load(config_file))
+    results = _ingest_paths(app, list(paths))
+    written = _drain(app)
+    click.echo(_summary_line(results, written, app))
+    if any(r.status == "failed" for r in results):
+        sys.exit(1)
+
+
+@main.command()
+@config_option
+@click.option("--failed", "only_failed", is_flag=True, help="Only messages whose processing failed.")
+def reprocess(config_file: str | None, only_failed: bool) -> None:
+    """Re-run every check from the stored raw messages (after a rule change); no replies are re-sent."""
+    app = _app(_load(config_file))
+    results = reprocess_all(app, only_failed=only_failed)
+    failed = sum(r.status == "failed" for r in results)
+    click.echo(f"重新核对 {len(results)} 封邮件，{failed} 封出错。")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON array (the contract in DESIGN.md).")
+@click.option("--verdict", type=click.Choice(["accepted", "rejected", "review", "ignored"]), help="Only this verdict.")
+@click.option("--unit", help="Only recommending units containing this text.")
+def submissions(config_file: str | None, as_json: bool, verdict: str | None, unit: str | None) -> None:
+    """List submissions with their verdicts and finding codes."""
+    app = _app(_load(config_file))
+    with app.sessions() as session:
+        subs = list(repo.submissions(session, verdict=verdict, unit=unit))
+        if as_json:
+            click.echo(json.dumps([submission_json(s) for s in subs], ensure_ascii=False, indent=2))
+        else:
+            click.echo(submissions_table(subs))
+
+
+@main.command()
+@config_option
+@click.option("--retry", is_flag=True, help="Deliver pending replies now.")
+def outbox(config_file: str | None, retry: bool) -> None:
+    """Show the outbox; with --retry, deliver what is pending."""
+    app = _app(_load(config_file))
+    if retry:
+        written = _drain(app)
+        click.echo(f"已投递 {len(written)} 封回复。")
+    with app.sessions() as session:
+        for sub in repo.submissions(session):
+            for item in sub.replies:
+                click.echo(f"{item.id:5d}  {item.status:8s}  {item.to_addr}  {item.subject}")
+
+
+@main.group("config")
+def config_group() -> None:
+    """Configuration commands."""
+
+
+@config_group.command("check")
+@config_option
+def config_check(config_file: str | None) -> None:
+    """Check the configuration and list every problem at once."""
+    path = _config_path(config_file)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        click.echo(f"{path}: {len(exc.problems)} problem(s)", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    names = ", ".join(c.id for c in config.campaigns)
+    click.echo(f"{path}: OK ({len(config.campaigns)} campaign(s): {names})")

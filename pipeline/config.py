@@ -1,0 +1,512 @@
+"""Load the TOML configuration into frozen dataclasses, reporting every problem at once.
+
+Campaign rules are data: everything a notice decides (deadline, subject convention,
+recommending units, materials, thresholds, severities) comes from a
+`[campaigns.<id>]` table; nothing campaign-specific lives in code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.errors import ConfigError
+from pipeline.findings import Code, Severity
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DOCUMENT_FORMATS = frozenset(
+    {"docx", "doc", "pdf", "jpeg", "png", "xlsx", "xls", "odt", "ods", "rtf", "text", "gif", "bmp", "tiff", "webp", "heic"}
+)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where the database and the raw mail live."""
+
+    url: str
+    data_dir: Path
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    """The IMAP source (used by `intake run`)."""
+
+    host: str = ""
+    port: int = 993
+    ssl: bool = True
+    starttls: bool = False
+    username: str = ""
+    password_env: str = "INTAKE_IMAP_PASSWORD"
+    folders: tuple[str, ...] = ("INBOX",)
+    poll_minutes: int = 5
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where replies go: an SMTP server, or `outbox_dir` to write .eml files instead."""
+
+    host: str = ""
+    port: int = 465
+    ssl: bool = True
+    starttls: bool = False
+    username: str = ""
+    password_env: str = "INTAKE_SMTP_PASSWORD"
+    sender: str = ""
+    outbox_dir: Path | None = None
+    daily_cap_per_recipient: int = 20
+    send_interval_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The nightly staff report."""
+
+    at: str = "22:00"
+    timezone: str = DEFAULT_TIMEZONE
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Archive and message limits: beyond them a submission is UNSAFE_ARCHIVE, never unpacked."""
+
+    max_files: int = 500
+    max_total_mb: int = 2048
+    max_ratio: float = 200.0
+    max_depth: int = 1
+    timeout_seconds: float = 120.0
+
+
+@dataclass(frozen=True)
+class UnitKind:
+    """One kind of unit allowed to recommend (county federation, industry union …)."""
+
+    kind: str
+    label: str
+    patterns: tuple[re.Pattern[str], ...]
+    names: tuple[str, ...] = ()
+
+    def matches(self, unit: str) -> bool:
+        """True when `unit` (already normalised) is on the roster or fits a pattern."""
+        return unit in self.names or any(p.search(unit) for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class SubjectRule:
+    """The subject convention: `<recommending unit><studio name><suffix>`."""
+
+    pattern: re.Pattern[str]
+    example: str
+    strip_prefixes: re.Pattern[str]
+    organisation_markers: tuple[str, ...]
+    attachment_same_as_subject: bool = True
+
+
+@dataclass(frozen=True)
+class DocumentRole:
+    """One kind of material the notice asks for, and how to recognise it."""
+
+    role: str
+    title: str
+    formats: tuple[str, ...]
+    name_keywords: tuple[str, ...] = ()
+    exclude_keywords: tuple[str, ...] = ()
+    content_keywords: tuple[str, ...] = ()
+    required: bool = True
+    missing_code: str = ""
+
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """How evidence files are numbered (3-1, 3-2 …) and which formats they may have."""
+
+    major: int = 3
+    folder_keywords: tuple[str, ...] = ("佐证",)
+    image_formats: tuple[str, ...] = ("jpeg",)
+    other_formats: tuple[str, ...] = ("pdf",)
+    require_sequence: bool = True
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Everything one notice decides, as data."""
+
+    id: str
+    title: str
+    office: str
+    contact: str
+    mailbox: str
+    opens: datetime | None
+    deadline: datetime
+    deadline_inclusive: bool
+    timezone: str
+    keywords: tuple[str, ...]
+    subject: SubjectRule
+    units: tuple[UnitKind, ...]
+    unit_exclude: tuple[re.Pattern[str], ...]
+    categories: tuple[str, ...]
+    documents: tuple[DocumentRole, ...]
+    narrative_min_chars: int
+    evidence: EvidenceRule
+    archive_required: bool
+    severities: dict[str, Severity] = field(default_factory=dict)
+
+    def severity(self, code: Code, default: Severity) -> Severity:
+        """The severity this campaign gives `code` (config overrides the built-in default)."""
+        return self.severities.get(str(code), default)
+
+    def role(self, name: str) -> DocumentRole | None:
+        """The document role called `name`, if the campaign asks for it."""
+        return next((d for d in self.documents if d.role == name), None)
+
+    def is_late(self, received_at: datetime) -> bool:
+        """Whether a message received at `received_at` missed the deadline."""
+        return received_at > self.deadline if self.deadline_inclusive else received_at >= self.deadline
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration file."""
+
+    path: Path | None
+    storage: StorageConfig
+    mailbox: MailboxConfig
+    smtp: SmtpConfig
+    report: ReportConfig
+    limits: LimitsConfig
+    campaigns: tuple[Campaign, ...]
+
+
+class _Problems:
+    """Collects every problem found while loading, so `config check` lists them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.tables: list[tuple[str, _Table]] = []
+
+    def add(self, where: str, what: str) -> None:
+        self.items.append(f"{where}: {what}")
+
+    def watch(self, where: str, table: dict[str, Any]) -> _Table:
+        """Track which keys of `table` the loader reads, so a misspelt key is reported, not ignored."""
+        tracked = _Table(table)
+        self.tables.append((where, tracked))
+        return tracked
+
+    def report_unread(self) -> None:
+        for where, table in self.tables:
+            for key in sorted(set(table) - table.read):
+                self.add(f"{where}.{key}", "unknown key (misspelt, or in the wrong table?)")
+
+
+class _Table(dict):  # type: ignore[type-arg]
+    """A TOML table that remembers which keys were asked for."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__(data)
+        self.read: set[str] = set()
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+
+def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str, problems: _Problems) -> Any:
+    """Read `key` from `table`, checking its TOML type; a wrong type is a problem, the default is used."""
+    if key not in table:  # (also marks the key as known, see _Table)
+        return default
+    value = table[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+        problems.add(f"{where}.{key}", f"expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+        return default
+    return value
+
+
+def _str_list(table: dict[str, Any], key: str, default: tuple[str, ...], where: str, problems: _Problems) -> tuple[str, ...]:
+    """Read a list of strings (TOML arrays, never comma-joined strings)."""
+    value = _get(table, key, list, list(default), where, problems)
+    if not all(isinstance(v, str) for v in value):
+        problems.add(f"{where}.{key}", "expected a list of strings")
+        return default
+    return tuple(value)
+
+
+def _regex(source: str, where: str, problems: _Problems) -> re.Pattern[str] | None:
+    try:
+        return re.compile(source)
+    except re.error as exc:
+        problems.add(where, f"invalid regular expression: {exc}")
+        return None
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def _sqlite_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to the config file, not to wherever cron starts us."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////") and url[len(prefix):] not in ("", ":memory:"):
+        return prefix + str(_resolve(base, url[len(prefix):]))
+    return url
+
+
+def _storage(t: dict[str, Any], base: Path, p: _Problems) -> StorageConfig:
+    url = _get(t, "url", str, "sqlite:///data/intake.db", "storage", p)
+    data_dir = _resolve(base, _get(t, "data_dir", str, "data", "storage", p))
+    return StorageConfig(url=_sqlite_url(url, base), data_dir=data_dir)
+
+
+def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
+    w = "mailbox"
+    folders = _str_list(t, "folders", (), w, p) or (_get(t, "folder", str, "INBOX", w, p),)
+    return MailboxConfig(
+        host=_get(t, "host", str, "", w, p),
+        port=_get(t, "port", int, 993, w, p),
+        ssl=_get(t, "ssl", bool, True, w, p),
+        starttls=_get(t, "starttls", bool, False, w, p),
+        username=_get(t, "username", str, "", w, p),
+        password_env=_get(t, "password_env", str, "INTAKE_IMAP_PASSWORD", w, p),
+        folders=folders,
+        poll_minutes=_get(t, "poll_minutes", int, 5, w, p),
+        timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
+    )
+
+
+def _smtp(t: dict[str, Any], base: Path, p: _Problems) -> SmtpConfig:
+    w = "smtp"
+    outbox = _get(t, "outbox_dir", str, "", w, p)
+    return SmtpConfig(
+        host=_get(t, "host", str, "", w, p),
+        port=_get(t, "port", int, 465, w, p),
+        ssl=_get(t, "ssl", bool, True, w, p),
+        starttls=_get(t, "starttls", bool, False, w, p),
+        username=_get(t, "username", str, "", w, p),
+        password_env=_get(t, "password_env", str, "INTAKE_SMTP_PASSWORD", w, p),
+        sender=_get(t, "sender", str, "", w, p),
+        outbox_dir=_resolve(base, outbox) if outbox else None,
+        daily_cap_per_recipient=_get(t, "daily_cap_per_recipient", int, 20, w, p),
+        send_interval_seconds=_get(t, "send_interval_seconds", float, 5.0, w, p),
+    )
+
+
+def _report(t: dict[str, Any], p: _Problems) -> ReportConfig:
+    w = "report"
+    at = _get(t, "at", str, "22:00", w, p)
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+        p.add("report.at", f"expected HH:MM, got {at!r}")
+    tz = _get(t, "timezone", str, DEFAULT_TIMEZONE, w, p)
+    _check_timezone(tz, "report.timezone", p)
+    return ReportConfig(at=at, timezone=tz, recipients=_str_list(t, "recipients", (), w, p))
+
+
+def _limits(t: dict[str, Any], p: _Problems) -> LimitsConfig:
+    w = "limits"
+    limits = LimitsConfig(
+        max_files=_get(t, "max_files", int, 500, w, p),
+        max_total_mb=_get(t, "max_total_mb", int, 2048, w, p),
+        max_ratio=_get(t, "max_ratio", float, 200.0, w, p),
+        max_depth=_get(t, "max_depth", int, 1, w, p),
+        timeout_seconds=_get(t, "timeout_seconds", float, 120.0, w, p),
+    )
+    for name in ("max_files", "max_total_mb", "max_ratio", "timeout_seconds"):
+        if getattr(limits, name) <= 0:
+            p.add(f"limits.{name}", "must be positive")
+    return limits
+
+
+def _check_timezone(name: str, where: str, p: _Problems) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        p.add(where, f"unknown time zone {name!r}")
+        return None
+
+
+def _moment(value: Any, tz: ZoneInfo | None, end_of_day: bool, where: str, p: _Problems) -> datetime | None:
+    """A TOML date or datetime as an aware datetime; a bare date means that whole day in the campaign's zone."""
+    zone = tz or ZoneInfo(DEFAULT_TIMEZONE)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59) if end_of_day else time(0, 0), zone)
+    p.add(where, "expected a TOML date or datetime, e.g. 2025-05-30T23:59:59+08:00")
+    return None
+
+
+def _units(c: dict[str, Any], where: str, p: _Problems) -> tuple[UnitKind, ...]:
+    units: list[UnitKind] = []
+    for i, u in enumerate(_get(c, "units", list, [], where, p)):
+        w = f"{where}.units[{i}]"
+        if not isinstance(u, dict):
+            p.add(w, "expected a table")
+            continue
+        u = p.watch(w, u)
+        patterns = tuple(r for s in _str_list(u, "patterns", (), w, p) if (r := _regex(s, f"{w}.patterns", p)))
+        names = tuple(_norm(n) for n in _str_list(u, "names", (), w, p))
+        if not patterns and not names:
+            p.add(w, "needs `patterns` or `names`")
+        units.append(UnitKind(kind=_get(u, "kind", str, f"kind{i}", w, p), label=_get(u, "label", str, "", w, p),
+                              patterns=patterns, names=names))
+    if not units:
+        p.add(f"{where}.units", "at least one kind of recommending unit is required")
+    return tuple(units)
+
+
+def _norm(text: str) -> str:
+    # Imported lazily: parsers.names is the single normaliser for names everywhere.
+    from parsers.names import normalize_name
+
+    return normalize_name(text)
+
+
+def _documents(c: dict[str, Any], where: str, p: _Problems) -> tuple[DocumentRole, ...]:
+    roles: list[DocumentRole] = []
+    table = _get(c, "documents", dict, {}, where, p)
+    for name, d in table.items():
+        w = f"{where}.documents.{name}"
+        if not isinstance(d, dict):
+            p.add(w, "expected a table")
+            continue
+        d = p.watch(w, d)
+        formats = _str_list(d, "formats", (), w, p)
+        for f in formats:
+            if f not in DOCUMENT_FORMATS:
+                p.add(f"{w}.formats", f"unknown format {f!r} (known: {', '.join(sorted(DOCUMENT_FORMATS))})")
+        missing = _get(d, "missing_code", str, "", w, p)
+        if missing and missing not in Code.__members__:
+            p.add(f"{w}.missing_code", f"unknown finding code {missing!r}")
+        roles.append(DocumentRole(
+            role=name, title=_get(d, "title", str, name, w, p), formats=formats,
+            name_keywords=tuple(_norm(k) for k in _str_list(d, "name_keywords", (), w, p)),
+            exclude_keywords=tuple(_norm(k) for k in _str_list(d, "exclude_keywords", (), w, p)),
+            content_keywords=_str_list(d, "content_keywords", (), w, p),
+            required=_get(d, "required", bool, True, w, p), missing_code=missing,
+        ))
+    if not roles:
+        p.add(f"{where}.documents", "the campaign must list the materials it asks for")
+    return tuple(roles)
+
+
+def _subject(c: dict[str, Any], where: str, p: _Problems) -> SubjectRule:
+    w = f"{where}.subject"
+    t = p.watch(w, _get(c, "subject", dict, {}, where, p))
+    source = _get(t, "pattern", str, "", w, p)
+    pattern = _regex(source, f"{w}.pattern", p) if source else None
+    if source and pattern and not {"unit", "studio"} <= set(pattern.groupindex):
+        p.add(f"{w}.pattern", "must have the named groups (?P<unit>…) and (?P<studio>…)")
+    if not source:
+        p.add(f"{w}.pattern", "is required")
+    prefixes = _get(t, "strip_prefixes", str, r"^(?:(?:re|fw|fwd|回复|答复|转发)\s*[:：]\s*)+", w, p)
+    return SubjectRule(
+        pattern=pattern or re.compile(r"(?!)(?P<unit>)(?P<studio>)"),
+        example=_get(t, "example", str, "", w, p),
+        strip_prefixes=_regex(prefixes, f"{w}.strip_prefixes", p) or re.compile(r"(?!)"),
+        organisation_markers=_str_list(t, "organisation_markers", (), w, p),
+        attachment_same_as_subject=_get(t, "attachment_same_as_subject", bool, True, w, p),
+    )
+
+
+def _severities(c: dict[str, Any], where: str, p: _Problems) -> dict[str, Severity]:
+    out: dict[str, Severity] = {}
+    for code, sev in _get(c, "severity", dict, {}, where, p).items():
+        if code not in Code.__members__:
+            p.add(f"{where}.severity.{code}", "unknown finding code")
+        elif sev not in {s.value for s in Severity}:
+            p.add(f"{where}.severity.{code}", f"expected one of reject/review/warning/info, got {sev!r}")
+        else:
+            out[code] = Severity(sev)
+    return out
+
+
+def _evidence(c: dict[str, Any], where: str, p: _Problems) -> EvidenceRule:
+    w = f"{where}.evidence"
+    t = p.watch(w, _get(c, "evidence", dict, {}, where, p))
+    return EvidenceRule(
+        major=_get(t, "major", int, 3, w, p),
+        folder_keywords=tuple(_norm(k) for k in _str_list(t, "folder_keywords", ("佐证",), w, p)),
+        image_formats=_str_list(t, "image_formats", ("jpeg",), w, p),
+        other_formats=_str_list(t, "other_formats", ("pdf",), w, p),
+        require_sequence=_get(t, "require_sequence", bool, True, w, p),
+    )
+
+
+def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
+    where = f"campaigns.{cid}"
+    c = p.watch(where, c)
+    tz_name = _get(c, "timezone", str, DEFAULT_TIMEZONE, where, p)
+    tz = _check_timezone(tz_name, f"{where}.timezone", p)
+    if "deadline" not in c:
+        p.add(f"{where}.deadline", "is required")
+    deadline = _moment(c.get("deadline"), tz, True, f"{where}.deadline", p) if "deadline" in c else None
+    opens = _moment(c["opens"], tz, False, f"{where}.opens", p) if "opens" in c else None
+    campaign = Campaign(
+        id=cid, title=_get(c, "title", str, cid, where, p), office=_get(c, "office", str, "", where, p),
+        contact=_get(c, "contact", str, "", where, p), mailbox=_get(c, "mailbox", str, "", where, p).lower(),
+        opens=opens, deadline=deadline or datetime.max.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE)),
+        deadline_inclusive=_get(c, "deadline_inclusive", bool, True, where, p), timezone=tz_name,
+        keywords=tuple(_norm(k) for k in _str_list(c, "keywords", (), where, p)),
+        subject=_subject(c, where, p), units=_units(c, where, p),
+        unit_exclude=tuple(r for s in _str_list(c, "unit_exclude", (), where, p) if (r := _regex(s, f"{where}.unit_exclude", p))),
+        categories=_str_list(c, "categories", (), where, p), documents=_documents(c, where, p),
+        narrative_min_chars=_get(c, "narrative_min_chars", int, 0, where, p), evidence=_evidence(c, where, p),
+        archive_required=_get(c, "archive_required", bool, True, where, p), severities=_severities(c, where, p),
+    )
+    return campaign if deadline else None
+
+
+def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> Config:
+    """Build a Config from parsed TOML; raise ConfigError listing every problem."""
+    p = _Problems()
+    known = {"storage", "mailbox", "smtp", "report", "limits", "campaigns"}
+    for key in data:
+        if key not in known:
+            p.add(key, f"unknown section (known: {', '.join(sorted(known))})")
+    # Campaign ids and document roles are the user's names, so only fixed-key tables are watched.
+    section = {k: _get(data, k, dict, {}, "config", p) for k in known}
+    section.update({k: p.watch(k, v) for k, v in section.items() if k != "campaigns"})
+    campaigns = [_campaign(cid, c, p) if isinstance(c, dict) else p.add(f"campaigns.{cid}", "expected a table")
+                 for cid, c in section["campaigns"].items()]
+    if not section["campaigns"]:
+        p.add("campaigns", "at least one campaign table ([campaigns.<id>]) is required")
+    config = Config(
+        path=path, storage=_storage(section["storage"], base, p), mailbox=_mailbox(section["mailbox"], p),
+        smtp=_smtp(section["smtp"], base, p), report=_report(section["report"], p), limits=_limits(section["limits"], p),
+        campaigns=tuple(c for c in campaigns if c is not None),
+    )
+    p.report_unread()
+    if p.items:
+        raise ConfigError(p.items)
+    return config
+
+
+def load_config(path: Path) -> Config:
+    """Read and check a TOML config file; relative paths in it are relative to the file's folder."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return parse_config(data, path.resolve().parent, path)
+
+
+def default_config_text() -> str:
+    """The embedded default configuration (the Shijiazhuang 2025 campaign) used by `intake demo`."""
+    return resources.files("pipeline").joinpath("defaults/demo.toml").read_text(encoding="utf-8")
+
+
+def demo_config(workdir: Path) -> Config:
+    """The embedded defaults with storage and outbox under `workdir`."""
+    data = tomllib.loads(default_config_text())
+    return parse_config(data, workdir.resolve(), None)

@@ -1,0 +1,99 @@
+"""Findings and verdicts are values: a code, a severity, a message for the sender, the file concerned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Stable finding codes (DESIGN.md): extend, never rename."""
+
+    SUBJECT_FORMAT = "SUBJECT_FORMAT"
+    NOT_RECOMMENDING_UNIT = "NOT_RECOMMENDING_UNIT"
+    NO_ATTACHMENT = "NO_ATTACHMENT"
+    NOT_ARCHIVE = "NOT_ARCHIVE"
+    ARCHIVE_NAME_MISMATCH = "ARCHIVE_NAME_MISMATCH"
+    ARCHIVE_CORRUPT = "ARCHIVE_CORRUPT"
+    ARCHIVE_ENCRYPTED = "ARCHIVE_ENCRYPTED"
+    UNSAFE_ARCHIVE = "UNSAFE_ARCHIVE"
+    MISSING_FORM_WORD = "MISSING_FORM_WORD"
+    MISSING_FORM_SCAN = "MISSING_FORM_SCAN"
+    MISSING_NARRATIVE = "MISSING_NARRATIVE"
+    NARRATIVE_TOO_SHORT = "NARRATIVE_TOO_SHORT"
+    MISSING_SUMMARY = "MISSING_SUMMARY"
+    EVIDENCE_NOT_JPEG = "EVIDENCE_NOT_JPEG"
+    EVIDENCE_NAMING = "EVIDENCE_NAMING"
+    LATE = "LATE"
+    FORM_FIELDS_MISSING = "FORM_FIELDS_MISSING"
+    TEAM_TOO_SMALL = "TEAM_TOO_SMALL"
+    TOO_RECENT = "TOO_RECENT"
+    TOO_FEW_RESULTS = "TOO_FEW_RESULTS"
+    SUMMARY_MISMATCH = "SUMMARY_MISMATCH"
+    LARGE_ATTACHMENT_LINK = "LARGE_ATTACHMENT_LINK"
+    UNREADABLE_DOCUMENT = "UNREADABLE_DOCUMENT"
+    AUTO_REPLY = "AUTO_REPLY"
+    BOUNCE = "BOUNCE"
+    DUPLICATE = "DUPLICATE"
+    UNRELATED = "UNRELATED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class Severity(StrEnum):
+    """How much a finding weighs: reject decides the verdict, review asks for a person."""
+
+    REJECT = "reject"
+    REVIEW = "review"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Verdict(StrEnum):
+    """The outcome of one message (DESIGN.md, "Verdicts and reason codes")."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    REVIEW = "review"
+    IGNORED = "ignored"
+
+
+IGNORE_CODES = frozenset({Code.AUTO_REPLY, Code.BOUNCE, Code.DUPLICATE, Code.UNRELATED})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a submission; `message` is the Chinese text the sender reads."""
+
+    code: Code
+    severity: Severity
+    message: str
+    file: str = ""
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """The shape `intake submissions --json` prints for one reason."""
+        return {"code": str(self.code), "severity": str(self.severity), "message": self.message, "file": self.file}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A verdict with every finding that led to it."""
+
+    verdict: Verdict
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def codes(self) -> list[str]:
+        """Distinct finding codes, in the order first found."""
+        return list(dict.fromkeys(str(f.code) for f in self.findings))
+
+
+def verdict_for(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
+    """Derive the verdict from findings: ignore codes win, then reject, then review."""
+    if any(f.code in IGNORE_CODES for f in findings):
+        return Verdict.IGNORED
+    if any(f.severity is Severity.REJECT for f in findings):
+        return Verdict.REJECTED
+    if any(f.severity is Severity.REVIEW for f in findings):
+        return Verdict.REVIEW
+    return Verdict.ACCEPTED

@@ -1,0 +1,136 @@
+"""Identify each received file: its real format, the role it plays, and the facts parsers read from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+
+from parsers.docx_text import read_docx_tables, read_docx_text
+from parsers.errors import DocumentUnreadable
+from parsers.names import evidence_number, normalize_name, split_ext, strip_copy_suffix
+from parsers.sheets import read_xlsx_rows
+from parsers.sniff import sniff_file
+from parsers.wordcount import WordCount, count_words
+from pipeline.config import Campaign, DocumentRole
+
+IMAGE_FORMATS = frozenset({"jpeg", "png", "gif", "bmp", "tiff", "webp", "heic"})
+WORD_FORMATS = frozenset({"docx", "doc"})
+# What an extension promises, for files too damaged to sniff: a broken 事迹材料.docx is still the narrative.
+EXTENSION_FORMATS = {".docx": "docx", ".doc": "doc", ".wps": "doc", ".xlsx": "xlsx", ".xls": "xls", ".et": "xls",
+                     ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png"}
+UNSNIFFABLE = frozenset({"unknown", "zip", "ole", "empty", "ooxml"})
+OTHER = "other"
+EVIDENCE = "evidence"
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """One received file and what is known about it."""
+
+    name: str                      # display path, e.g. "（3）佐证材料/3-1 证书.jpg"
+    path: Path
+    size: int
+    format: str                    # sniffed from the bytes
+    origin: str = ""               # the archive it came from, "" for a loose attachment
+    role: str = OTHER
+    evidence_no: tuple[int, int] | None = None
+    words: WordCount | None = None
+    text: str = ""                 # Word text (narrative) or table text (form/summary), for content matching
+    problem: str = ""              # why it could not be read, "" when fine
+
+    @property
+    def basename(self) -> str:
+        return PurePosixPath(self.name).name
+
+    @property
+    def folders(self) -> str:
+        return normalize_name("/".join(PurePosixPath(self.name).parts[:-1]))
+
+    @property
+    def norm_stem(self) -> str:
+        return normalize_name(strip_copy_suffix(split_ext(self.basename)[0]))
+
+
+def _read_text(path: Path, fmt: str) -> tuple[str, str, str]:
+    """(body text, table text, problem) for Word and Excel files; other formats give empty text."""
+    try:
+        if fmt == "docx":
+            tables = "\n".join("\t".join(row) for t in read_docx_tables(path) for row in t)
+            return read_docx_text(path).text, tables, ""
+        if fmt == "xlsx":
+            return "", "\n".join("\t".join(row) for row in read_xlsx_rows(path)), ""
+    except DocumentUnreadable as exc:
+        return "", "", str(exc) or "damaged file"
+    if fmt == "doc":
+        return "", "", "旧版Word（.doc/.wps）格式"
+    if fmt == "xls":
+        return "", "", "旧版Excel（.xls）格式"
+    return "", "", ""
+
+
+def inspect_file(name: str, path: Path, size: int, origin: str = "") -> FileFacts:
+    """Sniff one file and read the text a role decision or a check needs."""
+    fmt = sniff_file(path)
+    if fmt in UNSNIFFABLE and fmt != "zip":
+        claimed = EXTENSION_FORMATS.get(split_ext(PurePosixPath(name).name)[1])
+        if claimed:
+            return FileFacts(name, path, size, fmt, origin, problem="文件已损坏或不是声称的格式")
+    body, tables, problem = _read_text(path, fmt)
+    words = count_words(body) if body else None
+    return FileFacts(name, path, size, fmt, origin, words=words, text=tables or body, problem=problem)
+
+
+def _fits_format(facts: FileFacts, role: DocumentRole) -> bool:
+    if facts.format in role.formats:
+        return True
+    claimed = EXTENSION_FORMATS.get(split_ext(facts.basename)[1])
+    return facts.format in UNSNIFFABLE and claimed in role.formats
+
+
+def _name_role(facts: FileFacts, campaign: Campaign) -> str | None:
+    name = facts.norm_stem
+    for role in campaign.documents:
+        if not _fits_format(facts, role) or any(k in name for k in role.exclude_keywords):
+            continue
+        if any(k in name for k in role.name_keywords):
+            return role.role
+    return None
+
+
+def _content_role(facts: FileFacts, campaign: Campaign) -> str | None:
+    text = "".join(facts.text.split())
+    for role in campaign.documents:
+        if role.content_keywords and facts.format in role.formats and all(k in text for k in role.content_keywords):
+            return role.role
+    return None
+
+
+def _role_of(facts: FileFacts, campaign: Campaign) -> FileFacts:
+    """Numbered evidence first (the notice's own naming), then names, evidence folders, then content."""
+    number = evidence_number(facts.basename, major=campaign.evidence.major)
+    if number:
+        return replace(facts, role=EVIDENCE, evidence_no=number)
+    role = _name_role(facts, campaign)
+    if role is None and any(k in facts.folders for k in campaign.evidence.folder_keywords):
+        role = EVIDENCE
+    role = role or _content_role(facts, campaign)
+    if role is None and (facts.format in IMAGE_FORMATS or facts.format == "pdf"):
+        role = EVIDENCE  # an unnumbered photo or scan is evidence named the wrong way
+    return replace(facts, role=role or OTHER)
+
+
+def _narrative_fallback(files: list[FileFacts], campaign: Campaign) -> list[FileFacts]:
+    """A Word file nobody claimed, with real prose in it, is the narrative named without 事迹."""
+    role = campaign.role("narrative")
+    if role is None or any(f.role == "narrative" for f in files):
+        return files
+    candidates = [f for f in files if f.role == OTHER and f.format in role.formats and f.words and f.words.low >= 200]
+    if not candidates:
+        return files
+    best = max(candidates, key=lambda f: f.words.low if f.words else 0)
+    return [replace(f, role="narrative") if f is best else f for f in files]
+
+
+def assign_roles(files: list[FileFacts], campaign: Campaign) -> list[FileFacts]:
+    """Give every file its role under `campaign`'s list of materials."""
+    return _narrative_fallback([_role_of(f, campaign) for f in files], campaign)

@@ -1,0 +1,284 @@
+"""Process one message: ledger first, then decode, classify, unpack, identify, judge, store, queue the reply.
+
+Nothing is lost: the raw bytes are on disk and in the ledger (committed) before
+any parsing starts, so a crash leaves a `failed` row that `intake reprocess`
+can replay.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import getaddresses
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from parsers.names import normalize_name
+from parsers.sniff import sniff_file
+from pipeline.archives import ARCHIVE_KINDS, ArchiveLimits, unpack
+from pipeline.classify import detect_automatic, find_large_attachment_links
+from pipeline.config import Campaign, Config
+from pipeline.findings import Code, Finding, Verdict, verdict_for
+from pipeline.identify import FileFacts, assign_roles, inspect_file
+from pipeline.mail import Attachment, DecodedMail, decode_message
+from pipeline.messages import make_finding
+from pipeline.replies import ReceivedDocument, ReplyContext, build_reply, reply_text
+from pipeline.routing import route
+from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
+from pipeline.subject import archive_stem, parse_subject
+from storage import repo
+from storage.models import Message, Submission
+from storage.rawstore import RawStore, sha256_hex
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class App:
+    """Everything processing needs, built once by `pipeline.bootstrap.build_app`."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+    raw: RawStore
+    clock: Clock
+
+    @property
+    def files_root(self) -> Path:
+        return self.config.storage.data_dir / "files"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one delivery."""
+
+    source_key: str
+    status: str                 # "new" (processed now) | "known" (already in the ledger) | "failed"
+    submission_id: int | None = None
+    verdict: str | None = None
+
+
+def _limits(config: Config) -> ArchiveLimits:
+    lim = config.limits
+    return ArchiveLimits(max_files=lim.max_files, max_total_bytes=lim.max_total_mb * 1024 * 1024,
+                         max_ratio=lim.max_ratio, max_depth=lim.max_depth, timeout_seconds=lim.timeout_seconds)
+
+
+def receipt_time(mail: DecodedMail, fallback: datetime) -> datetime:
+    """For a local .eml: the topmost Received header, else Date, else when we read it."""
+    return mail.received_at or mail.date or fallback
+
+
+def record_delivery(app: App, raw: bytes, source_key: str, *, received_at: datetime | None = None,
+                    folder: str | None = None, uidvalidity: int | None = None, uid: int | None = None) -> tuple[Message, bool]:
+    """Store the raw bytes and the ledger row, committed; returns (row, is_new)."""
+    with app.sessions() as session:
+        known = repo.message_by_source(session, source_key)
+        if known is not None:
+            return known, False
+        digest = app.raw.put(raw)
+        now = app.clock()
+        mail = decode_message(raw)
+        message = repo.add_message(
+            session, source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
+            size=len(raw), message_id=mail.message_id, subject=mail.subject[:2000], from_addr=mail.from_addr,
+            received_at=received_at or receipt_time(mail, now), fetched_at=now, status="new", attempts=0)
+        session.commit()
+        return message, True
+
+
+def ingest_bytes(app: App, raw: bytes, source_key: str, **where: object) -> IngestResult:
+    """Ledger then process; a crash marks the row failed and never stops the caller's loop."""
+    message, is_new = record_delivery(app, raw, source_key, **where)  # type: ignore[arg-type]
+    if not is_new and message.status != "failed":
+        return IngestResult(source_key, "known")
+    return process_by_id(app, message.id, notify=True)
+
+
+def process_by_id(app: App, message_pk: int, *, notify: bool) -> IngestResult:
+    """Process the ledger row `message_pk`, recording a traceback instead of raising."""
+    with app.sessions() as session:
+        message = session.get(Message, message_pk)
+        assert message is not None
+        try:
+            sub = process_message(app, session, message, notify=notify)
+            session.commit()
+            return IngestResult(message.source_key, "new", sub.id, sub.verdict)
+        except Exception:  # noqa: BLE001 - one broken mail must not block the inbox
+            session.rollback()
+            log.exception("processing message %s failed", message_pk)
+            return _mark_failed(app, message_pk, traceback.format_exc())
+
+
+def _mark_failed(app: App, message_pk: int, error: str) -> IngestResult:
+    with app.sessions() as session:
+        message = session.get(Message, message_pk)
+        assert message is not None
+        message.status, message.error, message.attempts = "failed", error, message.attempts + 1
+        finding = make_finding(Code.INTERNAL_ERROR)
+        sub = repo.save_outcome(session, message, {"campaign": None, "verdict": Verdict.REVIEW.value,
+                                                   "evaluated_at": app.clock(), "fields": {}},
+                                [_finding_row(finding)], [])
+        session.commit()
+        return IngestResult(message.source_key, "failed", sub.id, sub.verdict)
+
+
+def _finding_row(f: Finding) -> dict[str, str]:
+    return {"code": str(f.code), "severity": str(f.severity), "message": f.message, "fix": f.fix, "file": f.file}
+
+
+def _ignored(mail: DecodedMail, message: Message, session: Session, config: Config) -> Finding | None:
+    """Automatic mail and duplicates are recorded but never answered."""
+    own = {c.mailbox for c in config.campaigns} | {getaddresses([config.smtp.sender])[0][1].lower()}
+    kind = detect_automatic(mail)
+    if kind is not None:
+        return make_finding(Code(str(kind)))
+    if mail.from_addr and mail.from_addr in own:
+        return make_finding(Code.AUTO_REPLY)  # our own reply came back: never answer it (mail loop)
+    earlier = repo.earlier_copy(session, message)
+    if earlier is not None:
+        return make_finding(Code.DUPLICATE, detail=f"（{earlier.received_at:%Y-%m-%d %H:%M} UTC 收到，编号 {earlier.id}）")
+    return None
+
+
+def _save_attachments(attachments: tuple[Attachment, ...], folder: Path) -> list[tuple[Attachment, Path]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for i, att in enumerate(attachments):
+        suffix = Path(att.filename).suffix[:16] if att.filename else ""
+        path = folder / f"{i:03d}{suffix}"
+        path.write_bytes(att.data)
+        saved.append((att, path))
+    return saved
+
+
+def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campaign: Campaign,
+                 limits: ArchiveLimits) -> SubmissionFacts:
+    """Unpack and identify everything attached; all problems become facts, never exceptions."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    saved = _save_attachments(mail.attachments, workdir / "attachments")
+    archives: list[ArchiveFacts] = []
+    files: list[FileFacts] = []
+    for i, (att, path) in enumerate(saved):
+        name = att.filename or f"附件{i + 1}"
+        if sniff_file(path) not in ARCHIVE_KINDS:  # by bytes: a .docx is a zip but not an archive of materials
+            files.append(inspect_file(name, path, len(att.data)))
+            continue
+        result = unpack(path, workdir / "unpacked" / f"{i:03d}", limits)
+        archives.append(ArchiveFacts(name, result.kind, result.problem, result.detail))
+        files.extend(inspect_file(f.name, f.path, f.size, origin=name) for f in result.files)
+    return SubmissionFacts(
+        subject=mail.subject, received_at=received_at, attachment_names=tuple(a.filename for a, _ in saved),
+        archives=tuple(archives), files=tuple(assign_roles(files, campaign)),
+        large_links=find_large_attachment_links(mail))
+
+
+def studio_identity(facts: SubmissionFacts, campaign: Campaign) -> tuple[str, str]:
+    """(recommending unit, studio name) from the subject, else from an archive's name."""
+    for text in (facts.subject, *(archive_stem(a.name) for a in facts.archives)):
+        parts = parse_subject(text, campaign)
+        if parts.well_formed:
+            return parts.unit, parts.studio
+    return "", ""
+
+
+def _category(studio: str, campaign: Campaign) -> str:
+    """劳模和工匠人才 unless the studio's name says 名师 / 名医 (the notice names studios that way)."""
+    named = [c for c in campaign.categories[1:] if c in studio]
+    return named[0] if named else (campaign.categories[0] if campaign.categories else "")
+
+
+def _fields(facts: SubmissionFacts, unit: str, studio: str, campaign: Campaign) -> dict[str, object]:
+    narrative = [f for f in facts.files if f.role == "narrative" and f.words]
+    best = max(narrative, key=lambda f: f.words.low if f.words else 0) if narrative else None
+    return {
+        "recommending_unit": unit, "studio_name": studio, "category": _category(studio, campaign) if studio else "",
+        "narrative_char_count": best.words.low if best and best.words else None,
+        "narrative_plain_chars": best.words.chars if best and best.words else None,
+        "evidence_count": sum(1 for f in facts.files if f.role == "evidence"),
+        "large_attachment_links": [{"file": x.filename, "url": x.url, "expires": x.expires} for x in facts.large_links],
+    }
+
+
+def _document_rows(facts: SubmissionFacts) -> list[dict[str, object]]:
+    return [{"role": f.role, "name": f.name, "format": f.format, "size": f.size, "path": str(f.path), "origin": f.origin,
+             "word_count": f.words.low if f.words else None, "word_count_high": f.words.high if f.words else None,
+             "char_count": f.words.chars if f.words else None} for f in facts.files]
+
+
+def process_message(app: App, session: Session, message: Message, *, notify: bool) -> Submission:
+    """Judge one ledger row and store the outcome (the caller commits)."""
+    raw = app.raw.get(message.sha256)
+    mail = decode_message(raw)
+    now = app.clock()
+    campaign = route(mail, app.config.campaigns, message.received_at)
+    ignored = _ignored(mail, message, session, app.config)
+    if ignored is None and campaign is None:
+        ignored = make_finding(Code.UNRELATED)
+    if ignored is not None or campaign is None:
+        findings = [ignored] if ignored else []
+        sub = repo.save_outcome(session, message, {"campaign": campaign.id if campaign else None, "verdict": "ignored",
+                                                   "recommending_unit": "", "studio_name": "", "studio_key": None,
+                                                   "fields": {}, "evaluated_at": now}, map(_finding_row, findings), [])
+        message.status, message.error = "processed", None
+        return sub
+    workdir = app.files_root / message.sha256[:2] / f"{message.id}-{message.sha256[:12]}"
+    facts = gather_facts(mail, message.received_at, workdir, campaign, _limits(app.config))
+    findings = evaluate(facts, campaign)
+    verdict = verdict_for(findings)
+    unit, studio = studio_identity(facts, campaign)
+    key = f"{normalize_name(unit)}|{normalize_name(studio)}" if studio else None
+    sub = repo.save_outcome(session, message, {
+        "campaign": campaign.id, "verdict": verdict.value, "recommending_unit": unit, "studio_name": studio,
+        "studio_key": key, "fields": _fields(facts, unit, studio, campaign), "evaluated_at": now,
+    }, map(_finding_row, findings), _document_rows(facts))
+    if key:
+        repo.refresh_supersession(session, campaign.id, key)
+    message.status, message.error = "processed", None
+    if notify and not sub.replies:
+        _queue_reply(app, session, sub, mail, message, verdict, findings, facts, campaign, unit, studio)
+    return sub
+
+
+def _reply_to(mail: DecodedMail) -> str:
+    reply_to = getaddresses([mail.header("reply-to")])
+    return (reply_to[0][1].lower() if reply_to and "@" in reply_to[0][1] else "") or mail.from_addr
+
+
+def _queue_reply(app: App, session: Session, sub: Submission, mail: DecodedMail, message: Message, verdict: Verdict,
+                 findings: list[Finding], facts: SubmissionFacts, campaign: Campaign, unit: str, studio: str) -> None:
+    to_addr = _reply_to(mail)
+    if not to_addr:
+        return
+    now = app.clock()
+    ctx = ReplyContext(to_addr=to_addr, subject=mail.subject, message_id=mail.message_id,
+                       references=mail.header("references"), received_at=message.received_at, studio=studio, unit=unit)
+    docs = [ReceivedDocument(f.role, f.name, f.size, f.words.low if f.words else None) for f in facts.files]
+    body = reply_text(verdict, findings, docs, ctx, campaign, now)
+    sender = app.config.smtp.sender or campaign.mailbox
+    domain = (getaddresses([sender])[0][1].partition("@")[2] or "localhost")
+    reply_id = f"<intake.{message.sha256[:16]}.{sub.id}.{len(sub.replies)}@{domain}>"
+    reply = build_reply(verdict.value, body, ctx, sender, reply_id, now)
+    item = repo.queue_reply(session, sub, kind=reply.kind, to_addr=reply.to_addr, subject=reply.subject,
+                            reply_message_id=reply.message_id, raw=reply.raw, now=now)
+    cap = app.config.smtp.daily_cap_per_recipient
+    if repo.replies_sent_since(session, to_addr, now - timedelta(days=1)) > cap:
+        # A loop or a forged sender must not turn the office mailbox into a spam source.
+        item.status, item.last_error = "held", f"daily cap of {cap} replies to this address reached"
+
+
+def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:
+    """Re-judge stored raw messages in receipt order; replies are not queued again."""
+    with app.sessions() as session:
+        ids = [m.id for m in repo.messages_in_order(session, "failed" if only_failed else None)]
+    return [process_by_id(app, pk, notify=False) for pk in ids]
+
+
+def file_source_key(path: Path, raw: bytes) -> str:
+    """Ledger key of a local file: its path and content (an edited file is a new delivery)."""
+    return f"file:{path.resolve()}#{sha256_hex(raw)[:16]}"

@@ -1,0 +1,75 @@
+"""The Chinese wording of every finding: what is wrong, and how the sender fixes it.
+
+Kept apart from the rules so staff can reword without touching logic, and so
+tests assert on codes, not words (pyflakes' messages.py does the same).
+"""
+
+from __future__ import annotations
+
+from pipeline.findings import Code, Finding, Severity
+
+# code -> (default severity, message template, how to fix)
+_TEXTS: dict[Code, tuple[Severity, str, str]] = {
+    Code.SUBJECT_FORMAT: (Severity.REJECT, "邮件主题“{subject}”不符合要求的格式“推荐单位+工作室名称+入库材料”。",
+                          "请按“{example}”的格式填写邮件主题后重新发送。"),
+    Code.NOT_RECOMMENDING_UNIT: (Severity.REJECT, "“{unit}”不是本次可以直接报送的推荐单位。",
+                                 "申报材料须由县（市、区）总工会、产业工会或市总直属企业工会汇总后报送，请联系所属推荐单位报送。"),
+    Code.NO_ATTACHMENT: (Severity.REJECT, "邮件中没有附件。",
+                         "请将全部申报材料打包为一个压缩文件（ZIP、7Z或RAR）作为附件重新发送。"),
+    Code.NOT_ARCHIVE: (Severity.REJECT, "申报材料没有打包成压缩文件，而是逐个作为附件发送。",
+                       "请将全部申报材料打包为一个压缩文件（ZIP、7Z或RAR），以邮件主题命名后重新发送。"),
+    Code.ARCHIVE_NAME_MISMATCH: (Severity.REJECT, "压缩文件名“{file}”与邮件主题不一致。",
+                                 "请将压缩文件命名为“{expected}”后重新发送。"),
+    Code.ARCHIVE_CORRUPT: (Severity.REJECT, "压缩文件“{file}”已损坏或不完整，无法解压。",
+                           "请重新压缩后再发送；如仍无法打开，请改用ZIP格式。"),
+    Code.ARCHIVE_ENCRYPTED: (Severity.REJECT, "压缩文件“{file}”设置了密码，无法打开。",
+                             "请去掉压缩密码，重新压缩后发送。"),
+    Code.UNSAFE_ARCHIVE: (Severity.REJECT, "压缩文件“{file}”存在安全问题，未予解压（{detail}）。",
+                          "请只打包申报材料本身，不要包含快捷方式、上级目录路径或超大文件，重新压缩后发送。"),
+    Code.MISSING_FORM_WORD: (Severity.REJECT, "未找到{title}。", "请补充该文件（Word格式），与其他材料一并重新打包发送。"),
+    Code.MISSING_FORM_SCAN: (Severity.REJECT, "未找到{title}。", "请补充加盖公章后的扫描件（PDF或JPG格式），与其他材料一并重新打包发送。"),
+    Code.MISSING_NARRATIVE: (Severity.REJECT, "未找到{title}。", "请补充事迹材料（Word格式），与其他材料一并重新打包发送。"),
+    Code.NARRATIVE_TOO_SHORT: (Severity.REJECT, "事迹材料按Word字数统计约{count}字，要求不少于{minimum}字。",
+                               "请补充事迹材料内容至不少于{minimum}字后重新发送。"),
+    Code.MISSING_SUMMARY: (Severity.REJECT, "未找到{title}。", "请填写汇总表，与其他材料一并重新打包发送。"),
+    Code.EVIDENCE_NOT_JPEG: (Severity.REJECT, "佐证材料“{file}”的实际格式是{actual}，不是JPG/JPEG图片。",
+                             "请将图片另存为JPG格式（不要只修改扩展名）后重新打包发送。"),
+    Code.EVIDENCE_NAMING: (Severity.REJECT, "佐证材料命名不符合要求：{detail}。",
+                           "请按“3-1、3-2……”的顺序为佐证材料命名后重新打包发送。"),
+    Code.LATE: (Severity.REJECT, "本邮件于{received}收到，已超过申报截止时间{deadline}。",
+                "按通知要求，逾期未报视为放弃申报；如有特殊情况请联系{contact}。"),
+    Code.LARGE_ATTACHMENT_LINK: (Severity.REVIEW, "邮件中的材料是“超大附件”下载链接（{detail}），链接会过期，无法作为正式附件留存。",
+                                 "请将压缩文件直接作为普通附件重新发送（单个附件过大时可分卷或压缩图片）。"),
+    Code.UNREADABLE_DOCUMENT: (Severity.REVIEW, "文件“{file}”无法读取（{detail}），已转工作人员人工查看。",
+                               "如工作人员需要，会另行联系您；也可另存为.docx格式后重新发送。"),
+    Code.FORM_FIELDS_MISSING: (Severity.REVIEW, "申报表中以下内容未填写：{detail}。", "请补填后重新发送。"),
+    Code.TEAM_TOO_SMALL: (Severity.REVIEW, "工作室成员{count}人，少于通知要求的3人。", "如有遗漏请补充成员情况后重新发送。"),
+    Code.TOO_RECENT: (Severity.REVIEW, "工作室成立时间为{detail}，运行未满一年。", "工作人员将核实入库条件。"),
+    Code.TOO_FEW_RESULTS: (Severity.REVIEW, "申报表中列出的创新成果少于2项。", "如有遗漏请补充后重新发送。"),
+    Code.SUMMARY_MISMATCH: (Severity.REVIEW, "汇总表与申报表不一致：{detail}。", "请核对后重新发送。"),
+    Code.AUTO_REPLY: (Severity.INFO, "自动回复邮件，不予处理。", ""),
+    Code.BOUNCE: (Severity.INFO, "退信通知，不予处理。", ""),
+    Code.DUPLICATE: (Severity.INFO, "与此前收到的邮件{detail}重复，不再重复处理。", ""),
+    Code.UNRELATED: (Severity.INFO, "与本次申报无关的邮件，不予处理。", ""),
+    Code.INTERNAL_ERROR: (Severity.REVIEW, "系统处理该邮件时出错，已转工作人员人工处理。", "无需重新发送，工作人员会尽快核对。"),
+}
+
+
+class _Blank(dict):
+    """Leaves unknown placeholders empty instead of failing: a message must always render."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def default_severity(code: Code) -> Severity:
+    """The built-in severity of `code`; campaigns may override it."""
+    return _TEXTS[code][0]
+
+
+def make_finding(code: Code, severity: Severity | None = None, *, file: str = "", **params: object) -> Finding:
+    """Build a finding with its Chinese message and fix, filling the templates from `params`."""
+    default, message, fix = _TEXTS[code]
+    values = _Blank(file=file, **{k: str(v) for k, v in params.items()})
+    return Finding(code=code, severity=severity or default, message=message.format_map(values),
+                   file=file, fix=fix.format_map(values))

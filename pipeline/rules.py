@@ -1,0 +1,171 @@
+"""The campaign's rules: facts about one submission in, findings out. No clock, network or database."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pipeline.classify import LargeAttachmentLink
+from pipeline.config import Campaign
+from pipeline.findings import Code, Finding, Severity
+from pipeline.identify import EVIDENCE, IMAGE_FORMATS, FileFacts
+from pipeline.messages import default_severity, make_finding
+from pipeline.subject import archive_stem, names_an_organisation, organisation_prefix, parse_subject, unit_kind
+
+FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF", "webp": "WebP", "heic": "HEIC（苹果手机照片）",
+                "pdf": "PDF", "docx": "Word", "doc": "Word", "unknown": "无法识别的格式"}
+
+
+@dataclass(frozen=True)
+class ArchiveFacts:
+    """One attached archive and whether it could be unpacked."""
+
+    name: str
+    kind: str
+    problem: str | None = None     # None | "encrypted" | "corrupt" | "unsafe"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SubmissionFacts:
+    """Everything the rules look at for one message."""
+
+    subject: str
+    received_at: datetime
+    attachment_names: tuple[str, ...] = ()
+    archives: tuple[ArchiveFacts, ...] = ()
+    files: tuple[FileFacts, ...] = ()
+    large_links: tuple[LargeAttachmentLink, ...] = ()
+
+
+def _finding(campaign: Campaign, code: Code, *, file: str = "", **params: object) -> Finding:
+    return make_finding(code, campaign.severity(code, default_severity(code)), file=file, **params)
+
+
+def format_moment(moment: datetime, campaign: Campaign) -> str:
+    """A receipt time the way a Chinese clerk writes it, in the campaign's zone."""
+    local = moment.astimezone(ZoneInfo(campaign.timezone))
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def check_subject(subject: str, campaign: Campaign) -> list[Finding]:
+    """SUBJECT_FORMAT or NOT_RECOMMENDING_UNIT, from the subject alone."""
+    parts = parse_subject(subject, campaign)
+    if parts.well_formed:
+        if unit_kind(parts.unit, campaign) is None:
+            return [_finding(campaign, Code.NOT_RECOMMENDING_UNIT, unit=parts.unit)]
+        return []
+    if "工会" not in parts.text and names_an_organisation(parts.text, campaign):
+        # A base unit wrote its own name where a federation's should be: the fix is the sender, not the format.
+        return [_finding(campaign, Code.NOT_RECOMMENDING_UNIT, unit=organisation_prefix(parts.text, campaign))]
+    return [_finding(campaign, Code.SUBJECT_FORMAT, subject=subject, example=campaign.subject.example)]
+
+
+def check_archive_names(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
+    """附件文件命名格式同邮件主题: each archive is named like the subject."""
+    if not campaign.subject.attachment_same_as_subject:
+        return []
+    subject = parse_subject(facts.subject, campaign)
+    out = []
+    for archive in facts.archives:
+        stem = parse_subject(archive_stem(archive.name), campaign)
+        if stem.text == subject.text or (not subject.well_formed and stem.well_formed):
+            continue
+        expected = subject.text if subject.well_formed else campaign.subject.example
+        out.append(_finding(campaign, Code.ARCHIVE_NAME_MISMATCH, file=archive.name, expected=expected + ".zip"))
+    return out
+
+
+def check_attachments(facts: SubmissionFacts, campaign: Campaign) -> tuple[list[Finding], bool]:
+    """Attachment-level findings, and whether the documents inside can be judged at all."""
+    out: list[Finding] = []
+    if facts.large_links:
+        detail = "、".join(link.filename or link.url for link in facts.large_links)
+        out.append(_finding(campaign, Code.LARGE_ATTACHMENT_LINK, detail=detail))
+    if not facts.attachment_names:
+        if not facts.large_links:
+            out.append(_finding(campaign, Code.NO_ATTACHMENT))
+        return out, False
+    if campaign.archive_required and not facts.archives:
+        out.append(_finding(campaign, Code.NOT_ARCHIVE))
+    codes = {"encrypted": Code.ARCHIVE_ENCRYPTED, "corrupt": Code.ARCHIVE_CORRUPT, "unsafe": Code.UNSAFE_ARCHIVE}
+    broken = [a for a in facts.archives if a.problem]
+    for archive in broken:
+        out.append(_finding(campaign, codes[archive.problem or "corrupt"], file=archive.name, detail=archive.detail))
+    out.extend(check_archive_names(facts, campaign))
+    return out, not broken
+
+
+def check_documents(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Finding]:
+    """Every required material is present and readable."""
+    out: list[Finding] = []
+    for role in campaign.documents:
+        found = [f for f in files if f.role == role.role]
+        if role.required and not found and role.missing_code:
+            out.append(_finding(campaign, Code[role.missing_code], title=role.title))
+    for f in files:
+        if f.problem and f.role not in ("other", EVIDENCE):
+            out.append(_finding(campaign, Code.UNREADABLE_DOCUMENT, file=f.name, detail=f.problem))
+    return out + check_narrative(files, campaign)
+
+
+def check_narrative(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Finding]:
+    """不少于N字 by Word's 字数: pass at the low count, reject below the high count, review in between."""
+    counted = [f for f in files if f.role == "narrative" and f.words is not None]
+    minimum = campaign.narrative_min_chars
+    if not counted or minimum <= 0:
+        return []
+    best = max(counted, key=lambda f: f.words.low if f.words else 0)
+    assert best.words is not None
+    if best.words.low >= minimum:
+        return []
+    code = Code.NARRATIVE_TOO_SHORT
+    # Between the low and the high count Word itself may say either: a person decides.
+    severity = campaign.severity(code, default_severity(code)) if best.words.high < minimum else Severity.REVIEW
+    finding = make_finding(code, severity, file=best.name, count=best.words.low, minimum=minimum)
+    return [finding]
+
+
+def check_evidence(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Finding]:
+    """Images are JPEG by their bytes; evidence is numbered 3-1, 3-2 … without gaps or repeats."""
+    rule = campaign.evidence
+    evidence = [f for f in files if f.role == EVIDENCE]
+    out: list[Finding] = []
+    for f in evidence:
+        allowed = f.format in rule.image_formats or f.format in rule.other_formats
+        if not allowed and (f.format in IMAGE_FORMATS or f.format not in ("docx", "doc", "xlsx", "xls")):
+            out.append(_finding(campaign, Code.EVIDENCE_NOT_JPEG, file=f.name, actual=FORMAT_NAMES.get(f.format, f.format.upper())))
+    unnumbered = [f.basename for f in evidence if f.evidence_no is None]
+    problems = [f"“{'、'.join(unnumbered)}”没有按“{rule.major}-1、{rule.major}-2”编号"] if unnumbered else []
+    numbers = [f.evidence_no[1] for f in evidence if f.evidence_no]
+    repeated = sorted(n for n, k in Counter(numbers).items() if k > 1)
+    if repeated:
+        problems.append("编号重复：" + "、".join(f"{rule.major}-{n}" for n in repeated))
+    if rule.require_sequence and numbers:
+        gaps = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+        if gaps:
+            problems.append("编号不连续，缺少" + "、".join(f"{rule.major}-{n}" for n in gaps))
+    if problems:
+        out.append(_finding(campaign, Code.EVIDENCE_NAMING, file="、".join(unnumbered), detail="；".join(problems)))
+    return out
+
+
+def check_deadline(received_at: datetime, campaign: Campaign) -> list[Finding]:
+    """LATE by the server's receipt time, compared as aware datetimes."""
+    if not campaign.is_late(received_at):
+        return []
+    return [_finding(campaign, Code.LATE, received=format_moment(received_at, campaign),
+                     deadline=format_moment(campaign.deadline, campaign), contact=campaign.contact or campaign.office)]
+
+
+def evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
+    """Every finding for one submission, in the order a clerk would read them."""
+    findings = check_subject(facts.subject, campaign)
+    attachment_findings, judge_contents = check_attachments(facts, campaign)
+    findings += attachment_findings
+    if judge_contents:
+        findings += check_documents(facts.files, campaign)
+        findings += check_evidence(facts.files, campaign)
+    return findings + check_deadline(facts.received_at, campaign)

@@ -1,0 +1,59 @@
+"""The subject convention: split `<recommending unit><studio name><suffix>` and check the unit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parsers.names import normalize_name, split_ext, strip_copy_suffix
+from pipeline.config import Campaign, UnitKind
+
+
+@dataclass(frozen=True)
+class SubjectParts:
+    """What the subject (or an archive name) says about the submission."""
+
+    text: str          # normalised, reply/forward prefixes removed
+    unit: str          # normalised recommending unit, "" when not found
+    studio: str        # normalised studio name, "" when not found
+    well_formed: bool  # the whole text fits the campaign's pattern
+
+
+def clean_subject(subject: str, campaign: Campaign) -> str:
+    """Normalise a subject for comparison: width, spaces, 《》, and Re:/转发: prefixes."""
+    text = campaign.subject.strip_prefixes.sub("", subject.strip())
+    return normalize_name(campaign.subject.strip_prefixes.sub("", normalize_name(text)))
+
+
+def parse_subject(subject: str, campaign: Campaign) -> SubjectParts:
+    """Split a subject (or an archive's stem) into unit and studio by the campaign's pattern."""
+    text = clean_subject(subject, campaign)
+    match = campaign.subject.pattern.fullmatch(text)
+    if match:
+        return SubjectParts(text, match.group("unit"), match.group("studio"), True)
+    return SubjectParts(text, "", "", False)
+
+
+def archive_stem(filename: str) -> str:
+    """An attachment's name without extension or the browser's "(1)" copy suffix."""
+    stem, _ = split_ext(filename)
+    if stem.lower().endswith(".tar"):
+        stem = stem[:-4]
+    return strip_copy_suffix(stem)
+
+
+def unit_kind(unit: str, campaign: Campaign) -> UnitKind | None:
+    """The kind of recommending unit `unit` is, or None when it may not send directly."""
+    if not unit or any(p.search(unit) for p in campaign.unit_exclude):
+        return None
+    return next((k for k in campaign.units if k.matches(unit)), None)
+
+
+def names_an_organisation(text: str, campaign: Campaign) -> bool:
+    """Whether a subject without 工会 still names a base unit (a school, a hospital …)."""
+    return any(marker in text for marker in campaign.subject.organisation_markers)
+
+
+def organisation_prefix(text: str, campaign: Campaign) -> str:
+    """The organisation a subject starts with, cut after its last marker word (石家庄市第一医院 …)."""
+    ends = [text.find(m) + len(m) for m in campaign.subject.organisation_markers if m in text]
+    return text[: max(ends)] if ends else text

@@ -1,0 +1,66 @@
+"""How submissions are shown: the JSON contract of DESIGN.md and a readable terminal table."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from storage.models import Submission
+
+DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def reply_summary(sub: Submission) -> dict[str, Any]:
+    """The `reply` member: the latest queued reply, or status none."""
+    if not sub.replies:
+        return {"status": "none", "to": None, "subject": None}
+    last = sub.replies[-1]
+    return {"status": last.status, "to": last.to_addr, "subject": last.subject}
+
+
+def submission_json(sub: Submission) -> dict[str, Any]:
+    """One element of `intake submissions --json` (the shape in DESIGN.md, extended, never changed)."""
+    msg = sub.message
+    return {
+        "id": sub.id, "message_id": msg.message_id, "uid": msg.uid, "subject": msg.subject, "from": msg.from_addr,
+        "received_at": msg.received_at.astimezone(DISPLAY_ZONE).isoformat(), "campaign": sub.campaign,
+        "verdict": sub.verdict,
+        "reasons": [{"code": f.code, "severity": f.severity, "message": f.message, "file": f.file} for f in sub.findings],
+        "fields": dict(sub.fields or {}),
+        "reply": reply_summary(sub),
+        "superseded_by": sub.superseded_by,
+        "source": msg.source_key,
+        "status": msg.status,
+    }
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fit(text: str, width: int) -> str:
+    """Pad or cut `text` to `width` terminal columns."""
+    if _width(text) <= width:
+        return text + " " * (width - _width(text))
+    out, used = "", 0
+    for ch in text:
+        if used + _width(ch) > width - 1:
+            break
+        out, used = out + ch, used + _width(ch)
+    return out + "…" + " " * (width - used - 1)
+
+
+def table(rows: list[list[str]], widths: list[int]) -> str:
+    """A plain table that lines up with Chinese text (full-width characters take two columns)."""
+    return "\n".join("  ".join(_fit(cell, w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def submissions_table(subs: list[Submission]) -> str:
+    """The listing printed by `intake demo` and `intake submissions`."""
+    rows = [["ID", "主题", "结论", "问题代码"]]
+    for sub in subs:
+        codes = ", ".join(dict.fromkeys(f.code for f in sub.findings)) or "-"
+        verdict = sub.verdict + (" (superseded)" if sub.superseded_by else "")
+        rows.append([str(sub.id), sub.message.subject or "（无主题）", verdict, codes])
+    return table(rows, [4, 52, 22, 60])

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, sessions and the raw-message store. The only package that touches SQLAlchemy."""

@@ -1,0 +1,135 @@
+"""SQLAlchemy 2.x models: the message ledger, submissions, documents, findings and the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC; SQLite keeps no offset, so we normalise on the way in and out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; receipt times must carry a zone")
+        return value.astimezone(timezone.utc).replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Message(Base):
+    """One delivery we looked at: a file we ingested or an IMAP UID. Never deleted."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_message_id", "message_id"), Index("ix_messages_sha256", "sha256"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(1024), unique=True)  # file:<path>#<sha> | imap:<folder>:<uidvalidity>:<uid>
+    folder: Mapped[str | None] = mapped_column(String(255))
+    uidvalidity: Mapped[int | None] = mapped_column(Integer)
+    uid: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new | processed | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    submission: Mapped[Submission | None] = relationship(back_populates="message", uselist=False)
+
+
+class Submission(Base):
+    """The verdict on one message, re-computed in place by `intake reprocess`."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_studio", "campaign", "studio_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    campaign: Mapped[str | None] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16))
+    recommending_unit: Mapped[str] = mapped_column(String(255), default="")
+    studio_name: Mapped[str] = mapped_column(String(255), default="")
+    studio_key: Mapped[str | None] = mapped_column(String(512))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    evaluated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    message: Mapped[Message] = relationship(back_populates="submission")
+    findings: Mapped[list[FindingRow]] = relationship(cascade="all, delete-orphan", order_by="FindingRow.id")
+    documents: Mapped[list[Document]] = relationship(cascade="all, delete-orphan", order_by="Document.id")
+    replies: Mapped[list[OutboxItem]] = relationship(back_populates="submission", order_by="OutboxItem.id")
+
+
+class FindingRow(Base):
+    """One finding of a submission."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    fix: Mapped[str] = mapped_column(Text, default="")
+    file: Mapped[str] = mapped_column(Text, default="")
+
+
+class Document(Base):
+    """A file found in a submission, with the role it was identified as."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(Text, default="")
+    word_count: Mapped[int | None] = mapped_column(Integer)
+    word_count_high: Mapped[int | None] = mapped_column(Integer)
+    char_count: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutboxItem(Base):
+    """A reply queued in the same transaction as its verdict; sent (or written) after the commit."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("submission_id", "kind", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # accepted | rejected | review
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    to_addr: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    reply_message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    raw: Mapped[bytes] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    submission: Mapped[Submission] = relationship(back_populates="replies")

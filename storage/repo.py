@@ -1,0 +1,107 @@
+"""Queries and updates the pipeline needs, so that only `storage/` speaks SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import Document, FindingRow, Message, OutboxItem, Submission
+
+
+def message_by_source(session: Session, source_key: str) -> Message | None:
+    """The ledger row for a delivery we have already looked at."""
+    return session.scalar(select(Message).where(Message.source_key == source_key))
+
+
+def add_message(session: Session, **values: Any) -> Message:
+    """Record a delivery in the ledger (the caller commits before processing it)."""
+    message = Message(**values)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def earlier_copy(session: Session, message: Message) -> Message | None:
+    """An earlier delivery with the same Message-ID or the same bytes, if any."""
+    same = [Message.sha256 == message.sha256]
+    if message.message_id:
+        same.append(Message.message_id == message.message_id)
+    return session.scalar(select(Message).where(Message.id < message.id, or_(*same)).order_by(Message.id).limit(1))
+
+
+def messages_in_order(session: Session, status: str | None = None) -> Sequence[Message]:
+    """Ledger rows in receipt order (ties by arrival in the ledger), optionally by status."""
+    query = select(Message).order_by(Message.received_at, Message.id)
+    if status:
+        query = query.where(Message.status == status)
+    return session.scalars(query).all()
+
+
+def save_outcome(session: Session, message: Message, values: dict[str, Any],
+                 findings: Iterable[dict[str, str]], documents: Iterable[dict[str, Any]]) -> Submission:
+    """Create or replace the submission of `message` with a new verdict, findings and documents."""
+    sub = message.submission
+    if sub is None:
+        sub = Submission(message_pk=message.id, **values)
+        session.add(sub)
+    else:
+        for key, value in values.items():
+            setattr(sub, key, value)
+        sub.findings.clear()
+        sub.documents.clear()
+    sub.findings.extend(FindingRow(**f) for f in findings)
+    sub.documents.extend(Document(**d) for d in documents)
+    session.flush()
+    return sub
+
+
+def refresh_supersession(session: Session, campaign: str, studio_key: str) -> None:
+    """The latest submission for a studio stands; earlier ones point to it, history kept."""
+    rows = session.execute(
+        select(Submission.id).join(Message).where(Submission.campaign == campaign, Submission.studio_key == studio_key,
+                                                  Submission.verdict != "ignored")
+        .order_by(Message.received_at, Message.id)
+    ).scalars().all()
+    if not rows:
+        return
+    latest = rows[-1]
+    session.execute(update(Submission).where(Submission.id.in_(rows[:-1])).values(superseded_by=latest))
+    session.execute(update(Submission).where(Submission.id == latest).values(superseded_by=None))
+
+
+def queue_reply(session: Session, submission: Submission, *, kind: str, to_addr: str, subject: str,
+                reply_message_id: str, raw: bytes, now: datetime) -> OutboxItem:
+    """Put a reply in the outbox inside the caller's transaction (sent only after the commit)."""
+    revision = len(submission.replies)
+    item = OutboxItem(submission_id=submission.id, kind=kind, revision=revision, to_addr=to_addr, subject=subject,
+                      reply_message_id=reply_message_id, raw=raw, status="pending", created_at=now)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def replies_sent_since(session: Session, to_addr: str, since: datetime) -> int:
+    """How many replies went (or are queued) to `to_addr` since `since`: the per-address daily cap."""
+    rows = session.scalars(select(OutboxItem.id).where(OutboxItem.to_addr == to_addr, OutboxItem.created_at >= since)).all()
+    return len(rows)
+
+
+def pending_replies(session: Session) -> Sequence[OutboxItem]:
+    """Replies waiting to be delivered, oldest first."""
+    return session.scalars(select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id)).all()
+
+
+def submissions(session: Session, verdict: str | None = None, unit: str | None = None) -> Sequence[Submission]:
+    """Submissions with everything the listings show, in ledger order."""
+    query = (select(Submission).join(Message).order_by(Submission.id)
+             .options(selectinload(Submission.findings), selectinload(Submission.replies),
+                      selectinload(Submission.documents), selectinload(Submission.message)))
+    if verdict:
+        query = query.where(Submission.verdict == verdict)
+    if unit:
+        query = query.where(Submission.recommending_unit.contains(unit))
+    return session.scalars(query).all()

@@ -1,0 +1,195 @@
+"""The campaign's rules on facts: subject, units, attachments, materials, 字数, evidence, deadline."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from parsers.wordcount import WordCount
+from pipeline.classify import LargeAttachmentLink
+from pipeline.findings import Severity, Verdict, verdict_for
+from pipeline.identify import FileFacts, assign_roles
+from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
+
+SUBJECT = "正定县总工会张三创新工作室入库材料"
+ON_TIME = datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)
+
+
+def _file(name: str, fmt: str, words: int | None = None, high: int | None = None, problem: str = "", text: str = "") -> FileFacts:
+    wc = WordCount(low=words, high=high if high is not None else words, chars=words) if words is not None else None
+    return FileFacts(name=name, path=Path("/nonexistent") / name, size=1000, format=fmt, origin="a.zip",
+                     words=wc, problem=problem, text=text)
+
+
+def complete_files() -> list[FileFacts]:
+    return [
+        _file("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx", "docx", 600),
+        _file("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表（盖章扫描件）.pdf", "pdf"),
+        _file("（2）张三创新工作室事迹材料.docx", "docx", 1500),
+        _file("（3）佐证材料/3-1 市级劳动模范证书.jpg", "jpeg"),
+        _file("（3）佐证材料/3-2 专利证书.jpg", "jpeg"),
+        _file("（4）石家庄市劳模和工匠人才创新工作室入库汇总表.xlsx", "xlsx"),
+    ]
+
+
+def facts(campaign, files=None, subject=SUBJECT, archive=SUBJECT + ".zip", received=ON_TIME, **kw) -> SubmissionFacts:
+    files = complete_files() if files is None else files
+    archives = (ArchiveFacts(archive, "zip"),) if archive else ()
+    names = kw.pop("attachment_names", (archive,) if archive else tuple(f.name for f in files))
+    return SubmissionFacts(subject=subject, received_at=received, attachment_names=names, archives=archives,
+                           files=tuple(assign_roles(files, campaign)), **kw)
+
+
+def codes(campaign, f: SubmissionFacts) -> list[str]:
+    return sorted({str(x.code) for x in evaluate(f, campaign)})
+
+
+def test_complete_submission_has_no_findings(campaign) -> None:
+    found = evaluate(facts(campaign), campaign)
+    assert found == []
+    assert verdict_for(found) is Verdict.ACCEPTED
+
+
+@pytest.mark.parametrize("subject", [
+    "正定县总工会张三创新工作室入库材料", "正定县 总工会 张三 创新工作室 入库材料", "回复：正定县总工会张三创新工作室入库材料",
+    "石家庄市教科文卫工会王五名医创新工作室入库材料", "辛集市总工会李四创新工作室入库材料", "井陉矿区总工会赵六创新工作室入库材料",
+    "河北敬业集团有限公司工会刘洋创新工作室入库材料", "市直机关工会孙七创新工作室入库材料", "石家庄市建设建材产业工会周八创新工作室入库材料",
+    "《正定县总工会张三创新工作室入库材料》",
+])
+def test_recommending_units_are_accepted(campaign, subject: str) -> None:
+    assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == []
+
+
+@pytest.mark.parametrize("subject", [
+    "正定县第一中学工会卫东名师创新工作室入库材料", "石家庄市第一医院李四名医创新工作室入库材料",
+    "正定县新安镇总工会张三创新工作室入库材料", "正定县恒通机械有限公司工会张三创新工作室入库材料",
+    "石家庄市总工会张三创新工作室入库材料",
+])
+def test_base_units_may_not_send_directly(campaign, subject: str) -> None:
+    assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == ["NOT_RECOMMENDING_UNIT"]
+
+
+@pytest.mark.parametrize("subject", ["张三创新工作室申报材料", "入库材料", "正定县总工会张三创新工作室", "", "李四创新工作室入库材料"])
+def test_malformed_subjects(campaign, subject: str) -> None:
+    archive = "正定县总工会张三创新工作室入库材料.zip"
+    assert codes(campaign, facts(campaign, subject=subject, archive=archive)) == ["SUBJECT_FORMAT"]
+
+
+def test_archive_named_after_subject_with_copy_suffix_and_spaces(campaign) -> None:
+    assert codes(campaign, facts(campaign, archive="正定县总工会 张三创新工作室入库材料(1).rar")) == []
+
+
+def test_archive_name_mismatch(campaign) -> None:
+    found = evaluate(facts(campaign, archive="申报材料.zip"), campaign)
+    assert [str(f.code) for f in found] == ["ARCHIVE_NAME_MISMATCH"]
+    assert found[0].file == "申报材料.zip" and SUBJECT in found[0].fix
+
+
+def test_no_attachment_and_large_attachment_link(campaign) -> None:
+    assert codes(campaign, facts(campaign, files=[], archive=None, attachment_names=())) == ["NO_ATTACHMENT"]
+    link = LargeAttachmentLink("x.zip", "https://mail.163.com/large-attachment-download/?p=1", "2025年6月12日")
+    found = evaluate(facts(campaign, files=[], archive=None, attachment_names=(), large_links=(link,)), campaign)
+    assert [str(f.code) for f in found] == ["LARGE_ATTACHMENT_LINK"]
+    assert verdict_for(found) is Verdict.REVIEW
+
+
+def test_loose_files_are_not_an_archive_but_still_checked(campaign) -> None:
+    assert codes(campaign, facts(campaign, archive=None)) == ["NOT_ARCHIVE"]
+    assert codes(campaign, facts(campaign, files=complete_files()[:2], archive=None)) == [
+        "MISSING_NARRATIVE", "MISSING_SUMMARY", "NOT_ARCHIVE"]
+
+
+@pytest.mark.parametrize("problem,code", [("encrypted", "ARCHIVE_ENCRYPTED"), ("corrupt", "ARCHIVE_CORRUPT"),
+                                          ("unsafe", "UNSAFE_ARCHIVE")])
+def test_broken_archives_skip_the_content_checks(campaign, problem: str, code: str) -> None:
+    f = SubmissionFacts(SUBJECT, ON_TIME, (SUBJECT + ".zip",), (ArchiveFacts(SUBJECT + ".zip", "zip", problem, "x"),), ())
+    assert codes(campaign, f) == [code]
+
+
+@pytest.mark.parametrize("drop,code", [(0, "MISSING_FORM_WORD"), (1, "MISSING_FORM_SCAN"), (2, "MISSING_NARRATIVE"),
+                                       (5, "MISSING_SUMMARY")])
+def test_each_missing_material(campaign, drop: int, code: str) -> None:
+    files = complete_files()
+    del files[drop]
+    assert codes(campaign, facts(campaign, files=files)) == [code]
+
+
+def test_narrative_named_otherwise_is_found_by_its_prose(campaign) -> None:
+    files = complete_files()
+    files[2] = _file("张三工作室情况介绍.docx", "docx", 1200)
+    assert codes(campaign, facts(campaign, files=files)) == []
+
+
+def test_form_and_summary_found_by_content(campaign) -> None:
+    files = complete_files()
+    files[0] = _file("表1.docx", "docx", 300, text="工作室名称\t\t成立时间\n工作室带头人情况\t姓名")
+    files[5] = _file("表2.docx", "docx", 100, text="序号\t推荐单位\t申报单位\t工作室名称")
+    assert codes(campaign, facts(campaign, files=files)) == []
+
+
+@pytest.mark.parametrize("low,high,severity", [(999, 999, Severity.REJECT), (780, 790, Severity.REJECT),
+                                               (995, 1003, Severity.REVIEW)])
+def test_narrative_too_short_rejects_below_and_reviews_in_the_band(campaign, low: int, high: int, severity) -> None:
+    files = complete_files()
+    files[2] = _file("（2）张三创新工作室事迹材料.docx", "docx", low, high)
+    (finding,) = evaluate(facts(campaign, files=files), campaign)
+    assert str(finding.code) == "NARRATIVE_TOO_SHORT" and finding.severity is severity
+    assert str(low) in finding.message and "1000" in finding.message
+
+
+def test_narrative_at_exactly_the_minimum_passes(campaign) -> None:
+    files = complete_files()
+    files[2] = _file("（2）张三创新工作室事迹材料.docx", "docx", 1000)
+    assert codes(campaign, facts(campaign, files=files)) == []
+
+
+def test_unreadable_narrative_goes_to_review(campaign) -> None:
+    files = complete_files()
+    files[2] = _file("（2）张三创新工作室事迹材料.doc", "doc", problem="旧版Word（.doc/.wps）格式")
+    found = evaluate(facts(campaign, files=files), campaign)
+    assert [str(f.code) for f in found] == ["UNREADABLE_DOCUMENT"]
+    assert verdict_for(found) is Verdict.REVIEW
+
+
+def test_evidence_must_be_jpeg_by_bytes(campaign) -> None:
+    files = complete_files()
+    files[4] = _file("（3）佐证材料/3-2 专利证书.jpg", "png")
+    found = evaluate(facts(campaign, files=files), campaign)
+    assert [str(f.code) for f in found] == ["EVIDENCE_NOT_JPEG"]
+    assert found[0].file.endswith("3-2 专利证书.jpg") and "PNG" in found[0].message
+
+
+def test_pdf_evidence_is_allowed(campaign) -> None:
+    files = complete_files() + [_file("（3）佐证材料/3-3 获奖文件.pdf", "pdf")]
+    assert codes(campaign, facts(campaign, files=files)) == []
+
+
+@pytest.mark.parametrize("names", [["荣誉证书.jpg", "专利证书.jpg"], ["3-1 a.jpg", "3-3 b.jpg"], ["3-1 a.jpg", "3-1 b.jpg"],
+                                   ["佐证材料/证书.jpg", "3-1 a.jpg"]])
+def test_evidence_naming(campaign, names: list[str]) -> None:
+    files = complete_files()[:3] + [complete_files()[5]] + [_file(n, "jpeg") for n in names]
+    assert codes(campaign, facts(campaign, files=files)) == ["EVIDENCE_NAMING"]
+
+
+def test_late_by_receipt_time_in_shanghai(campaign) -> None:
+    last_second = datetime(2025, 5, 30, 23, 59, 59, tzinfo=timezone(timedelta(hours=8)))
+    assert codes(campaign, facts(campaign, received=last_second)) == []
+    found = evaluate(facts(campaign, received=last_second + timedelta(seconds=1)), campaign)
+    assert [str(f.code) for f in found] == ["LATE"]
+    assert "2025年5月31日 00:00" in found[0].message
+
+
+def test_late_and_other_problems_are_all_listed(campaign) -> None:
+    files = complete_files()[1:]
+    late = datetime(2025, 6, 2, tzinfo=timezone.utc)
+    assert codes(campaign, facts(campaign, files=files, received=late)) == ["LATE", "MISSING_FORM_WORD"]
+
+
+def test_severity_is_configurable(campaign) -> None:
+    from dataclasses import replace
+
+    lenient = replace(campaign, severities={**campaign.severities, "ARCHIVE_NAME_MISMATCH": Severity.REVIEW})
+    found = evaluate(facts(lenient, archive="申报材料.zip"), lenient)
+    assert verdict_for(found) is Verdict.REVIEW
