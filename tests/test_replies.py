@@ -1,0 +1,68 @@
+"""Replies: the Chinese text a county clerk reads, and MIME that threads and stops robots answering."""
+
+from __future__ import annotations
+
+import email
+from datetime import datetime, timezone
+from email.policy import default
+
+from pipeline.findings import Verdict
+from pipeline.messages import make_finding
+from pipeline.findings import Code
+from pipeline.replies import ReceivedDocument, ReplyContext, build_reply, reply_subject, reply_text
+
+CTX = ReplyContext(to_addr="zdxzgh@126.com", subject="正定县总工会张三创新工作室入库材料",
+                   message_id="<abc@zdxzgh.126.com>", references="<prev@x>",
+                   received_at=datetime(2025, 5, 26, 2, 2, tzinfo=timezone.utc), studio="张三创新工作室", unit="正定县总工会")
+BEFORE = datetime(2025, 5, 27, 1, 0, tzinfo=timezone.utc)
+AFTER = datetime(2025, 6, 2, 1, 0, tzinfo=timezone.utc)
+
+
+def test_acknowledgment_lists_documents_with_sizes_and_word_count(campaign) -> None:
+    docs = [ReceivedDocument("narrative", "（2）张三创新工作室事迹材料.docx", 28_000, 1534),
+            ReceivedDocument("form_word", "（1）申报表.docx", 35_000), ReceivedDocument("evidence", "3-1 证书.jpg", 2_400_000)]
+    text = reply_text(Verdict.ACCEPTED, [], docs, CTX, campaign, BEFORE)
+    assert "2025年5月26日 10:02" in text
+    assert "正定县总工会张三创新工作室" in text
+    assert "事迹材料：（2）张三创新工作室事迹材料.docx（27 KB，按Word字数统计约1534字）" in text
+    assert "3-1 证书.jpg（2.3 MB）" in text
+    assert text.index("申报表") < text.index("事迹材料") < text.index("3-1")
+    assert "http" not in text
+
+
+def test_rejection_lists_every_problem_with_its_fix_and_time_left(campaign) -> None:
+    findings = [make_finding(Code.NARRATIVE_TOO_SHORT, count=812, minimum=1000, file="事迹.docx"),
+                make_finding(Code.MISSING_FORM_SCAN, title="申报表盖章扫描件")]
+    text = reply_text(Verdict.REJECTED, findings, [], CTX, campaign, BEFORE)
+    assert "1. 事迹材料按Word字数统计约812字，要求不少于1000字。" in text
+    assert "2. 未找到申报表盖章扫描件。" in text
+    assert text.count("修改方法：") == 2
+    assert "仍可修改后重新发送" in text and "2025年5月30日 23:59" in text
+    late = reply_text(Verdict.REJECTED, findings, [], CTX, campaign, AFTER)
+    assert "已于2025年5月30日 23:59截止" in late and "仍可修改" not in late
+
+
+def test_review_reply_says_a_person_will_look(campaign) -> None:
+    text = reply_text(Verdict.REVIEW, [make_finding(Code.UNREADABLE_DOCUMENT, file="a.doc", detail="旧版Word")], [],
+                      CTX, campaign, BEFORE)
+    assert "人工核实" in text and "a.doc" in text
+
+
+def test_reply_mime_threads_and_marks_itself_automatic(campaign) -> None:
+    reply = build_reply("accepted", "您好！\n正文", CTX, "石家庄市总工会劳动和经济工作部 <sjzjjb@126.com>", "<r1@126.com>", BEFORE)
+    msg = email.message_from_bytes(reply.raw, policy=default)
+    assert msg["Subject"] == "Re: 正定县总工会张三创新工作室入库材料"
+    assert msg["In-Reply-To"] == "<abc@zdxzgh.126.com>"
+    assert msg["References"] == "<prev@x> <abc@zdxzgh.126.com>"
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["To"] == "zdxzgh@126.com"
+    assert msg["From"].addresses[0].addr_spec == "sjzjjb@126.com"
+    assert msg["From"].addresses[0].display_name == "石家庄市总工会劳动和经济工作部"
+    assert not msg.is_multipart() and msg.get_content_type() == "text/plain"
+    assert msg.get_content_charset() == "utf-8"
+    assert msg.get_content().replace("\r\n", "\n") == "您好！\n正文\n"
+
+
+def test_reply_subject_does_not_stack_prefixes() -> None:
+    assert reply_subject("Re: x") == "Re: x"
+    assert reply_subject("x") == "Re: x"
