@@ -1,0 +1,271 @@
+"""Text and tables of a DOCX, read from word/document.xml the way Word shows them."""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from parsers.errors import DocumentUnreadable
+from parsers.sniff import ole_root_entries, sniff_file
+
+MAX_DOCUMENT_XML = 50 * 1024 * 1024
+
+_W_NAMESPACES = (
+    "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    "http://purl.oclc.org/ooxml/wordprocessingml/main",  # ISO "strict" OOXML
+)
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_R_OFFICE_DOCUMENT = "/officeDocument"
+
+# Never holds visible body text: properties, deleted or moved-away text, field instructions.
+_SKIP = frozenset({
+    "pPr", "rPr", "sectPr", "tblPr", "tblGrid", "trPr", "tcPr", "tblPrEx", "sdtPr", "sdtEndPr",
+    "del", "moveFrom", "delText", "instrText", "delInstrText", "sym",
+})
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+@dataclass(frozen=True)
+class DocxText:
+    """Body paragraphs of a DOCX, table cells and text boxes included, in document order."""
+
+    paragraphs: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """All paragraphs joined by newlines."""
+        return "\n".join(self.paragraphs)
+
+
+def read_docx_text(path: Path) -> DocxText:
+    """Read every body paragraph (tables, text boxes, content controls, accepted insertions)."""
+    walker = _TextWalker(into_tables=True)
+    walker.walk(_body(path))
+    return DocxText(paragraphs=tuple(walker.paragraphs))
+
+
+def read_docx_tables(path: Path) -> list[list[list[str]]]:
+    """Every table (nested ones after their parent) as rows of cell texts, one slot per grid column."""
+    tables: list[list[list[str]]] = []
+    _collect_tables(_body(path), tables)
+    return tables
+
+
+def _local(el: etree._Element) -> str | None:
+    """The local name of a WordprocessingML element, or None for any other element."""
+    tag = el.tag
+    if not isinstance(tag, str) or not tag.startswith("{"):
+        return None
+    ns, _, name = tag[1:].partition("}")
+    return name if ns in _W_NAMESPACES else None
+
+
+def _children(el: etree._Element) -> Iterator[etree._Element]:
+    """Child elements, with mc:AlternateContent replaced by its first mc:Choice (never the Fallback)."""
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue  # comments and processing instructions
+        if child.tag == _MC + "AlternateContent":
+            choice = next((c for c in child if c.tag == _MC + "Choice"), None)
+            if choice is not None:
+                yield from _children(choice)
+        elif child.tag == _MC + "Fallback":
+            continue
+        else:
+            yield child
+
+
+class _TextWalker:
+    """Collects paragraph texts from a subtree, honouring fields, revisions and text boxes."""
+
+    def __init__(self, into_tables: bool) -> None:
+        self.into_tables = into_tables
+        self.paragraphs: list[str] = []
+        # One entry per open complex field: True once its "separate" is reached (the result shows).
+        self._fields: list[bool] = []
+        self._buffer: list[str] | None = None
+
+    def walk(self, el: etree._Element) -> None:
+        """Visit the children of `el`."""
+        for child in _children(el):
+            name = _local(child)
+            if name in _SKIP:
+                continue
+            if name == "p":
+                self._paragraph(child)
+            elif name == "tbl" and not self.into_tables:
+                continue  # a cell's own text; its nested tables are listed on their own
+            elif name in ("t", "tab", "ptab", "br", "cr", "noBreakHyphen", "fldChar"):
+                self._inline(name, child)
+            else:
+                self.walk(child)  # runs, hyperlinks, w:ins, w:sdt, drawings, text boxes …
+
+    def _paragraph(self, p: etree._Element) -> None:
+        outer = self._buffer
+        index = len(self.paragraphs)
+        self.paragraphs.append("")
+        self._buffer = []
+        # Text-box paragraphs met inside this one are appended after it by the recursive call.
+        self.walk(p)
+        self.paragraphs[index] = "".join(self._buffer)
+        self._buffer = outer
+        # A field still in its instruction part at a paragraph end is malformed (Word never splits
+        # an instruction there); dropping it keeps one bad field from hiding the rest of the document.
+        while self._fields and not self._fields[-1]:
+            self._fields.pop()
+
+    def _inline(self, name: str, el: etree._Element) -> None:
+        if name == "fldChar":
+            kind = _attr(el, "fldCharType")
+            if kind == "begin":
+                self._fields.append(False)
+            elif kind == "separate" and self._fields:
+                self._fields[-1] = True
+            elif kind == "end" and self._fields:
+                self._fields.pop()
+            return
+        if self._buffer is None or not all(self._fields):
+            return  # outside a paragraph, or inside a field's instruction part
+        if name == "t":
+            self._buffer.append(el.text or "")
+        elif name in ("tab", "ptab"):
+            self._buffer.append("\t")
+        elif name in ("br", "cr"):
+            self._buffer.append("\n")
+        else:
+            self._buffer.append("-")
+
+
+def _collect_tables(el: etree._Element, tables: list[list[list[str]]]) -> None:
+    for child in _children(el):
+        name = _local(child)
+        if name in _SKIP:
+            continue
+        if name == "tbl":
+            tables.append(_grid(child))  # before recursing: a parent precedes its nested tables
+        _collect_tables(child, tables)
+
+
+def _grid(tbl: etree._Element) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for tr in _find(tbl, "tr", stop="tbl"):
+        tr_pr = _first(tr, "trPr")
+        if tr_pr is not None and _first(tr_pr, "del") is not None:
+            continue  # a deleted row is gone once revisions are accepted
+        row = [""] * _int_val(tr_pr, "gridBefore", 0)
+        for tc in _find(tr, "tc", stop="tbl"):
+            tc_pr = _first(tc, "tcPr")
+            span = max(1, _int_val(tc_pr, "gridSpan", 1))
+            if _is_continuation(tc_pr):
+                text = ""  # merged cell: the text stays in the cell that starts the merge
+            else:
+                walker = _TextWalker(into_tables=False)
+                walker.walk(tc)
+                # A cell holding a nested table also holds empty paragraphs around it.
+                text = "\n".join(walker.paragraphs).strip("\n")
+            row.append(text)
+            row.extend([""] * (span - 1))
+        row.extend([""] * _int_val(tr_pr, "gridAfter", 0))
+        rows.append(row)
+    return rows
+
+
+def _find(el: etree._Element, want: str, stop: str) -> Iterator[etree._Element]:
+    """Descendants named `want` through wrappers (w:sdt, w:customXml, w:ins), not inside `stop`."""
+    for child in _children(el):
+        name = _local(child)
+        if name == want:
+            yield child
+        elif name != stop and name not in _SKIP:
+            yield from _find(child, want, stop)
+
+
+def _first(el: etree._Element | None, name: str) -> etree._Element | None:
+    if el is None:
+        return None
+    return next((c for c in el if _local(c) == name), None)
+
+
+def _attr(el: etree._Element, name: str) -> str | None:
+    for ns in _W_NAMESPACES:
+        value = el.get(f"{{{ns}}}{name}")
+        if value is not None:
+            return value
+    return None
+
+
+def _int_val(parent: etree._Element | None, name: str, default: int) -> int:
+    el = _first(parent, name)
+    if el is None:
+        return default
+    try:
+        return min(int(_attr(el, "val") or default), 1000)  # a hostile span must not allocate millions
+    except ValueError:
+        return default
+
+
+def _is_continuation(tc_pr: etree._Element | None) -> bool:
+    for name in ("vMerge", "hMerge"):  # hMerge: the pre-2007 way of merging horizontally
+        el = _first(tc_pr, name)
+        if el is not None and (_attr(el, "val") or "continue") == "continue":
+            return True
+    return False
+
+
+def _body(path: Path) -> etree._Element:
+    """Parse the main document part, or explain in DocumentUnreadable why it cannot be."""
+    kind = sniff_file(path)
+    if kind == "ole":
+        if "EncryptedPackage" in ole_root_entries(path):
+            raise DocumentUnreadable("encrypted (password-protected) Office document")
+        raise DocumentUnreadable("OLE2 file that is not a Word document")
+    if kind == "doc":
+        raise DocumentUnreadable("legacy Word 97-2003 / WPS document, not DOCX")
+    if kind not in ("zip", "docx", "ooxml"):
+        raise DocumentUnreadable(f"not a DOCX file (looks like {kind})")
+    try:
+        with zipfile.ZipFile(path) as z:
+            part = _main_part(z)
+            with z.open(part) as member:
+                data = member.read(MAX_DOCUMENT_XML + 1)
+    except DocumentUnreadable:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError,
+            NotImplementedError, ValueError) as exc:
+        raise DocumentUnreadable(f"corrupt DOCX zip: {exc}") from exc
+    if len(data) > MAX_DOCUMENT_XML:
+        raise DocumentUnreadable("document.xml is larger than 50 MB")
+    if b"<!DOCTYPE" in data[:4096]:
+        raise DocumentUnreadable("document.xml has a DTD")  # Word never writes one; entity tricks do
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise DocumentUnreadable(f"document.xml is not well-formed XML: {exc}") from exc
+    body = _first(root, "body")
+    if body is None:
+        raise DocumentUnreadable("document.xml has no w:body")
+    return body
+
+
+def _main_part(z: zipfile.ZipFile) -> str:
+    names = set(z.namelist())
+    # The package relationships name the main part; some generators don't call it word/document.xml.
+    if "_rels/.rels" in names:
+        try:
+            with z.open("_rels/.rels") as rels_file:
+                rels = etree.fromstring(rels_file.read(1 << 20), _PARSER)
+            for rel in rels:
+                if str(rel.get("Type") or "").endswith(_R_OFFICE_DOCUMENT):
+                    target = posixpath.normpath(str(rel.get("Target") or "").lstrip("/"))
+                    if target in names:
+                        return target
+        except etree.XMLSyntaxError:
+            pass
+    if "word/document.xml" in names:
+        return "word/document.xml"
+    raise DocumentUnreadable("zip has no word/document.xml (not a DOCX)")

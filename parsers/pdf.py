@@ -1,0 +1,48 @@
+"""Page count, text and image count of a PDF (stamped scans are image-only PDFs)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFEncryptionError
+from pdfplumber.utils.exceptions import PdfminerException
+
+from parsers.errors import DocumentUnreadable
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    """Facts about a PDF."""
+
+    pages: int
+    text: str          # all pages' text, whitespace removed (pdfplumber inserts spaces at font changes)
+    image_count: int   # images on all pages (a scan has ≥1)
+
+
+def pdf_info(path: Path, max_pages_text: int = 20) -> PdfInfo:
+    """Count pages and images and extract the text of the first `max_pages_text` pages."""
+    texts: list[str] = []
+    images = 0
+    try:
+        with pdfplumber.open(path) as pdf:
+            pages = len(pdf.pages)
+            for number, page in enumerate(pdf.pages):
+                if number < max_pages_text:
+                    texts.append(page.extract_text() or "")
+                images += len(page.images)
+                page.close()  # drop the page's parsed objects: long scans otherwise pile up in memory
+    except Exception as exc:  # pdfminer raises anything from PSEOF to KeyError on damaged files
+        # pdfplumber wraps pdfminer's exceptions in PdfminerException(original).
+        cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
+        if isinstance(cause, PDFEncryptionError):
+            raise DocumentUnreadable("encrypted PDF (needs a password)") from exc
+        raise DocumentUnreadable(f"corrupt PDF: {type(cause).__name__}: {cause}"[:200]) from exc
+    if pages == 0:
+        raise DocumentUnreadable("PDF has no pages")
+    # pdfplumber puts spaces at font changes and turns U+3000 into a space: remove all whitespace.
+    return PdfInfo(pages=pages, text=_WHITESPACE.sub("", "".join(texts)), image_count=images)

@@ -1,0 +1,124 @@
+"""Rows of an XLSX workbook as strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from lxml import etree
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.workbook.workbook import Workbook
+
+from parsers.errors import DocumentUnreadable
+from parsers.sniff import ole_root_entries, sniff_file
+
+_MAX_COLS = 256          # a styled row can reach column XFD (16 384 cells); no summary table is that wide
+_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+_MERGE_TAG = re.compile(r"\}mergeCell$")
+
+
+def read_xlsx_rows(path: Path, max_rows: int = 2000) -> list[list[str]]:
+    """Rows of every sheet in order (empty rows dropped, trailing empty cells trimmed), at most `max_rows`."""
+    _check_container(path)
+    rows: list[list[str]] = []
+    try:
+        # A file object, not a path: openpyxl refuses paths whose extension is not .xlsx (a renamed .xls).
+        with open(path, "rb") as f:
+            wb = openpyxl.load_workbook(f, read_only=True, data_only=True)
+            try:
+                for ws in wb.worksheets:
+                    if len(rows) >= max_rows:
+                        break
+                    rows.extend(_sheet_rows(wb, ws, max_rows - len(rows)))
+            finally:
+                wb.close()
+    except DocumentUnreadable:
+        raise
+    except Exception as exc:  # openpyxl raises KeyError, ValueError, TypeError … on damaged files
+        raise DocumentUnreadable(f"corrupt XLSX: {type(exc).__name__}: {exc}"[:200]) from exc
+    return rows
+
+
+def _check_container(path: Path) -> None:
+    kind = sniff_file(path)
+    if kind == "xlsx":
+        try:
+            with zipfile.ZipFile(path) as z:
+                declared = sum(info.file_size for info in z.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise DocumentUnreadable(f"corrupt XLSX zip: {exc}") from exc
+        if declared > _MAX_UNCOMPRESSED:  # openpyxl would inflate shared strings and styles whole
+            raise DocumentUnreadable("XLSX unpacks to more than 200 MB")
+        return
+    if kind == "ole" and "EncryptedPackage" in ole_root_entries(path):
+        raise DocumentUnreadable("encrypted (password-protected) Office document")
+    if kind == "xls":
+        raise DocumentUnreadable("legacy Excel 97-2003 / WPS workbook, not XLSX")
+    raise DocumentUnreadable(f"not an XLSX file (looks like {kind})")
+
+
+def _sheet_rows(wb: Workbook, ws: Any, limit: int) -> list[list[str]]:
+    if not hasattr(ws, "iter_rows"):
+        return []  # chartsheets
+    hidden = _merged_followers(wb, ws)
+    ws.reset_dimensions()  # the stored <dimension> is often wrong in files from other programs
+    rows: list[list[str]] = []
+    # Rows come numbered from 1 (missing ones filled in); styled empty rows can run to a million,
+    # so look at no more than ten physical rows per row wanted.
+    for r, values in enumerate(ws.iter_rows(max_row=limit * 10, max_col=_MAX_COLS, values_only=True), 1):
+        # Excel keeps a merged range's value in its top-left cell; other writers may repeat it.
+        row = ["" if (r, c) in hidden else _cell_text(v) for c, v in enumerate(values, 1)]
+        while row and not row[-1].strip():
+            row.pop()
+        if row:
+            rows.append(row)
+            if len(rows) >= limit:
+                break
+    return rows
+
+
+def _merged_followers(wb: Workbook, ws: Any) -> set[tuple[int, int]]:
+    """(row, column) of every merged cell but the top-left one; read-only sheets don't expose merges."""
+    archive: zipfile.ZipFile | None = getattr(wb, "_archive", None)
+    sheet_path: str | None = getattr(ws, "_worksheet_path", None)
+    if archive is None or sheet_path is None:
+        return set()
+    cells: set[tuple[int, int]] = set()
+    with archive.open(sheet_path) as f:
+        for _event, el in etree.iterparse(f, events=("end",), resolve_entities=False, no_network=True,
+                                          huge_tree=False):
+            if isinstance(el.tag, str) and _MERGE_TAG.search(el.tag):
+                min_col, min_row, max_col, max_row = range_boundaries(el.get("ref", ""))
+                for row in range(min_row, min(max_row, min_row + 10_000) + 1):
+                    for col in range(min_col, min(max_col, _MAX_COLS) + 1):
+                        if (row, col) != (min_row, min_col):
+                            cells.add((row, col))
+            el.clear()
+    return cells
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Excel shows 15 significant digits; whole numbers (phone numbers, years) without ".0".
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    return str(value)

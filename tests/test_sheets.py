@@ -1,0 +1,101 @@
+"""read_xlsx_rows on workbooks written by openpyxl (and patched like other writers do)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import openpyxl
+import pytest
+
+from parsers.errors import DocumentUnreadable
+from parsers.sheets import read_xlsx_rows
+
+
+def _summary_workbook(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "汇总表"
+    ws["A1"] = "2024年度劳模创新工作室汇总表"
+    ws.merge_cells("A1:D1")
+    ws.append(["序号", "工作室名称", "成立日期", "成员数"])
+    ws.append([1, "张三劳模创新工作室", dt.date(2019, 5, 1), 12.0])
+    ws.append([2, "李四工匠创新工作室", dt.datetime(2020, 3, 8, 0, 0), 8])
+    ws.append([3, None, dt.datetime(2021, 1, 2, 9, 30), 0.1 + 0.2])
+    ws["A7"] = True
+    ws["B7"] = 13812345678.0
+    second = wb.create_sheet("说明")
+    second["B2"] = "第二页"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def test_rows_of_every_sheet(tmp_path: Path) -> None:
+    assert read_xlsx_rows(_summary_workbook(tmp_path / "汇总表.xlsx")) == [
+        ["2024年度劳模创新工作室汇总表"],
+        ["序号", "工作室名称", "成立日期", "成员数"],
+        ["1", "张三劳模创新工作室", "2019-05-01", "12"],
+        ["2", "李四工匠创新工作室", "2020-03-08", "8"],
+        ["3", "", "2021-01-02 09:30:00", "0.3"],
+        ["TRUE", "13812345678"],
+        ["", "第二页"],
+    ]
+
+
+def test_max_rows(tmp_path: Path) -> None:
+    rows = read_xlsx_rows(_summary_workbook(tmp_path / "a.xlsx"), max_rows=2)
+    assert rows == [["2024年度劳模创新工作室汇总表"], ["序号", "工作室名称", "成立日期", "成员数"]]
+
+
+def test_wrong_extension_still_read(tmp_path: Path) -> None:
+    path = _summary_workbook(tmp_path / "汇总表.xls")  # openpyxl itself refuses this name
+    assert read_xlsx_rows(path)[0] == ["2024年度劳模创新工作室汇总表"]
+
+
+def _patch_sheet(path: Path, patch: Callable[[str], str]) -> None:
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i.filename) for i in z.infolist()}
+    members["xl/worksheets/sheet1.xml"] = patch(members["xl/worksheets/sheet1.xml"].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_merged_cells_only_top_left(tmp_path: Path) -> None:
+    path = _summary_workbook(tmp_path / "a.xlsx")
+    # Some writers repeat the merged value in every cell of the range.
+    repeat = '<c r="B1" t="inlineStr"><is><t>重复</t></is></c><c r="C1" t="inlineStr"><is><t>重复</t></is></c>'
+    _patch_sheet(path, lambda xml: xml.replace("</row>", repeat + "</row>", 1))
+    assert "重复" in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert read_xlsx_rows(path)[0] == ["2024年度劳模创新工作室汇总表"]
+
+
+def test_wrong_dimension_does_not_hide_data(tmp_path: Path) -> None:
+    path = _summary_workbook(tmp_path / "a.xlsx")
+    _patch_sheet(path, lambda xml: re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1"/>', xml))
+    assert read_xlsx_rows(path)[2] == ["1", "张三劳模创新工作室", "2019-05-01", "12"]
+
+
+def test_corrupt_xlsx(tmp_path: Path) -> None:
+    path = _summary_workbook(tmp_path / "a.xlsx")
+    _patch_sheet(path, lambda xml: xml[: len(xml) // 2])
+    with pytest.raises(DocumentUnreadable, match="corrupt"):
+        read_xlsx_rows(path)
+
+
+def test_truncated_zip(tmp_path: Path) -> None:
+    path = _summary_workbook(tmp_path / "a.xlsx")
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(DocumentUnreadable):
+        read_xlsx_rows(path)
+
+
+def test_plain_text_named_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "a.xlsx"
+    path.write_text("序号,名称\n1,工作室\n", encoding="utf-8")
+    with pytest.raises(DocumentUnreadable, match="text"):
+        read_xlsx_rows(path)
