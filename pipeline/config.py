@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.archives import ArchiveLimits
 from pipeline.errors import ConfigError
 from pipeline.findings import Code, Severity
 
@@ -71,17 +72,6 @@ class ReportConfig:
     at: str = "22:00"
     timezone: str = DEFAULT_TIMEZONE
     recipients: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LimitsConfig:
-    """Archive and message limits: beyond them a submission is UNSAFE_ARCHIVE, never unpacked."""
-
-    max_files: int = 500
-    max_total_mb: int = 2048
-    max_ratio: float = 200.0
-    max_depth: int = 1
-    timeout_seconds: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -180,7 +170,7 @@ class Config:
     mailbox: MailboxConfig
     smtp: SmtpConfig
     report: ReportConfig
-    limits: LimitsConfig
+    limits: ArchiveLimits
     campaigns: tuple[Campaign, ...]
 
 
@@ -310,19 +300,21 @@ def _report(t: dict[str, Any], p: _Problems) -> ReportConfig:
     return ReportConfig(at=at, timezone=tz, recipients=_str_list(t, "recipients", (), w, p))
 
 
-def _limits(t: dict[str, Any], p: _Problems) -> LimitsConfig:
-    w = "limits"
-    limits = LimitsConfig(
-        max_files=_get(t, "max_files", int, 500, w, p),
-        max_total_mb=_get(t, "max_total_mb", int, 2048, w, p),
-        max_ratio=_get(t, "max_ratio", float, 200.0, w, p),
-        max_depth=_get(t, "max_depth", int, 1, w, p),
-        timeout_seconds=_get(t, "timeout_seconds", float, 120.0, w, p),
-    )
-    for name in ("max_files", "max_total_mb", "max_ratio", "timeout_seconds"):
-        if getattr(limits, name) <= 0:
+def _limits(t: dict[str, Any], p: _Problems) -> ArchiveLimits:
+    """Archive limits; sizes are written in MB in the file, bytes in code."""
+    w, d = "limits", ArchiveLimits()
+    values = {
+        "max_files": _get(t, "max_files", int, d.max_files, w, p),
+        "max_total_mb": _get(t, "max_total_mb", int, d.max_total_bytes // 2**20, w, p),
+        "max_ratio": _get(t, "max_ratio", float, d.max_ratio, w, p),
+        "timeout_seconds": _get(t, "timeout_seconds", float, d.timeout_seconds, w, p),
+    }
+    for name, value in values.items():
+        if value <= 0:
             p.add(f"limits.{name}", "must be positive")
-    return limits
+    return ArchiveLimits(max_files=values["max_files"], max_total_bytes=values["max_total_mb"] * 2**20,
+                         max_ratio=values["max_ratio"], max_depth=_get(t, "max_depth", int, d.max_depth, w, p),
+                         timeout_seconds=values["timeout_seconds"])
 
 
 def _check_timezone(name: str, where: str, p: _Problems) -> ZoneInfo | None:

@@ -63,12 +63,6 @@ class IngestResult:
     verdict: str | None = None
 
 
-def _limits(config: Config) -> ArchiveLimits:
-    lim = config.limits
-    return ArchiveLimits(max_files=lim.max_files, max_total_bytes=lim.max_total_mb * 1024 * 1024,
-                         max_ratio=lim.max_ratio, max_depth=lim.max_depth, timeout_seconds=lim.timeout_seconds)
-
-
 def receipt_time(mail: DecodedMail, fallback: datetime) -> datetime:
     """For a local .eml: the topmost Received header, else Date, else when we read it."""
     return mail.received_at or mail.date or fallback
@@ -228,7 +222,7 @@ def process_message(app: App, session: Session, message: Message, *, notify: boo
         message.status, message.error = "processed", None
         return sub
     workdir = app.files_root / message.sha256[:2] / f"{message.id}-{message.sha256[:12]}"
-    facts = gather_facts(mail, message.received_at, workdir, campaign, _limits(app.config))
+    facts = gather_facts(mail, message.received_at, workdir, campaign, app.config.limits)
     findings = evaluate(facts, campaign)
     verdict = verdict_for(findings)
     unit, studio = studio_identity(facts, campaign)
