@@ -138,6 +138,7 @@ class Campaign:
     deadline_inclusive: bool
     timezone: str
     keywords: tuple[str, ...]
+    submission_keywords: tuple[str, ...]
     subject: SubjectRule
     units: tuple[UnitKind, ...]
     unit_exclude: tuple[re.Pattern[str], ...]
@@ -448,6 +449,7 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         opens=opens, deadline=deadline or datetime.max.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE)),
         deadline_inclusive=_get(c, "deadline_inclusive", bool, True, where, p), timezone=tz_name,
         keywords=tuple(_norm(k) for k in _str_list(c, "keywords", (), where, p)),
+        submission_keywords=tuple(_norm(k) for k in _str_list(c, "submission_keywords", (), where, p)),
         subject=_subject(c, where, p), units=_units(c, where, p),
         unit_exclude=tuple(r for s in _str_list(c, "unit_exclude", (), where, p) if (r := _regex(s, f"{where}.unit_exclude", p))),
         categories=_str_list(c, "categories", (), where, p), documents=_documents(c, where, p),

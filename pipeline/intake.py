@@ -263,7 +263,7 @@ def _queue_reply(app: App, session: Session, sub: Submission, mail: DecodedMail,
     cap = app.config.smtp.daily_cap_per_recipient
     if repo.replies_sent_since(session, to_addr, now - timedelta(days=1)) > cap:
         # A loop or a forged sender must not turn the office mailbox into a spam source.
-        item.status, item.last_error = "held", f"daily cap of {cap} replies to this address reached"
+        item.status, item.last_error = "failed", f"daily cap of {cap} replies to this address reached"
 
 
 def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:

@@ -5,23 +5,39 @@ from __future__ import annotations
 from datetime import datetime
 
 from parsers.names import normalize_name
+from parsers.sniff import sniff_bytes
+from pipeline.classify import find_large_attachment_links
 from pipeline.config import Campaign
-from pipeline.mail import DecodedMail
+from pipeline.mail import Attachment, DecodedMail
 from pipeline.subject import parse_subject
 
 ARCHIVE_EXTENSIONS = (".zip", ".7z", ".rar")
+IMAGE_KINDS = frozenset({"jpeg", "png", "gif", "bmp", "webp"})
+
+
+def is_material(att: Attachment) -> bool:
+    """An attachment that could be application material, not a signature logo inline in the HTML."""
+    return att.disposition != "inline" or sniff_bytes(att.data[:64]) not in IMAGE_KINDS
 
 
 def relevance(mail: DecodedMail, campaign: Campaign) -> int:
-    """0 = unrelated; 3 = the subject fits the convention; 2 = campaign words; 1 = an archive is attached."""
+    """0 = unrelated; 3 = the subject fits the convention; 2 = campaign words; 1 = an archive is attached.
+
+    Without material attached, only a subject that reads like a submission
+    (or a large-attachment link) counts: a clerk's question about the call is
+    for staff to answer, not a rejection for a missing attachment.
+    """
     if parse_subject(mail.subject, campaign).well_formed:
         return 3
-    texts = [normalize_name(mail.subject), *(normalize_name(a.filename) for a in mail.attachments)]
+    subject = normalize_name(mail.subject)
+    material = [a for a in mail.attachments if is_material(a)]
+    if not material:
+        submitted = any(k in subject for k in campaign.submission_keywords) or find_large_attachment_links(mail)
+        return 2 if submitted else 0
+    texts = [subject, *(normalize_name(a.filename) for a in material)]
     if any(k and k in t for k in campaign.keywords for t in texts):
         return 2
-    if any(a.filename.lower().endswith(ARCHIVE_EXTENSIONS) for a in mail.attachments):
-        return 1
-    return 0
+    return 1 if any(a.filename.lower().endswith(ARCHIVE_EXTENSIONS) for a in material) else 0
 
 
 def route(mail: DecodedMail, campaigns: tuple[Campaign, ...], received_at: datetime) -> Campaign | None:

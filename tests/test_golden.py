@@ -1,0 +1,124 @@
+"""The golden corpus: every sample_mail/*.eml through the real CLI, verdicts and codes as expected.json says."""
+
+from __future__ import annotations
+
+import email
+import json
+import shutil
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import REPO
+from pipeline.cli import main
+
+SAMPLES = REPO / "sample_mail"
+EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+RAR_READER = shutil.which("unar") or shutil.which("bsdtar")
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def ingested(config, tmp_path: Path) -> list[dict]:
+    if not RAR_READER:
+        pytest.skip("unar/bsdtar not installed: the RAR samples cannot be read (CI installs them)")
+    _run("ingest", "--config", str(config.path), str(SAMPLES))
+    return json.loads(_run("submissions", "--config", str(config.path), "--json"))
+
+
+def _by_file(rows: list[dict]) -> dict[str, dict]:
+    return {Path(r["source"].removeprefix("file:").split("#")[0]).name: r for r in rows}
+
+
+def test_every_sample_gets_its_expected_verdict_and_codes(ingested: list[dict]) -> None:
+    got = {name: {"verdict": r["verdict"], "codes": sorted({x["code"] for x in r["reasons"]})}
+           for name, r in _by_file(ingested).items()}
+    assert got == EXPECTED
+
+
+def test_corpus_covers_every_code_of_the_first_issue() -> None:
+    codes = {c for e in EXPECTED.values() for c in e["codes"]}
+    wanted = {"SUBJECT_FORMAT", "NOT_RECOMMENDING_UNIT", "NO_ATTACHMENT", "NOT_ARCHIVE", "ARCHIVE_NAME_MISMATCH",
+              "ARCHIVE_CORRUPT", "ARCHIVE_ENCRYPTED", "UNSAFE_ARCHIVE", "MISSING_FORM_WORD", "MISSING_FORM_SCAN",
+              "MISSING_NARRATIVE", "NARRATIVE_TOO_SHORT", "MISSING_SUMMARY", "EVIDENCE_NOT_JPEG", "EVIDENCE_NAMING",
+              "LATE", "LARGE_ATTACHMENT_LINK", "AUTO_REPLY", "BOUNCE", "DUPLICATE", "UNRELATED"}
+    assert wanted <= codes
+    assert sum(e["verdict"] == "accepted" for e in EXPECTED.values()) >= 3
+
+
+def test_json_has_the_design_shape(ingested: list[dict]) -> None:
+    keys = {"id", "message_id", "uid", "subject", "from", "received_at", "campaign", "verdict", "reasons", "fields", "reply"}
+    for row in ingested:
+        assert keys <= row.keys()
+        assert row["received_at"].endswith("+08:00")
+        assert row["reply"]["status"] in {"pending", "sent", "failed", "none"}
+        for reason in row["reasons"]:
+            assert reason.keys() == {"code", "severity", "message", "file"}
+            assert reason["severity"] in {"reject", "review", "warning", "info"}
+    accepted = next(r for r in ingested if r["subject"] == "正定县总工会张三创新工作室入库材料" and r["verdict"] == "accepted")
+    fields = accepted["fields"]
+    assert fields["recommending_unit"] == "正定县总工会" and fields["studio_name"] == "张三创新工作室"
+    assert fields["category"] == "劳模和工匠人才"
+    assert 1400 <= fields["narrative_char_count"] <= 1600
+
+
+def test_replies_go_to_senders_of_judged_mail_only(ingested: list[dict], config) -> None:
+    for row in ingested:
+        if row["verdict"] == "ignored":
+            assert row["reply"]["status"] == "none", row["subject"]
+        else:
+            assert row["reply"]["status"] == "sent" and row["reply"]["to"] == row["from"], row["subject"]
+    files = sorted(config.smtp.outbox_dir.glob("*.eml"))
+    assert len(files) == sum(r["verdict"] != "ignored" for r in ingested)
+    for path in files:
+        msg = email.message_from_bytes(path.read_bytes(), policy=default)
+        assert msg["Auto-Submitted"] == "auto-replied" and msg["In-Reply-To"]
+        assert msg["Subject"].startswith("Re: ")
+
+
+def test_rejection_reply_names_the_problem_and_the_count(ingested: list[dict], config) -> None:
+    short = next(r for r in ingested if "NARRATIVE_TOO_SHORT" in {x["code"] for x in r["reasons"]})
+    reply = next(p for p in config.smtp.outbox_dir.glob("*.eml")
+                 if email.message_from_bytes(p.read_bytes(), policy=default)["In-Reply-To"] == short["message_id"])
+    body = email.message_from_bytes(reply.read_bytes(), policy=default).get_content()
+    count = short["fields"]["narrative_char_count"]
+    assert f"按Word字数统计约{count}字" in body and "不少于1000字" in body and "修改方法" in body
+
+
+def test_ingest_twice_stores_nothing_twice_and_sends_no_second_reply(ingested: list[dict], config) -> None:
+    replies_before = sorted(p.name for p in config.smtp.outbox_dir.glob("*.eml"))
+    out = _run("ingest", "--config", str(config.path), str(SAMPLES))
+    assert "处理 0 封新邮件" in out
+    again = json.loads(_run("submissions", "--config", str(config.path), "--json"))
+    assert again == ingested
+    assert sorted(p.name for p in config.smtp.outbox_dir.glob("*.eml")) == replies_before
+    raw_files = list((config.storage.data_dir / "raw").rglob("*.eml"))
+    assert len(raw_files) == len(EXPECTED) == len(ingested)
+
+
+def test_reprocess_reaches_the_same_verdicts(ingested: list[dict], config) -> None:
+    _run("reprocess", "--config", str(config.path))
+    again = json.loads(_run("submissions", "--config", str(config.path), "--json"))
+    strip = lambda rows: [(r["id"], r["verdict"], [x["code"] for x in r["reasons"]], r["reply"]) for r in rows]  # noqa: E731
+    assert strip(again) == strip(ingested)
+
+
+def test_resubmission_supersedes_the_earlier_one(ingested: list[dict]) -> None:
+    rows = [r for r in ingested if r["fields"].get("studio_name") == "孙伟创新工作室"]
+    assert [r["verdict"] for r in rows] == ["rejected", "accepted"]
+    assert rows[0]["superseded_by"] == rows[1]["id"] and rows[1]["superseded_by"] is None
+
+
+def test_demo_command_prints_the_table(tmp_path: Path) -> None:
+    if not RAR_READER:
+        pytest.skip("unar/bsdtar not installed (CI installs them)")
+    out = _run("demo", "--workdir", str(tmp_path / "demo"))
+    assert "正定县总工会张三创新工作室入库材料" in out and "accepted" in out and "NARRATIVE_TOO_SHORT" in out
+    assert len(list((tmp_path / "demo" / "outbox").glob("*.eml"))) >= 15
