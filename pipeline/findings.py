@@ -69,6 +69,7 @@ class Finding:
     message: str
     file: str = ""
     fix: str = ""
+    note: str = ""      # technical detail for staff (English tool output); never sent to the sender
 
     def as_dict(self) -> dict[str, str]:
         """The shape `intake submissions --json` prints for one reason."""

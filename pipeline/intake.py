@@ -123,7 +123,8 @@ def _mark_failed(app: App, message_pk: int, error: str) -> IngestResult:
 
 
 def _finding_row(f: Finding) -> dict[str, str]:
-    return {"code": str(f.code), "severity": str(f.severity), "message": f.message, "fix": f.fix, "file": f.file}
+    return {"code": str(f.code), "severity": str(f.severity), "message": f.message, "fix": f.fix, "file": f.file,
+            "note": f.note}
 
 
 def _ignored(mail: DecodedMail, message: Message, session: Session, config: Config) -> Finding | None:
@@ -267,10 +268,14 @@ def _queue_reply(app: App, session: Session, sub: Submission, mail: DecodedMail,
 
 
 def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:
-    """Re-judge stored raw messages in receipt order; replies are not queued again."""
+    """Re-judge stored raw messages in receipt order.
+
+    Messages that were judged before get no second reply; one that had failed
+    was never answered, so its reply is queued now.
+    """
     with app.sessions() as session:
-        ids = [m.id for m in repo.messages_in_order(session, "failed" if only_failed else None)]
-    return [process_by_id(app, pk, notify=False) for pk in ids]
+        rows = [(m.id, m.status) for m in repo.messages_in_order(session, "failed" if only_failed else None)]
+    return [process_by_id(app, pk, notify=status == "failed") for pk, status in rows]
 
 
 def file_source_key(path: Path, raw: bytes) -> str:

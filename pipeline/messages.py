@@ -24,7 +24,7 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
                            "请重新压缩后再发送；如仍无法打开，请改用ZIP格式。"),
     Code.ARCHIVE_ENCRYPTED: (Severity.REJECT, "压缩文件“{file}”设置了密码，无法打开。",
                              "请去掉压缩密码，重新压缩后发送。"),
-    Code.UNSAFE_ARCHIVE: (Severity.REJECT, "压缩文件“{file}”存在安全问题，未予解压（{detail}）。",
+    Code.UNSAFE_ARCHIVE: (Severity.REJECT, "压缩文件“{file}”{detail}，出于安全考虑未予解压。",
                           "请只打包申报材料本身，不要包含快捷方式、上级目录路径或超大文件，重新压缩后发送。"),
     Code.MISSING_FORM_WORD: (Severity.REJECT, "未找到{title}。", "请补充该文件（Word格式），与其他材料一并重新打包发送。"),
     Code.MISSING_FORM_SCAN: (Severity.REJECT, "未找到{title}。", "请补充加盖公章后的扫描件（PDF或JPG格式），与其他材料一并重新打包发送。"),
@@ -36,8 +36,8 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
                              "请将图片另存为JPG格式（不要只修改扩展名）后重新打包发送。"),
     Code.EVIDENCE_NAMING: (Severity.REJECT, "佐证材料命名不符合要求：{detail}。",
                            "请按“3-1、3-2……”的顺序为佐证材料命名后重新打包发送。"),
-    Code.LATE: (Severity.REJECT, "本邮件于{received}收到，已超过申报截止时间{deadline}。",
-                "按通知要求，逾期未报视为放弃申报；如有特殊情况请联系{contact}。"),
+    Code.LATE: (Severity.REJECT, "本邮件于{received}收到，已超过申报截止时间{deadline}。按通知要求，逾期未报视为放弃申报。",
+                ""),
     Code.LARGE_ATTACHMENT_LINK: (Severity.REVIEW, "邮件中的材料是“超大附件”下载链接（{detail}），链接会过期，无法作为正式附件留存。",
                                  "请将压缩文件直接作为普通附件重新发送（单个附件过大时可分卷或压缩图片）。"),
     Code.UNREADABLE_DOCUMENT: (Severity.REVIEW, "文件“{file}”无法读取（{detail}），已转工作人员人工查看。",
@@ -67,9 +67,33 @@ def default_severity(code: Code) -> Severity:
     return _TEXTS[code][0]
 
 
-def make_finding(code: Code, severity: Severity | None = None, *, file: str = "", **params: object) -> Finding:
+def make_finding(code: Code, severity: Severity | None = None, *, file: str = "", note: str = "",
+                 **params: object) -> Finding:
     """Build a finding with its Chinese message and fix, filling the templates from `params`."""
     default, message, fix = _TEXTS[code]
     values = _Blank(file=file, **{k: str(v) for k, v in params.items()})
     return Finding(code=code, severity=severity or default, message=message.format_map(values),
-                   file=file, fix=fix.format_map(values))
+                   file=file, fix=fix.format_map(values), note=note)
+
+
+# Archive and parser problems arrive as English tool output; the sender reads a Chinese summary.
+_UNSAFE_REASONS = (("ratio", "压缩比异常（疑似“压缩炸弹”）"), ("too many files", "包含的文件数量过多"),
+                   ("too much data", "解压后体积过大"), ("absolute path", "包含绝对路径的文件名"),
+                   ("escapes", "包含指向上级目录（..）的文件名"), ("link or special", "包含快捷方式或链接文件"))
+_UNREADABLE_REASONS = (("encrypted", "文件设置了密码"), ("legacy word", "旧版Word（.doc/.wps）格式，系统无法直接读取"),
+                       ("legacy excel", "旧版Excel（.xls）格式，系统无法直接读取"), ("not a docx", "文件内容与扩展名不符"),
+                       ("not an xlsx", "文件内容与扩展名不符"), ("corrupt", "文件已损坏"))
+
+
+def unsafe_reason(detail: str) -> str:
+    """A Chinese phrase for why an archive was refused."""
+    text = detail.lower()
+    return next((zh for key, zh in _UNSAFE_REASONS if key in text), "存在安全问题")
+
+
+def unreadable_reason(detail: str) -> str:
+    """A Chinese phrase for why a document could not be read (Chinese details pass through)."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in detail):
+        return detail
+    text = detail.lower()
+    return next((zh for key, zh in _UNREADABLE_REASONS if key in text), "文件已损坏或无法识别")

@@ -13,7 +13,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 
 from pipeline.config import Campaign
-from pipeline.findings import Finding, Severity, Verdict
+from pipeline.findings import Code, Finding, Severity, Verdict
 from pipeline.rules import format_moment
 
 ROLE_TITLES = {"form_word": "申报表（Word版）", "form_scan": "申报表盖章扫描件", "narrative": "事迹材料",
@@ -68,7 +68,7 @@ def _documents_block(documents: list[ReceivedDocument]) -> list[str]:
         for doc in (d for d in documents if d.role == role):
             words = f"，按Word字数统计约{doc.word_count}字" if doc.word_count is not None and role == "narrative" else ""
             lines.append(f"  · {ROLE_TITLES.get(role, role)}：{doc.name}（{human_size(doc.size)}{words}）")
-    return lines or ["  （未识别到文件）"]
+    return lines
 
 
 def _findings_block(findings: list[Finding]) -> list[str]:
@@ -103,11 +103,12 @@ def reply_text(verdict: Verdict, findings: list[Finding], documents: list[Receiv
         others = [f for f in findings if f.severity is not Severity.REJECT]
         if others:
             lines += ["另有以下情况请一并注意：", *_findings_block(others), ""]
-        lines.append(_time_left(campaign, now))
+        if not any(f.code is Code.LATE for f in findings):
+            lines.append(_time_left(campaign, now))
     else:
+        received_block = ["收到的材料：", *_documents_block(documents), ""] if documents else []
         lines += [f"我们已于{received}收到贵单位报送的{what}，材料已登记。以下情况需要工作人员人工核实：", "",
-                  *_findings_block(findings), "", "收到的材料：", *_documents_block(documents), "",
-                  "工作人员核实后如需补充材料，会另行联系。"]
+                  *_findings_block(findings), "", *received_block, "工作人员核实后如需补充材料，会另行联系。"]
     contact = f"如有疑问，请联系{campaign.contact}。" if campaign.contact else ""
     lines += ["", f"本邮件由系统自动发送，请勿直接回复。{contact}", "", campaign.office or campaign.title,
               f"{now.astimezone(campaign.deadline.tzinfo):%Y年%m月%d日}".replace("年0", "年").replace("月0", "月")]

@@ -11,7 +11,7 @@ from pipeline.classify import LargeAttachmentLink
 from pipeline.config import Campaign
 from pipeline.findings import Code, Finding, Severity
 from pipeline.identify import EVIDENCE, IMAGE_FORMATS, FileFacts
-from pipeline.messages import default_severity, make_finding
+from pipeline.messages import default_severity, make_finding, unreadable_reason, unsafe_reason
 from pipeline.subject import archive_stem, names_an_organisation, organisation_prefix, parse_subject, unit_kind
 
 FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF", "webp": "WebP", "heic": "HEIC（苹果手机照片）",
@@ -40,8 +40,8 @@ class SubmissionFacts:
     large_links: tuple[LargeAttachmentLink, ...] = ()
 
 
-def _finding(campaign: Campaign, code: Code, *, file: str = "", **params: object) -> Finding:
-    return make_finding(code, campaign.severity(code, default_severity(code)), file=file, **params)
+def _finding(campaign: Campaign, code: Code, *, file: str = "", note: str = "", **params: object) -> Finding:
+    return make_finding(code, campaign.severity(code, default_severity(code)), file=file, note=note, **params)
 
 
 def format_moment(moment: datetime, campaign: Campaign) -> str:
@@ -93,7 +93,8 @@ def check_attachments(facts: SubmissionFacts, campaign: Campaign) -> tuple[list[
     codes = {"encrypted": Code.ARCHIVE_ENCRYPTED, "corrupt": Code.ARCHIVE_CORRUPT, "unsafe": Code.UNSAFE_ARCHIVE}
     broken = [a for a in facts.archives if a.problem]
     for archive in broken:
-        out.append(_finding(campaign, codes[archive.problem or "corrupt"], file=archive.name, detail=archive.detail))
+        out.append(_finding(campaign, codes[archive.problem or "corrupt"], file=archive.name,
+                            detail=unsafe_reason(archive.detail), note=archive.detail))
     out.extend(check_archive_names(facts, campaign))
     return out, not broken
 
@@ -107,7 +108,8 @@ def check_documents(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fi
             out.append(_finding(campaign, Code[role.missing_code], title=role.title))
     for f in files:
         if f.problem and f.role not in ("other", EVIDENCE):
-            out.append(_finding(campaign, Code.UNREADABLE_DOCUMENT, file=f.name, detail=f.problem))
+            out.append(_finding(campaign, Code.UNREADABLE_DOCUMENT, file=f.name, detail=unreadable_reason(f.problem),
+                                note=f.problem))
     return out + check_narrative(files, campaign)
 
 
@@ -157,7 +159,7 @@ def check_deadline(received_at: datetime, campaign: Campaign) -> list[Finding]:
     if not campaign.is_late(received_at):
         return []
     return [_finding(campaign, Code.LATE, received=format_moment(received_at, campaign),
-                     deadline=format_moment(campaign.deadline, campaign), contact=campaign.contact or campaign.office)]
+                     deadline=format_moment(campaign.deadline, campaign))]
 
 
 def evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:

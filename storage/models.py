@@ -92,6 +92,7 @@ class FindingRow(Base):
     message: Mapped[str] = mapped_column(Text)
     fix: Mapped[str] = mapped_column(Text, default="")
     file: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # technical detail for staff only
 
 
 class Document(Base):

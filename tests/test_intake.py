@@ -1,0 +1,132 @@
+"""The intake service on a real SQLite file: ledger first, failures recorded, nothing lost or answered twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import samplegen as g
+from sqlalchemy import func, select
+
+from pipeline.intake import file_source_key, ingest_bytes, reprocess_all
+from pipeline.outbox import drain_to_folder
+from storage import repo
+from storage.models import Message, OutboxItem, Submission
+
+CST = timezone(timedelta(hours=8))
+STUDIO = g.Studio(unit="正定县总工会", leader="张三", gender="男", applicant="正定县某某机械厂", seed=7)
+
+
+def submission(received: datetime | None = datetime(2025, 5, 26, 10, 0, tzinfo=CST), *, pkg: g.Package = g.Package(),
+               message_id: str = "<a1@zdxzgh.126.com>", from_addr: str = "zdxzgh@126.com", **kw) -> bytes:
+    archive = g.zip_bytes(g.materials(STUDIO, pkg))
+    return g.eml(subject=kw.pop("subject", STUDIO.subject), from_name="正定县总工会", from_addr=from_addr,
+                 date=received or datetime(2025, 5, 26, 10, 0, tzinfo=CST), received=received, message_id=message_id,
+                 body_text="您好，附件为入库材料，请查收。",
+                 attachments=[g.Attachment(STUDIO.subject + ".zip", archive)], **kw)
+
+
+def _verdicts(app) -> list[tuple[str, list[str]]]:
+    with app.sessions() as s:
+        return [(x.verdict, [f.code for f in x.findings]) for x in repo.submissions(s)]
+
+
+def _count(app, model) -> int:
+    with app.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_accepted_submission_is_stored_with_documents_and_one_reply(app) -> None:
+    result = ingest_bytes(app, submission(), "file:/x/1.eml")
+    assert (result.status, result.verdict) == ("new", "accepted")
+    with app.sessions() as s:
+        (sub,) = repo.submissions(s)
+        assert sub.recommending_unit == "正定县总工会" and sub.studio_name == "张三创新工作室"
+        roles = sorted({d.role for d in sub.documents})
+        assert roles == ["evidence", "form_scan", "form_word", "narrative", "summary"]
+        assert all(Path(d.path).is_file() for d in sub.documents)
+        assert sub.message.received_at == datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)
+        assert [r.status for r in sub.replies] == ["pending"]
+
+
+def test_the_same_source_twice_is_processed_once(app) -> None:
+    raw = submission()
+    ingest_bytes(app, raw, "file:/x/1.eml")
+    assert ingest_bytes(app, raw, "file:/x/1.eml").status == "known"
+    assert (_count(app, Message), _count(app, Submission), _count(app, OutboxItem)) == (1, 1, 1)
+
+
+def test_same_bytes_under_another_name_is_a_duplicate_without_reply(app) -> None:
+    raw = submission()
+    ingest_bytes(app, raw, "file:/x/1.eml")
+    second = ingest_bytes(app, raw, "file:/y/copy.eml")
+    assert second.verdict == "ignored"
+    assert _verdicts(app)[1] == ("ignored", ["DUPLICATE"])
+    assert _count(app, OutboxItem) == 1
+    assert len(list((app.config.storage.data_dir / "raw").rglob("*.eml"))) == 1  # stored once, by content
+
+
+def test_a_crash_is_recorded_replayable_and_does_not_stop_the_next_message(app) -> None:
+    from pipeline.intake import process_by_id, record_delivery
+
+    raw = submission(message_id="<three@x>", from_addr="third@126.com")
+    message, _ = record_delivery(app, raw, "file:/x/3.eml")
+    app.raw.path_for(message.sha256).unlink()  # the raw copy vanishes between the ledger and processing
+    broken = process_by_id(app, message.id, notify=True)
+    assert (broken.status, broken.verdict) == ("failed", "review")
+    with app.sessions() as s:
+        row = s.get(Message, message.id)
+        assert row.status == "failed" and "StorageError" in row.error and row.attempts == 1
+        (sub,) = repo.submissions(s)
+        assert [f.code for f in sub.findings] == ["INTERNAL_ERROR"] and not sub.replies
+    nxt = ingest_bytes(app, submission(message_id="<four@x>", from_addr="other@126.com"), "file:/x/4.eml")
+    assert nxt.verdict == "accepted"
+    app.raw.put(raw)  # the raw mail is restored: replaying the failed ones succeeds
+    (again,) = reprocess_all(app, only_failed=True)
+    assert (again.status, again.verdict) == ("new", "accepted")
+    with app.sessions() as s:
+        assert [len(x.replies) for x in repo.submissions(s)] == [1, 1]  # the late-judged one is answered once
+    reprocess_all(app)
+    assert _count(app, OutboxItem) == 2
+
+
+def test_missing_received_and_date_fall_back_to_the_reading_time(app, clock) -> None:
+    raw = submission(received=None)
+    raw = b"\r\n".join(line for line in raw.split(b"\r\n") if not line.startswith((b"Date:", b"Received:", b"\tby ", b"\tfor ")))
+    result = ingest_bytes(app, raw, "file:/x/nodate.eml")
+    with app.sessions() as s:
+        assert s.get(Message, 1).received_at == clock.now
+    assert result.verdict == "rejected"  # the fake clock is after the deadline: LATE
+    assert _verdicts(app) == [("rejected", ["LATE"])]
+
+
+def test_resubmission_after_the_deadline_is_late_and_supersedes(app) -> None:
+    ingest_bytes(app, submission(pkg=g.Package(narrative_chars=700), message_id="<a@x>"), "file:/x/a.eml")
+    ingest_bytes(app, submission(datetime(2025, 5, 31, 9, 0, tzinfo=CST), message_id="<b@x>"), "file:/x/b.eml")
+    assert _verdicts(app) == [("rejected", ["NARRATIVE_TOO_SHORT"]), ("rejected", ["LATE"])]
+    with app.sessions() as s:
+        first, second = repo.submissions(s)
+        assert first.superseded_by == second.id and second.superseded_by is None
+
+
+def test_reply_cap_per_address_per_day(app) -> None:
+    cap = app.config.smtp.daily_cap_per_recipient
+    for i in range(cap + 2):
+        ingest_bytes(app, submission(message_id=f"<n{i}@x>", subject=f"正定县总工会张三{i}创新工作室入库材料"), f"file:/x/{i}.eml")
+    with app.sessions() as s:
+        statuses = [r.status for r in s.scalars(select(OutboxItem).order_by(OutboxItem.id))]
+    assert statuses.count("pending") == cap and statuses[cap:] == ["failed", "failed"]
+
+
+def test_outbox_drain_writes_each_reply_once(app, tmp_path: Path) -> None:
+    ingest_bytes(app, submission(), "file:/x/1.eml")
+    first = drain_to_folder(app, tmp_path / "out")
+    assert len(first) == 1 and first[0].read_bytes().startswith(b"From:")
+    assert drain_to_folder(app, tmp_path / "out") == []
+    assert len(list((tmp_path / "out").iterdir())) == 1
+
+
+def test_file_source_key_changes_with_content(tmp_path: Path) -> None:
+    path = tmp_path / "a.eml"
+    assert file_source_key(path, b"x") != file_source_key(path, b"y")
+    assert file_source_key(path, b"x") == file_source_key(path, b"x")
