@@ -93,6 +93,7 @@ class SubjectRule:
     """The subject convention: `<recommending unit><studio name><suffix>`."""
 
     pattern: re.Pattern[str]
+    studio_pattern: re.Pattern[str]
     example: str
     strip_prefixes: re.Pattern[str]
     organisation_markers: tuple[str, ...]
@@ -403,6 +404,7 @@ def _subject(c: dict[str, Any], where: str, p: _Problems) -> SubjectRule:
     prefixes = _get(t, "strip_prefixes", str, r"^(?:(?:re|fw|fwd|回复|答复|转发)\s*[:：]\s*)+", w, p)
     return SubjectRule(
         pattern=pattern or re.compile(r"(?!)(?P<unit>)(?P<studio>)"),
+        studio_pattern=_regex(_get(t, "studio_pattern", str, ".+", w, p), f"{w}.studio_pattern", p) or re.compile(".+"),
         example=_get(t, "example", str, "", w, p),
         strip_prefixes=_regex(prefixes, f"{w}.strip_prefixes", p) or re.compile(r"(?!)"),
         organisation_markers=_str_list(t, "organisation_markers", (), w, p),

@@ -25,12 +25,22 @@ def clean_subject(subject: str, campaign: Campaign) -> str:
 
 
 def parse_subject(subject: str, campaign: Campaign) -> SubjectParts:
-    """Split a subject (or an archive's stem) into unit and studio by the campaign's pattern."""
+    """Split a subject (or an archive's stem) into unit and studio by the campaign's pattern.
+
+    The pattern finds where unit + studio sit; the split between them is the
+    longest prefix that is a recognised recommending unit (河北敬业集团有限公司工会,
+    not 河北敬业集团), so a studio named after its workshop keeps its name.
+    """
     text = clean_subject(subject, campaign)
     match = campaign.subject.pattern.fullmatch(text)
-    if match:
-        return SubjectParts(text, match.group("unit"), match.group("studio"), True)
-    return SubjectParts(text, "", "", False)
+    if not match:
+        return SubjectParts(text, "", "", False)
+    unit, studio = match.group("unit"), match.group("studio")
+    both = unit + studio
+    for cut in range(len(both) - 1, 0, -1):
+        if campaign.subject.studio_pattern.fullmatch(both[cut:]) and unit_kind(both[:cut], campaign):
+            return SubjectParts(text, both[:cut], both[cut:], True)
+    return SubjectParts(text, unit, studio, True)
 
 
 def archive_stem(filename: str) -> str:

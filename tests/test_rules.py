@@ -56,7 +56,8 @@ def test_complete_submission_has_no_findings(campaign) -> None:
     "正定县总工会张三创新工作室入库材料", "正定县 总工会 张三 创新工作室 入库材料", "回复：正定县总工会张三创新工作室入库材料",
     "石家庄市教科文卫工会王五名医创新工作室入库材料", "辛集市总工会李四创新工作室入库材料", "井陉矿区总工会赵六创新工作室入库材料",
     "河北敬业集团有限公司工会刘洋创新工作室入库材料", "市直机关工会孙七创新工作室入库材料", "石家庄市建设建材产业工会周八创新工作室入库材料",
-    "《正定县总工会张三创新工作室入库材料》",
+    "《正定县总工会张三创新工作室入库材料》", "石药集团张三创新工作室入库材料", "华北制药集团有限责任公司工会王五创新工作室入库材料",
+    "正定县总工会恒通机械厂张三创新工作室入库材料",
 ])
 def test_recommending_units_are_accepted(campaign, subject: str) -> None:
     assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == []
@@ -65,7 +66,7 @@ def test_recommending_units_are_accepted(campaign, subject: str) -> None:
 @pytest.mark.parametrize("subject", [
     "正定县第一中学工会卫东名师创新工作室入库材料", "石家庄市第一医院李四名医创新工作室入库材料",
     "正定县新安镇总工会张三创新工作室入库材料", "正定县恒通机械有限公司工会张三创新工作室入库材料",
-    "石家庄市总工会张三创新工作室入库材料",
+    "石家庄市总工会张三创新工作室入库材料", "正定县第一中学李四名师创新工作室入库材料", "正定县恒通机械厂张三创新工作室入库材料",
 ])
 def test_base_units_may_not_send_directly(campaign, subject: str) -> None:
     assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == ["NOT_RECOMMENDING_UNIT"]
@@ -193,3 +194,16 @@ def test_severity_is_configurable(campaign) -> None:
     lenient = replace(campaign, severities={**campaign.severities, "ARCHIVE_NAME_MISMATCH": Severity.REVIEW})
     found = evaluate(facts(lenient, archive="申报材料.zip"), lenient)
     assert verdict_for(found) is Verdict.REVIEW
+
+
+@pytest.mark.parametrize("subject,unit,studio", [
+    ("河北敬业集团有限公司工会刘洋创新工作室入库材料", "河北敬业集团有限公司工会", "刘洋创新工作室"),
+    ("石药集团张三创新工作室入库材料", "石药集团", "张三创新工作室"),
+    ("正定县总工会恒通机械厂张三创新工作室入库材料", "正定县总工会", "恒通机械厂张三创新工作室"),
+    ("石家庄市教科文卫工会王建国名医创新工作室入库材料", "石家庄市教科文卫工会", "王建国名医创新工作室"),
+])
+def test_unit_and_studio_split_at_the_longest_recognised_unit(campaign, subject: str, unit: str, studio: str) -> None:
+    from pipeline.subject import parse_subject
+
+    parts = parse_subject(subject, campaign)
+    assert (parts.unit, parts.studio, parts.well_formed) == (unit, studio, True)
