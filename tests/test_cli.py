@@ -1,0 +1,59 @@
+"""The command line end to end: Maildir ingest, listings and filters, outbox, clear errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from conftest import REPO
+from pipeline.cli import main
+
+SAMPLES = REPO / "sample_mail"
+
+
+def _run(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def _maildir(root: Path, names: list[str]) -> Path:
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    for i, name in enumerate(names):
+        target = root / ("new" if i % 2 else "cur") / f"1716700000.{i}.host:2,S"
+        shutil.copy(SAMPLES / name, target)
+    (root / "tmp" / "half-written").write_bytes(b"Subject: x\r\n")  # never read: still being delivered
+    return root
+
+
+def test_ingest_a_maildir(config, tmp_path: Path) -> None:
+    box = _maildir(tmp_path / "Maildir", ["01-accepted-zip-gbk.eml", "15-no-attachment.eml", "26-unrelated.eml"])
+    out = _run("ingest", "--config", str(config.path), str(box))
+    assert "处理 3 封新邮件" in out and "生成回复 2 封" in out
+    rows = json.loads(_run("submissions", "--config", str(config.path), "--json"))
+    assert sorted(r["verdict"] for r in rows) == ["accepted", "ignored", "rejected"]
+    assert all(r["uid"] is None and r["source"].startswith("file:") for r in rows)
+
+
+def test_listing_filters_and_outbox(config) -> None:
+    _run("ingest", "--config", str(config.path), str(SAMPLES / "15-no-attachment.eml"), str(SAMPLES / "26-unrelated.eml"))
+    table = _run("submissions", "--config", str(config.path), "--verdict", "rejected")
+    assert "赞皇县总工会蒋涛创新工作室入库材料" in table and "NO_ATTACHMENT" in table and "代开发票" not in table
+    assert json.loads(_run("submissions", "--config", str(config.path), "--json", "--unit", "赞皇县"))[0]["verdict"] == "rejected"
+    assert json.loads(_run("submissions", "--config", str(config.path), "--json", "--unit", "正定县")) == []
+    listing = _run("outbox", "--config", str(config.path))
+    assert "sent" in listing and "Re: 赞皇县总工会蒋涛创新工作室入库材料" in listing
+
+
+def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
+    out = _run("submissions", "--config", str(tmp_path / "nope.toml"), code=1)
+    assert "file not found" in out
+
+
+def test_reprocess_reports_what_it_did(config) -> None:
+    _run("ingest", "--config", str(config.path), str(SAMPLES / "06-narrative-too-short.eml"))
+    assert "重新核对 1 封邮件，0 封出错" in _run("reprocess", "--config", str(config.path))
