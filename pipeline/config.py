@@ -499,7 +499,7 @@ def load_config(path: Path) -> Config:
 
 def default_config_text() -> str:
     """The embedded default configuration (the Shijiazhuang 2025 campaign) used by `intake demo`."""
-    return resources.files("pipeline").joinpath("defaults/demo.toml").read_text(encoding="utf-8")
+    return resources.files("pipeline").joinpath("demo.toml").read_text(encoding="utf-8")
 
 
 def demo_config(workdir: Path) -> Config:
