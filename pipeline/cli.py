@@ -15,7 +15,7 @@ from pipeline.config import Config, demo_config, load_config
 from pipeline.errors import ConfigError, IntakeError
 from pipeline.intake import App, IngestResult, file_source_key, ingest_bytes, reprocess_all
 from pipeline.outbox import drain_to_folder
-from pipeline.sources import message_paths
+from pipeline.sources import in_receipt_order, message_paths
 from pipeline.views import submission_json, submissions_table
 from storage import repo
 
@@ -53,7 +53,7 @@ def main(verbose: bool) -> None:
 
 def _ingest_paths(app: App, paths: list[Path]) -> list[IngestResult]:
     results = []
-    for path in message_paths(paths):
+    for path in in_receipt_order(list(message_paths(paths))):
         raw = path.read_bytes()
         results.append(ingest_bytes(app, raw, file_source_key(path, raw)))
     return results

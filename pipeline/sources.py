@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+
+from pipeline.mail import decode_message
 
 MAILDIR_SUBFOLDERS = ("new", "cur")
 
@@ -24,3 +27,21 @@ def message_paths(paths: list[Path]) -> Iterator[Path]:
             if p.resolve() not in seen:
                 seen.add(p.resolve())
                 yield p
+
+
+HEADER_BYTES = 256 * 1024
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def header_receipt_time(path: Path) -> datetime:
+    """The receipt time from a file's headers alone (topmost Received, else Date), without reading the body."""
+    with path.open("rb") as fh:
+        head = fh.read(HEADER_BYTES)
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
+    mail = decode_message(head[:end] + b"\r\n\r\n")
+    return mail.received_at or mail.date or EPOCH
+
+
+def in_receipt_order(paths: list[Path]) -> list[Path]:
+    """Files sorted by when the server received them, so the earlier of two copies is the original."""
+    return sorted(paths, key=lambda p: (header_receipt_time(p), str(p)))

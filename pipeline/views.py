@@ -20,18 +20,19 @@ def reply_summary(sub: Submission) -> dict[str, Any]:
 
 
 def submission_json(sub: Submission) -> dict[str, Any]:
-    """One element of `intake submissions --json` (the shape in DESIGN.md, extended, never changed)."""
+    """One element of `intake submissions --json`: exactly the top-level keys of DESIGN.md.
+
+    Anything more about the studio goes under `fields` (superseded_by: the id of
+    the later submission for the same studio that replaces this one, or null).
+    """
     msg = sub.message
     return {
         "id": sub.id, "message_id": msg.message_id, "uid": msg.uid, "subject": msg.subject, "from": msg.from_addr,
         "received_at": msg.received_at.astimezone(DISPLAY_ZONE).isoformat(), "campaign": sub.campaign,
         "verdict": sub.verdict,
         "reasons": [{"code": f.code, "severity": f.severity, "message": f.message, "file": f.file} for f in sub.findings],
-        "fields": dict(sub.fields or {}),
+        "fields": {**(sub.fields or {}), "superseded_by": sub.superseded_by},
         "reply": reply_summary(sub),
-        "superseded_by": sub.superseded_by,
-        "source": msg.source_key,
-        "status": msg.status,
     }
 
 

@@ -36,7 +36,7 @@ def test_ingest_a_maildir(config, tmp_path: Path) -> None:
     assert "处理 3 封新邮件" in out and "生成回复 2 封" in out
     rows = json.loads(_run("submissions", "--config", str(config.path), "--json"))
     assert sorted(r["verdict"] for r in rows) == ["accepted", "ignored", "rejected"]
-    assert all(r["uid"] is None and r["source"].startswith("file:") for r in rows)
+    assert all(r["uid"] is None for r in rows)
 
 
 def test_listing_filters_and_outbox(config) -> None:
@@ -57,3 +57,13 @@ def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
 def test_reprocess_reports_what_it_did(config) -> None:
     _run("ingest", "--config", str(config.path), str(SAMPLES / "06-narrative-too-short.eml"))
     assert "重新核对 1 封邮件，0 封出错" in _run("reprocess", "--config", str(config.path))
+
+
+def test_ingest_takes_files_in_receipt_order_so_the_later_copy_is_the_duplicate(config, tmp_path: Path) -> None:
+    # Named so that the later delivery sorts first: the verdict must not depend on file names.
+    shutil.copy(SAMPLES / "25-duplicate.eml", tmp_path / "a.eml")
+    shutil.copy(SAMPLES / "01-accepted-zip-gbk.eml", tmp_path / "b.eml")
+    _run("ingest", "--config", str(config.path), str(tmp_path / "a.eml"), str(tmp_path / "b.eml"))
+    rows = json.loads(_run("submissions", "--config", str(config.path), "--json"))
+    assert [(r["received_at"], r["verdict"]) for r in rows] == [
+        ("2025-05-26T10:02:11+08:00", "accepted"), ("2025-05-26T10:31:48+08:00", "ignored")]
