@@ -44,9 +44,14 @@ class MailboxConfig:
     starttls: bool = False
     username: str = ""
     password_env: str = "INTAKE_IMAP_PASSWORD"
-    folders: tuple[str, ...] = ("INBOX",)
+    # Folder specs: a name ("INBOX", "垃圾邮件") or a SPECIAL-USE flag ("\\Junk"); resolved against LIST.
+    folders: tuple[str, ...] = ("INBOX", "\\Junk", "垃圾邮件", "广告邮件", "订阅邮件")
     poll_minutes: int = 5
     timeout_seconds: float = 60.0
+    batch_size: int = 50
+    max_attempts: int = 3
+    move_processed_to: str = ""       # off by default: nothing on the server changes
+    login_retry_minutes: int = 5      # repeated failed logins earn a temporary ban on 126
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,17 @@ class SmtpConfig:
     outbox_dir: Path | None = None
     daily_cap_per_recipient: int = 20
     send_interval_seconds: float = 5.0
+    timeout_seconds: float = 60.0
+    max_attempts: int = 5
+    retry_base_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The unattended runner: one process at a time, scheduler tolerance."""
+
+    lock_file: Path
+    misfire_grace_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,7 @@ class Config:
     report: ReportConfig
     limits: ArchiveLimits
     campaigns: tuple[Campaign, ...]
+    run: RunConfig
 
 
 class _Problems:
@@ -259,9 +276,14 @@ def _storage(t: dict[str, Any], base: Path, p: _Problems) -> StorageConfig:
     return StorageConfig(url=_sqlite_url(url, base), data_dir=data_dir)
 
 
+DEFAULT_EXTRA_FOLDERS = ("\\Junk", "垃圾邮件", "广告邮件", "订阅邮件")
+
+
 def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
     w = "mailbox"
-    folders = _str_list(t, "folders", (), w, p) or (_get(t, "folder", str, "INBOX", w, p),)
+    main = _get(t, "folder", str, "INBOX", w, p)
+    extra = _str_list(t, "extra_folders", DEFAULT_EXTRA_FOLDERS, w, p)
+    folders = _str_list(t, "folders", (), w, p) or tuple(dict.fromkeys((main, *extra)))
     return MailboxConfig(
         host=_get(t, "host", str, "", w, p),
         port=_get(t, "port", int, 993, w, p),
@@ -272,7 +294,18 @@ def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
         folders=folders,
         poll_minutes=_get(t, "poll_minutes", int, 5, w, p),
         timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
+        batch_size=_get(t, "batch_size", int, 50, w, p),
+        max_attempts=_get(t, "max_attempts", int, 3, w, p),
+        move_processed_to=_get(t, "move_processed_to", str, "", w, p),
+        login_retry_minutes=_get(t, "login_retry_minutes", int, 5, w, p),
     )
+
+
+def _run(t: dict[str, Any], data_dir: Path, p: _Problems) -> RunConfig:
+    w = "run"
+    lock = _get(t, "lock_file", str, "intake.lock", w, p)
+    return RunConfig(lock_file=_resolve(data_dir, lock),
+                     misfire_grace_seconds=_get(t, "misfire_grace_seconds", int, 300, w, p))
 
 
 def _smtp(t: dict[str, Any], base: Path, p: _Problems) -> SmtpConfig:
@@ -289,6 +322,9 @@ def _smtp(t: dict[str, Any], base: Path, p: _Problems) -> SmtpConfig:
         outbox_dir=_resolve(base, outbox) if outbox else None,
         daily_cap_per_recipient=_get(t, "daily_cap_per_recipient", int, 20, w, p),
         send_interval_seconds=_get(t, "send_interval_seconds", float, 5.0, w, p),
+        timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
+        max_attempts=_get(t, "max_attempts", int, 5, w, p),
+        retry_base_seconds=_get(t, "retry_base_seconds", float, 60.0, w, p),
     )
 
 
@@ -464,7 +500,7 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
 def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> Config:
     """Build a Config from parsed TOML; raise ConfigError listing every problem."""
     p = _Problems()
-    known = {"storage", "mailbox", "smtp", "report", "limits", "campaigns"}
+    known = {"storage", "mailbox", "smtp", "report", "limits", "campaigns", "run"}
     for key in data:
         if key not in known:
             p.add(key, f"unknown section (known: {', '.join(sorted(known))})")
@@ -475,8 +511,9 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
                  for cid, c in section["campaigns"].items()]
     if not section["campaigns"]:
         p.add("campaigns", "at least one campaign table ([campaigns.<id>]) is required")
+    storage = _storage(section["storage"], base, p)
     config = Config(
-        path=path, storage=_storage(section["storage"], base, p), mailbox=_mailbox(section["mailbox"], p),
+        path=path, storage=storage, mailbox=_mailbox(section["mailbox"], p), run=_run(section["run"], storage.data_dir, p),
         smtp=_smtp(section["smtp"], base, p), report=_report(section["report"], p), limits=_limits(section["limits"], p),
         campaigns=tuple(c for c in campaigns if c is not None),
     )

@@ -28,6 +28,9 @@ def make_engine(url: str) -> Engine:
 
 def create_schema(engine: Engine) -> None:
     """Create missing tables (migrations arrive with the PostgreSQL work)."""
+    import storage.forms  # noqa: F401  - register every table module on Base before creating
+    import storage.mailbox_state  # noqa: F401
+
     Base.metadata.create_all(engine)
 
 
