@@ -114,9 +114,18 @@ def _role_of(facts: FileFacts, campaign: Campaign) -> FileFacts:
     if role is None and any(k in facts.folders for k in campaign.evidence.folder_keywords):
         role = EVIDENCE
     role = role or _content_role(facts, campaign)
+    if role is None and _names_a_material(facts, campaign):
+        return replace(facts, role=OTHER)  # e.g. 事迹材料.pdf: the material in the wrong format, not evidence
     if role is None and (facts.format in IMAGE_FORMATS or facts.format == "pdf"):
         role = EVIDENCE  # an unnumbered photo or scan is evidence named the wrong way
     return replace(facts, role=role or OTHER)
+
+
+def _names_a_material(facts: FileFacts, campaign: Campaign) -> bool:
+    """The name says it is one of the materials, whatever its format."""
+    name = facts.norm_stem
+    return any(k in name for role in campaign.documents for k in role.name_keywords
+               if not any(x in name for x in role.exclude_keywords))
 
 
 def _narrative_fallback(files: list[FileFacts], campaign: Campaign) -> list[FileFacts]:

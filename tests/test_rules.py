@@ -207,3 +207,9 @@ def test_unit_and_studio_split_at_the_longest_recognised_unit(campaign, subject:
 
     parts = parse_subject(subject, campaign)
     assert (parts.unit, parts.studio, parts.well_formed) == (unit, studio, True)
+
+
+def test_a_material_in_the_wrong_format_is_missing_not_evidence(campaign) -> None:
+    files = complete_files()
+    files[2] = _file("（2）张三创新工作室事迹材料.pdf", "pdf")
+    assert codes(campaign, facts(campaign, files=files)) == ["MISSING_NARRATIVE"]
