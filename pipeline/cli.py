@@ -12,9 +12,12 @@ import click
 
 from pipeline.bootstrap import build_app
 from pipeline.config import Config, demo_config, load_config
+from pipeline.delivery import deliver, retry_failed
 from pipeline.errors import ConfigError, IntakeError
 from pipeline.intake import App, IngestResult, file_source_key, ingest_bytes, reprocess_all
 from pipeline.outbox import drain_to_folder
+from pipeline.runner import run_once, summary_line
+from pipeline.scheduler import LockHeld, configure_logging, run_lock, serve
 from pipeline.sources import in_receipt_order, message_paths
 from pipeline.views import submission_json, submissions_table
 from storage import repo
@@ -141,17 +144,62 @@ def submissions(config_file: str | None, as_json: bool, verdict: str | None, uni
 
 @main.command()
 @config_option
-@click.option("--retry", is_flag=True, help="Deliver pending replies now.")
-def outbox(config_file: str | None, retry: bool) -> None:
-    """Show the outbox; with --retry, deliver what is pending."""
+@click.option("--once", is_flag=True,
+              help="One pass (poll, process, send), then exit: 0 all well, 1 a message or a reply failed, "
+                   "2 the mailbox or the SMTP server could not be used, 3 another intake run holds the lock.")
+def run(config_file: str | None, once: bool) -> None:
+    """Poll the mailbox, process what is new, send the replies; without --once, unattended on a schedule."""
+    config = _load(config_file)
+    configure_logging(None if once else logging.INFO)
+    try:
+        with run_lock(config.run.lock_file):
+            app = _app(config)
+            if not once:
+                serve(app)
+                return
+            result = run_once(app)
+    except LockHeld as exc:
+        click.echo(f"intake run: {exc}", err=True)
+        sys.exit(3)
+    click.echo(summary_line(result))
+    sys.exit(result.exit_status)
+
+
+def _retry(app: App, ids: tuple[int, ...]) -> int:
+    """Failed rows back to pending (staff checked the sent mail), then deliver everything due now."""
+    try:
+        with run_lock(app.config.run.lock_file):
+            again = retry_failed(app, ids or None)
+            if app.config.smtp.outbox_dir or not app.config.smtp.host:
+                click.echo(f"重新排队 {again} 封；已投递 {len(_drain(app))} 封回复。")
+                return 0
+            done = deliver(app, ignore_backoff=True)
+    except LockHeld as exc:
+        click.echo(f"intake outbox: {exc}", err=True)
+        return 3
+    click.echo(f"重新排队 {again} 封；已发出 {done.sent} 封回复，失败 {done.failed} 封，稍后重试 {done.deferred} 封。")
+    if done.unreachable:
+        click.echo(f"发信服务器无法使用：{done.unreachable}", err=True)
+    return 2 if done.unreachable else 1 if done.failed or done.stopped else 0
+
+
+@main.command()
+@config_option
+@click.option("--retry", is_flag=True,
+              help="Resend failed replies (check the sent mail first) and deliver what is pending now, "
+                   "by SMTP when smtp.host is set and smtp.outbox_dir is not.")
+@click.option("--id", "ids", type=int, multiple=True, help="With --retry: resend only these failed rows.")
+def outbox(config_file: str | None, retry: bool, ids: tuple[int, ...]) -> None:
+    """Show the outbox; with --retry, resend what failed and deliver what is pending."""
     app = _app(_load(config_file))
-    if retry:
-        written = _drain(app)
-        click.echo(f"已投递 {len(written)} 封回复。")
+    status = _retry(app, ids) if retry else 0
     with app.sessions() as session:
         for sub in repo.submissions(session):
             for item in sub.replies:
                 click.echo(f"{item.id:5d}  {item.status:8s}  {item.to_addr}  {item.subject}")
+                if item.status in ("failed", "pending") and item.last_error:
+                    click.echo(f"       {item.last_error}")
+    sys.exit(status)
 
 
 @main.group("config")

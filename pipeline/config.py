@@ -46,7 +46,7 @@ class MailboxConfig:
     password_env: str = "INTAKE_IMAP_PASSWORD"
     # Folder specs: a name ("INBOX", "垃圾邮件") or a SPECIAL-USE flag ("\\Junk"); resolved against LIST.
     folders: tuple[str, ...] = ("INBOX", "\\Junk", "垃圾邮件", "广告邮件", "订阅邮件")
-    poll_minutes: int = 5
+    poll_minutes: float = 5.0        # a float, so tests can poll every few seconds
     timeout_seconds: float = 60.0
     batch_size: int = 50
     max_attempts: int = 3
@@ -281,6 +281,9 @@ DEFAULT_EXTRA_FOLDERS = ("\\Junk", "垃圾邮件", "广告邮件", "订阅邮件
 
 def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
     w = "mailbox"
+    for key in ("poll_minutes", "batch_size", "timeout_seconds"):
+        if _get(t, key, (int, float), 1, w, p) <= 0:
+            p.add(f"{w}.{key}", "must be positive")
     main = _get(t, "folder", str, "INBOX", w, p)
     extra = _str_list(t, "extra_folders", DEFAULT_EXTRA_FOLDERS, w, p)
     folders = _str_list(t, "folders", (), w, p) or tuple(dict.fromkeys((main, *extra)))
@@ -292,7 +295,7 @@ def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
         username=_get(t, "username", str, "", w, p),
         password_env=_get(t, "password_env", str, "INTAKE_IMAP_PASSWORD", w, p),
         folders=folders,
-        poll_minutes=_get(t, "poll_minutes", int, 5, w, p),
+        poll_minutes=_get(t, "poll_minutes", float, 5.0, w, p),
         timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
         batch_size=_get(t, "batch_size", int, 50, w, p),
         max_attempts=_get(t, "max_attempts", int, 3, w, p),

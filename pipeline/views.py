@@ -16,7 +16,9 @@ def reply_summary(sub: Submission) -> dict[str, Any]:
     if not sub.replies:
         return {"status": "none", "to": None, "subject": None}
     last = sub.replies[-1]
-    return {"status": last.status, "to": last.to_addr, "subject": last.subject}
+    # `sending` lasts from the claim to the server's answer (or until a crash is settled): not delivered yet.
+    status = "pending" if last.status == "sending" else last.status
+    return {"status": status, "to": last.to_addr, "subject": last.subject}
 
 
 def submission_json(sub: Submission) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -41,8 +41,8 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source_key: Mapped[str] = mapped_column(String(1024), unique=True)  # file:<path>#<sha> | imap:<folder>:<uidvalidity>:<uid>
     folder: Mapped[str | None] = mapped_column(String(255))
-    uidvalidity: Mapped[int | None] = mapped_column(Integer)
-    uid: Mapped[int | None] = mapped_column(Integer)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)  # 32-bit unsigned: past a signed INTEGER
+    uid: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     message_id: Mapped[str | None] = mapped_column(String(998))
@@ -127,10 +127,13 @@ class OutboxItem(Base):
     subject: Mapped[str] = mapped_column(Text)
     reply_message_id: Mapped[str] = mapped_column(String(255), unique=True)
     raw: Mapped[bytes] = mapped_column()
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    # pending → sending (committed before the server sees it) → sent | pending (4xx, later) | failed.
+    # A row left in `sending` by a crash is never resent automatically (see pipeline/delivery.py).
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # back-off after a 4xx; None = now
 
     submission: Mapped[Submission] = relationship(back_populates="replies")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Document, FindingRow, Message, OutboxItem, Submission
@@ -105,3 +105,41 @@ def submissions(session: Session, verdict: str | None = None, unit: str | None =
     if unit:
         query = query.where(Submission.recommending_unit.contains(unit))
     return session.scalars(query).all()
+
+
+def due_replies(session: Session, now: datetime) -> Sequence[OutboxItem]:
+    """Pending replies whose back-off (if any) has run out, oldest first."""
+    due = or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now)
+    return session.scalars(select(OutboxItem).where(OutboxItem.status == "pending", due).order_by(OutboxItem.id)).all()
+
+
+def claim_reply(session: Session, item: OutboxItem) -> bool:
+    """pending → sending (+1 attempt) unless another process got there first; the caller commits."""
+    # A conditional UPDATE: of two drains racing for one row, exactly one sees rowcount 1.
+    result = session.execute(update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.status == "pending")
+                             .values(status="sending", attempts=OutboxItem.attempts + 1)
+                             .execution_options(synchronize_session=False))
+    session.refresh(item)
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def replies_with_status(session: Session, status: str, ids: Iterable[int] | None = None) -> Sequence[OutboxItem]:
+    """Outbox rows in `status` (optionally only these ids), oldest first."""
+    query = select(OutboxItem).where(OutboxItem.status == status).order_by(OutboxItem.id)
+    if ids is not None:
+        query = query.where(OutboxItem.id.in_(list(ids)))
+    return session.scalars(query).all()
+
+
+def failed_replies_queued_since(session: Session, since: datetime) -> int:
+    """Replies queued at or after `since` that are already failed (the daily cap)."""
+    query = select(OutboxItem.id).where(OutboxItem.status == "failed", OutboxItem.created_at >= since)
+    return len(session.scalars(query).all())
+
+
+def verdict_counts(session: Session, fetched_after: datetime | None = None) -> dict[str, int]:
+    """How many submissions have each verdict, optionally only for mail fetched after a moment."""
+    query = select(Submission.verdict, func.count()).join(Message).group_by(Submission.verdict)
+    if fetched_after is not None:
+        query = query.where(Message.fetched_at > fetched_after)
+    return {verdict: count for verdict, count in session.execute(query).all()}

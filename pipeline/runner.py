@@ -1,0 +1,182 @@
+"""One unattended pass (poll, process, send) and the minimal nightly report.
+
+`run_once` never raises for a mailbox or SMTP server that can't be used: it
+records the problem in the result, whose `exit_status` is what `intake run
+--once` exits with (0 all well, 1 a message or a reply failed, 2 the mailbox
+or the SMTP server could not be used at all).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, getaddresses, make_msgid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipeline.delivery import Sleep, deliver
+from pipeline.errors import MailboxError
+from pipeline.intake import App
+from pipeline.outbox import drain_to_folder
+from pipeline.poller import poll_once
+from pipeline.smtp import SmtpClient, SmtpError, smtp_password
+from storage import repo
+
+log = logging.getLogger(__name__)
+VERDICT_LABELS = {"accepted": "已受理", "rejected": "退回", "review": "待人工核实", "ignored": "已忽略（不回复）"}
+
+
+@dataclass
+class RunResult:
+    """What one pass did, and what went wrong."""
+
+    polled: int = 0
+    processed: int = 0
+    failed_messages: int = 0
+    sent: int = 0
+    failed_replies: int = 0
+    mailbox_error: str | None = None   # the mailbox could not be used at all
+    smtp_error: str | None = None      # the SMTP server (or the outbox folder) could not be used at all
+    alert: str | None = None           # sending stopped (554 DT:SPM, quota)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> int:
+        """0 all well; 1 a message or a reply failed; 2 the mailbox or SMTP server was unusable."""
+        if self.mailbox_error or self.smtp_error:
+            return 2
+        return 1 if self.failed_messages or self.failed_replies or self.alert else 0
+
+
+def run_once(app: App, *, sleep: Sleep = time.sleep) -> RunResult:
+    """Poll and process what is new, then deliver the outbox; problems are recorded, not raised."""
+    started = app.clock()
+    result = RunResult()
+    _poll(app, result)
+    with app.sessions() as session:  # before delivery touches anything: these were queued over the daily cap
+        capped = repo.failed_replies_queued_since(session, started)
+    _deliver(app, result, sleep)
+    result.failed_replies += capped
+    log.log(logging.INFO if result.exit_status == 0 else logging.WARNING, "%s", summary_line(result))
+    return result
+
+
+def _poll(app: App, result: RunResult) -> None:
+    try:
+        if not app.config.mailbox.host:
+            raise MailboxError("mailbox.host is not set in the configuration")
+        polled = poll_once(app)
+    except MailboxError as exc:
+        result.mailbox_error = str(exc)
+        result.errors.append(f"mailbox: {exc}")
+        log.error("mailbox unavailable: %s", exc)
+        return
+    result.polled, result.processed, result.failed_messages = polled.fetched, polled.processed, polled.failed
+    result.errors.extend(str(e) for e in polled.errors)
+
+
+def _deliver(app: App, result: RunResult, sleep: Sleep) -> None:
+    """The outbox folder when configured, else SMTP when a host is set, else replies wait."""
+    cfg = app.config.smtp
+    if cfg.outbox_dir:
+        try:
+            result.sent = len(drain_to_folder(app, cfg.outbox_dir))
+        except OSError as exc:
+            result.smtp_error = f"outbox folder {cfg.outbox_dir}: {exc}"
+        return
+    if not cfg.host:
+        log.warning("neither smtp.host nor smtp.outbox_dir is set: replies stay pending in the outbox")
+        return
+    delivered = deliver(app, sleep=sleep)
+    result.sent, result.failed_replies = delivered.sent, delivered.failed
+    result.smtp_error, result.alert = delivered.unreachable, delivered.stopped
+    result.errors.extend(delivered.errors)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def summary_line(result: RunResult) -> str:
+    """The one-line Chinese summary `intake run --once` prints."""
+    line = (f"收取新邮件 {result.polled} 封，处理 {result.processed} 封，处理出错 {result.failed_messages} 封；"
+            f"发出回复 {result.sent} 封，回复失败 {result.failed_replies} 封。")
+    if result.mailbox_error:
+        line += f"邮箱无法使用：{_one_line(result.mailbox_error)}。"
+    if result.smtp_error:
+        line += f"发信服务器无法使用：{_one_line(result.smtp_error)}。"
+    if result.alert:
+        line += f"发信已暂停：{_one_line(result.alert)}。"
+    return line
+
+
+# --- the minimal nightly report (the full HTML/XLSX report is its own issue) ---------------------------
+
+
+def _counts(counts: dict[str, int]) -> str:
+    parts = [f"{VERDICT_LABELS[v]} {counts[v]}" for v in VERDICT_LABELS if counts.get(v)]
+    return f"{sum(counts.values())} 封" + (f"：{'，'.join(parts)}" if parts else "")
+
+
+def report_text(app: App, now: datetime, since: datetime | None) -> str:
+    """Plain Chinese text: counts by verdict, what is new since `since`, failed replies and messages."""
+    zone = ZoneInfo(app.config.report.timezone)
+    with app.sessions() as session:
+        lines = [f"申报邮件日报（截至 {now.astimezone(zone):%Y-%m-%d %H:%M}，{app.config.report.timezone}）", "",
+                 f"全部登记 {_counts(repo.verdict_counts(session))}"]
+        if since is not None:
+            lines.append(f"自上次报告（{since.astimezone(zone):%Y-%m-%d %H:%M}）以来新收 "
+                         f"{_counts(repo.verdict_counts(session, since))}")
+        failed = repo.replies_with_status(session, "failed")
+        lines += ["", f"回复发送失败 {len(failed)} 封（核对已发送邮件后可用 intake outbox --retry 重发）："]
+        lines += [f"  #{r.id} {r.to_addr}「{r.subject}」：{_one_line(r.last_error or '')}" for r in failed]
+        broken = repo.messages_in_order(session, "failed")
+        lines += ["", f"处理出错的邮件 {len(broken)} 封（intake reprocess --failed 重试）："]
+        lines += [f"  #{m.id}「{m.subject}」：{_last_line(m.error)}" for m in broken]
+        lines += ["", f"待发送回复 {len(repo.replies_with_status(session, 'pending'))} 封。"]
+    return "\n".join(lines) + "\n"
+
+
+def _last_line(error: str | None) -> str:
+    lines = (error or "").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def send_report(app: App) -> Path:
+    """Write the report to data_dir/reports/ and mail it to report.recipients when SMTP is configured."""
+    folder = app.config.storage.data_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    state = folder / "last-report.txt"
+    since = datetime.fromisoformat(state.read_text().strip()) if state.exists() else None
+    now = app.clock()
+    text = report_text(app, now, since)
+    path = folder / f"report-{now.astimezone(ZoneInfo(app.config.report.timezone)):%Y%m%d-%H%M}.txt"
+    path.write_text(text, encoding="utf-8")
+    cfg = app.config.smtp
+    if cfg.host and not cfg.outbox_dir and app.config.report.recipients:
+        _mail_report(app, text, now)
+    state.write_text(now.isoformat())
+    return path
+
+
+def _mail_report(app: App, text: str, now: datetime) -> None:
+    cfg, recipients = app.config.smtp, list(app.config.report.recipients)
+    sender = cfg.sender or app.config.campaigns[0].mailbox
+    address = getaddresses([sender])[0][1]
+    msg = EmailMessage(policy=SMTP)
+    msg["From"], msg["To"] = sender, ", ".join(recipients)
+    msg["Subject"] = f"申报邮件日报 {now.astimezone(ZoneInfo(app.config.report.timezone)):%Y-%m-%d}"
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid("report", address.partition("@")[2] or "localhost")
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text, charset="utf-8")
+    try:
+        with SmtpClient(cfg, smtp_password(cfg)) as client:
+            client.open()
+            client.send(address, recipients, msg.as_bytes())
+    except SmtpError as exc:
+        log.error("the nightly report could not be mailed (it is in %s): %s", app.config.storage.data_dir, exc)
