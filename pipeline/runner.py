@@ -23,7 +23,7 @@ from pipeline.errors import MailboxError
 from pipeline.intake import App
 from pipeline.outbox import drain_to_folder
 from pipeline.poller import poll_once
-from pipeline.smtp import SmtpClient, SmtpError, smtp_password
+from pipeline.smtp import SmtpClient, SmtpError
 from storage import repo
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def _mail_report(app: App, text: str, now: datetime) -> None:
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, charset="utf-8")
     try:
-        with SmtpClient(cfg, smtp_password(cfg)) as client:
+        with SmtpClient(cfg) as client:  # the secret is read only if the server asks for a login
             client.open()
             client.send(address, recipients, msg.as_bytes())
     except SmtpError as exc:

@@ -114,12 +114,26 @@ class SmtpClient:
                 if cfg.starttls:
                     conn.starttls(context=ssl.create_default_context())
             if cfg.username:
-                conn.login(cfg.username, self.password or "")
+                self._login(conn)
         except (OSError, smtplib.SMTPException) as exc:
             _quietly_close(conn)
             code = getattr(exc, "smtp_code", None)
             raise ServerUnavailable(code, f"{cfg.host}:{cfg.port}: {_describe(exc)}") from None
+        except ServerUnavailable:
+            _quietly_close(conn)
+            raise
         self._conn = conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        """Log in when the server offers AUTH; a relay that offers none gets the mail without a login."""
+        conn.ehlo_or_helo_if_needed()
+        if not conn.has_extn("auth"):
+            # A local relay (or a test server) configured with the mailbox's username: logging in would
+            # fail with "AUTH not supported"; the server decides whether it relays for us.
+            log.warning("%s:%s offers no AUTH: sending without login", self.config.host, self.config.port)
+            return
+        password = self.password if self.password is not None else smtp_password(self.config)
+        conn.login(self.config.username, password or "")
 
     def send(self, mail_from: str, rcpt_tos: Sequence[str], raw: bytes) -> str:
         """Hand one message to the server (after `open()`); returns its final reply, raises an SmtpError otherwise."""

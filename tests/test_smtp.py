@@ -281,3 +281,13 @@ def test_replies_are_classified_by_code_and_126s_markers(code: int, text: str, k
 
 def test_back_off_doubles() -> None:
     assert [backoff(60, n).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
+
+
+
+def test_a_relay_without_auth_gets_the_mail_without_login(make_app, mta: SmtpServer, monkeypatch) -> None:
+    # config.example.toml names the mailbox as username; pointed at a local relay that offers no AUTH,
+    # replies still go (no secret needed), with a warning in the log.
+    monkeypatch.delenv("INTAKE_SMTP_PASSWORD", raising=False)
+    app = make_app(mta, username=OFFICE)
+    ingest(app, "15-no-attachment.eml")
+    assert deliver(app).sent == 1 and len(mta.received) == 1 and mta.logins == []
