@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the Debian packages studio-intake uses, when they are missing and we may (root + apt).
+#   unar, libarchive-tools (bsdtar): RAR4 and RAR5, solid or not, between them
+#   7zip (7zz): py7zr's fallback for BCJ2 / Deflate64 / AES archives
+#   dovecot-imapd: only for the tests (a real IMAP server on loopback)
+# Usage: scripts/system-packages.sh [--tests]
+set -euo pipefail
+missing=()
+command -v unar >/dev/null || missing+=(unar)
+command -v bsdtar >/dev/null || missing+=(libarchive-tools)
+command -v 7zz >/dev/null || missing+=(7zip)
+if [ "${1:-}" = "--tests" ] && [ ! -x /usr/sbin/dovecot ]; then missing+=(dovecot-imapd); fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+if command -v apt-get >/dev/null && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "note: install the Debian packages ${missing[*]}; until then the features and tests that need them are skipped" >&2
+fi
