@@ -21,17 +21,18 @@ class PdfInfo:
 
     pages: int
     text: str          # all pages' text, whitespace removed (pdfplumber inserts spaces at font changes)
-    image_count: int   # images on all pages (a scan has ≥1)
+    image_count: int   # images on the first `max_pages` pages (a scan has ≥1)
 
 
-def pdf_info(path: Path, max_pages_text: int = 20) -> PdfInfo:
-    """Count pages and images and extract the text of the first `max_pages_text` pages."""
+def pdf_info(path: Path, max_pages_text: int = 20, max_pages: int = 200) -> PdfInfo:
+    """Count pages; extract the text of the first `max_pages_text` and count images on the first `max_pages`."""
     texts: list[str] = []
     images = 0
     try:
         with pdfplumber.open(path) as pdf:
             pages = len(pdf.pages)
-            for number, page in enumerate(pdf.pages):
+            # Parsing every page of a hostile 5000-page PDF takes minutes; a scan shows itself on its first pages.
+            for number, page in enumerate(pdf.pages[:max_pages]):
                 if number < max_pages_text:
                     texts.append(page.extract_text() or "")
                 images += len(page.images)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import lzma
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from parsers.sniff import ole_root_entries, sniff_file
 _MAX_COLS = 256          # a styled row can reach column XFD (16 384 cells); no summary table is that wide
 _MAX_UNCOMPRESSED = 200 * 1024 * 1024
 _MERGE_TAG = re.compile(r"\}mergeCell$")
+_DOCTYPE = tuple("<!DOCTYPE".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))  # a UTF-16 part hides it
 
 
 def read_xlsx_rows(path: Path, max_rows: int = 2000) -> list[list[str]]:
@@ -49,16 +52,28 @@ def _check_container(path: Path) -> None:
         try:
             with zipfile.ZipFile(path) as z:
                 declared = sum(info.file_size for info in z.infolist())
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                if declared > _MAX_UNCOMPRESSED:  # openpyxl would inflate shared strings and styles whole
+                    raise DocumentUnreadable("XLSX unpacks to more than 200 MB")
+                _refuse_dtds(z)
+        except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, ValueError, EOFError, RuntimeError,
+                NotImplementedError) as exc:  # zlib.error: a damaged deflate stream in a part _refuse_dtds reads
             raise DocumentUnreadable(f"corrupt XLSX zip: {exc}") from exc
-        if declared > _MAX_UNCOMPRESSED:  # openpyxl would inflate shared strings and styles whole
-            raise DocumentUnreadable("XLSX unpacks to more than 200 MB")
         return
     if kind == "ole" and "EncryptedPackage" in ole_root_entries(path):
         raise DocumentUnreadable("encrypted (password-protected) Office document")
     if kind == "xls":
         raise DocumentUnreadable("legacy Excel 97-2003 / WPS workbook, not XLSX")
     raise DocumentUnreadable(f"not an XLSX file (looks like {kind})")
+
+
+def _refuse_dtds(z: zipfile.ZipFile) -> None:
+    """Refuse any XML part with a DTD: Excel never writes one, and openpyxl's parser would expand its entities."""
+    for info in z.infolist():
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+            with z.open(info) as part:
+                head = part.read(4096)
+            if any(marker in head for marker in _DOCTYPE):
+                raise DocumentUnreadable(f"XLSX part {info.filename[:80]} has a DTD")
 
 
 def _sheet_rows(wb: Workbook, ws: Any, limit: int) -> list[list[str]]:

@@ -18,7 +18,9 @@ def utc_now() -> datetime:
 def build_app(config: Config, clock: Clock | None = None) -> App:
     """Engine, schema, sessions and the raw store for `config`."""
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(config.storage.url)
+    config.storage.data_dir.chmod(0o700)  # raw mail and applicants' documents: the service account only
+    engine = make_engine(config.storage.url, busy_timeout_seconds=config.storage.busy_timeout_seconds)
     create_schema(engine)
-    return App(config=config, sessions=session_factory(engine), raw=RawStore(config.storage.data_dir / "raw"),
-               clock=clock or utc_now)
+    raw = RawStore(config.storage.data_dir / "raw")
+    raw.sweep_partials()  # temp files of writes a kill interrupted (an hour old: never a live writer's)
+    return App(config=config, sessions=session_factory(engine), raw=raw, clock=clock or utc_now)

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.bootstrap import build_app
 from pipeline.config import Config, demo_config, load_config
 from pipeline.delivery import deliver, retry_failed
-from pipeline.errors import ConfigError, IntakeError
+from pipeline.errors import ConfigError, IntakeError, StorageError
 from pipeline.intake import App, IngestResult, file_source_key, ingest_bytes, reprocess_all
 from pipeline.outbox import drain_to_folder
 from pipeline.runner import run_once, summary_line
@@ -104,10 +105,20 @@ def _bundled_samples() -> Path:
 @config_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def ingest(config_file: str | None, paths: tuple[Path, ...]) -> None:
-    """Process .eml files, folders of them, or Maildirs (a backfill); known files are skipped."""
+    """Process .eml files, folders of them, or Maildirs (a backfill); known files are skipped.
+
+    Exit status 0, 1 when a message failed, 2 when the database or the raw store could not be written
+    (locked, disk full): the batch stops there, and running the same command again finishes it.
+    """
     app = _app(_load(config_file))
-    results = _ingest_paths(app, list(paths))
-    written = _drain(app)
+    try:
+        results = _ingest_paths(app, list(paths))
+        written = _drain(app)
+    except (StorageError, SQLAlchemyError, OSError) as exc:
+        # Everything recorded so far is complete (ledger rows are committed only with their raw file); what
+        # was not is recorded by the next run. Going on would fail the same way for every later message.
+        click.echo(f"intake ingest: storage unavailable, stopped; run again to finish: {exc}", err=True)
+        sys.exit(2)
     click.echo(_summary_line(results, written, app))
     if any(r.status == "failed" for r in results):
         sys.exit(1)

@@ -32,6 +32,8 @@ class StorageConfig:
 
     url: str
     data_dir: Path
+    # SQLite only: how long a write waits for another connection's lock before "database is locked".
+    busy_timeout_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class SmtpConfig:
     timeout_seconds: float = 60.0
     max_attempts: int = 5
     retry_base_seconds: float = 60.0
+    # Where the server keeps copies of what we sent ("已发送" on 126 with 客户端发信保存到已发送 on, or a
+    # SPECIAL-USE flag such as "\\Sent"); "" = off. Used after a crash to tell "sent" from "never sent".
+    sent_folder: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,18 @@ class RunConfig:
 
     lock_file: Path
     misfire_grace_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Limits of the child process that judges one message (`[limits]` too: they guard the same thing)."""
+
+    isolate: bool = True             # false: judge in the calling process (debugging, platforms without fork)
+    cpu_seconds: int = 120
+    memory_mb: int = 1024            # address space, so it also caps what a decompressor can allocate
+    wall_seconds: float = 300.0
+    max_open_files: int = 256
+    max_file_mb: int = 4096          # largest file the child may write (the SQLite file included)
 
 
 @dataclass(frozen=True)
@@ -191,6 +208,7 @@ class Config:
     limits: ArchiveLimits
     campaigns: tuple[Campaign, ...]
     run: RunConfig
+    sandbox: SandboxLimits = SandboxLimits()
 
 
 class _Problems:
@@ -273,7 +291,10 @@ def _sqlite_url(url: str, base: Path) -> str:
 def _storage(t: dict[str, Any], base: Path, p: _Problems) -> StorageConfig:
     url = _get(t, "url", str, "sqlite:///data/intake.db", "storage", p)
     data_dir = _resolve(base, _get(t, "data_dir", str, "data", "storage", p))
-    return StorageConfig(url=_sqlite_url(url, base), data_dir=data_dir)
+    busy = _get(t, "busy_timeout_seconds", (int, float), 30.0, "storage", p)
+    if busy <= 0:
+        p.add("storage.busy_timeout_seconds", f"must be positive, got {busy!r}")
+    return StorageConfig(url=_sqlite_url(url, base), data_dir=data_dir, busy_timeout_seconds=float(busy))
 
 
 DEFAULT_EXTRA_FOLDERS = ("\\Junk", "垃圾邮件", "广告邮件", "订阅邮件")
@@ -328,6 +349,7 @@ def _smtp(t: dict[str, Any], base: Path, p: _Problems) -> SmtpConfig:
         timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
         max_attempts=_get(t, "max_attempts", int, 5, w, p),
         retry_base_seconds=_get(t, "retry_base_seconds", float, 60.0, w, p),
+        sent_folder=_get(t, "sent_folder", str, "", w, p),
     )
 
 
@@ -356,6 +378,19 @@ def _limits(t: dict[str, Any], p: _Problems) -> ArchiveLimits:
     return ArchiveLimits(max_files=values["max_files"], max_total_bytes=values["max_total_mb"] * 2**20,
                          max_ratio=values["max_ratio"], max_depth=_get(t, "max_depth", int, d.max_depth, w, p),
                          timeout_seconds=values["timeout_seconds"])
+
+
+def _sandbox(t: dict[str, Any], p: _Problems) -> SandboxLimits:
+    """Per-message child process limits, from the same `[limits]` table."""
+    w, d = "limits", SandboxLimits()
+    values = {key: _get(t, key, type(default), default, w, p)
+              for key, default in (("cpu_seconds", d.cpu_seconds), ("memory_mb", d.memory_mb),
+                                   ("wall_seconds", d.wall_seconds), ("max_open_files", d.max_open_files),
+                                   ("max_file_mb", d.max_file_mb))}
+    for name, value in values.items():
+        if value <= 0:
+            p.add(f"limits.{name}", "must be positive")
+    return SandboxLimits(isolate=_get(t, "isolate", bool, d.isolate, w, p), **values)
 
 
 def _check_timezone(name: str, where: str, p: _Problems) -> ZoneInfo | None:
@@ -518,7 +553,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     config = Config(
         path=path, storage=storage, mailbox=_mailbox(section["mailbox"], p), run=_run(section["run"], storage.data_dir, p),
         smtp=_smtp(section["smtp"], base, p), report=_report(section["report"], p), limits=_limits(section["limits"], p),
-        campaigns=tuple(c for c in campaigns if c is not None),
+        campaigns=tuple(c for c in campaigns if c is not None), sandbox=_sandbox(section["limits"], p),
     )
     p.report_unread()
     if p.items:

@@ -1,4 +1,4 @@
-"""Drain the outbox by SMTP, oldest first, at most once per reply.
+"""Drain the outbox by SMTP, oldest first: exactly once per reply with a sent folder, else at most once.
 
 The guarantee (README, "Operating it on a server", says the same):
 
@@ -9,14 +9,23 @@ The guarantee (README, "Operating it on a server", says the same):
   committed. Two processes can never both win the claim of one row.
 * A row still `sending` when a drain starts was interrupted between the claim
   and the `sent` commit (a crash, a kill, a power cut): the server may or may
-  not have accepted it. It is NOT resent: it becomes `failed` with
-  last_error "delivery state unknown (crash during send); check the sent mail
-  before retrying", is logged as an error and listed for staff. The same holds
-  when the connection dies after the message went out (no answer to DATA).
-  `intake outbox --retry` resends failed rows, only when staff ask.
+  not have accepted it. With `smtp.sent_folder` set (126: 客户端发信保存到已发送
+  on, folder 已发送), the reply's Message-ID is searched for there over IMAP
+  (UID SEARCH HEADER Message-ID, read-only): found → `sent`; absent → the
+  server never accepted it (126 saves before it answers 250) → `pending`, sent
+  again in this drain. A connection that dies after the message went out (no
+  answer to DATA) leaves the row `sending` for the next drain to settle the
+  same way. When the folder is off or cannot be asked (IMAP down, no such
+  folder), nothing is guessed: the row becomes `failed` with last_error
+  "delivery state unknown (crash during send); check the sent mail before
+  retrying", is logged as an error and listed for staff (so is a dead
+  connection after DATA). `intake outbox --retry` resends failed rows, only
+  when staff ask.
 
-So delivery is at-most-once: a crash can leave one reply unsent-or-unknown,
-never sent twice. Definite refusals are handled by code: a 4xx (including
+So with a sent folder that records every accepted message, delivery is
+exactly-once across crashes (as counted by the server); without it,
+at-most-once: a crash can leave one reply unsent-or-unknown, never sent
+twice. Definite refusals are handled by code: a 4xx (including
 126's `451 MI:SFQ` / `451 DT:SPM`) or a connection lost before the message
 went out is retried after retry_base_seconds·2^(attempts−1), up to
 max_attempts, then failed; a 5xx fails at once with the server's text;
@@ -39,6 +48,7 @@ from email.utils import parseaddr
 from sqlalchemy.orm import Session
 
 from pipeline.intake import App
+from pipeline.sentfolder import sent_copies
 from pipeline.smtp import (JudgedSpam, SenderThrottled, ServerUnavailable, SmtpClient, SmtpError, TemporaryFailure,
                            UnknownOutcome)
 from storage import repo
@@ -47,6 +57,8 @@ from storage.models import OutboxItem
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
 UNKNOWN_STATE = "delivery state unknown (crash during send); check the sent mail before retrying"
+NOT_IN_SENT_FOLDER = "interrupted while sending and not in the sent folder (never accepted): sending again"
+LEFT_FOR_SENT_FOLDER = "no answer after the message went out; to be checked against the sent folder"
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
@@ -73,14 +85,37 @@ def backoff(base_seconds: float, attempts: int) -> timedelta:
 
 
 def settle_interrupted(app: App) -> int:
-    """Rows left `sending` by a crash become failed/unknown; only ever called under the run lock."""
+    """Settle rows a crash left `sending`; returns how many became failed. Only ever called under the run lock.
+
+    With `smtp.sent_folder` set and readable, each row's Message-ID is looked up there: found means the
+    server accepted it (→ sent), absent means it never did (→ pending, sent again in this drain). When the
+    folder can't be asked, "unknown" must not be guessed either way: failed, for staff (never sent twice).
+    """
     with app.sessions() as session:
         rows = repo.replies_with_status(session, "sending")
+        if not rows:
+            return 0
+        found = sent_copies(app, [r.reply_message_id for r in rows])
+        failed = 0
         for item in rows:
-            item.status, item.last_error = "failed", UNKNOWN_STATE
-            log.error("reply %d to %s: %s", item.id, item.to_addr, UNKNOWN_STATE)
+            failed += _settle(app, item, None if found is None else found.get(item.reply_message_id))
         session.commit()
-        return len(rows)
+        return failed
+
+
+def _settle(app: App, item: OutboxItem, in_sent_folder: bool | None) -> int:
+    """Decide one interrupted row; 1 if it became failed."""
+    if in_sent_folder:
+        item.status, item.sent_at, item.last_error, item.next_attempt_at = "sent", app.clock(), None, None
+        log.warning("reply %d to %s: interrupted, but found in the sent folder: sent", item.id, item.to_addr)
+        return 0
+    if in_sent_folder is False:
+        item.status, item.last_error, item.next_attempt_at = "pending", NOT_IN_SENT_FOLDER, None
+        log.warning("reply %d to %s: %s", item.id, item.to_addr, NOT_IN_SENT_FOLDER)
+        return 0
+    item.status, item.last_error = "failed", UNKNOWN_STATE
+    log.error("reply %d to %s: %s", item.id, item.to_addr, UNKNOWN_STATE)
+    return 1
 
 
 def retry_failed(app: App, ids: Iterable[int] | None = None) -> int:
@@ -122,6 +157,16 @@ def _send_one(app: App, session: Session, client: SmtpClient, item: OutboxItem, 
     session.commit()  # `sending` is on disk before the server sees a byte
     try:
         client.send(envelope_sender(item.raw), [item.to_addr], item.raw)
+    except UnknownOutcome as exc:
+        if not app.config.smtp.sent_folder:
+            return _record_failure(app, session, item, exc, result)
+        # It may have been accepted: leave it `sending`, as a crash would, so the next drain settles it
+        # from the sent folder (the server may still be saving it now).
+        item.last_error = f"{LEFT_FOR_SENT_FOLDER} ({exc})"
+        session.commit()
+        result.deferred += 1
+        log.warning("reply %d to %s: %s", item.id, item.to_addr, item.last_error)
+        return True
     except SmtpError as exc:
         return _record_failure(app, session, item, exc, result)
     item.status, item.sent_at, item.last_error, item.next_attempt_at = "sent", app.clock(), None, None

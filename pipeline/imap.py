@@ -182,6 +182,13 @@ class Mailbox:
         # `UID n:*` always matches the highest UID, even when it is below n (mjs/imapclient#473).
         return sorted(u for u in found if u > last and (below is None or u < below))
 
+    def uids_with_message_id(self, message_id: str) -> list[int]:
+        """UIDs in the EXAMINEd folder whose Message-ID header contains `message_id` (ASCII: see PITFALLS)."""
+        if not message_id.isascii():
+            raise ValueError(f"non-ASCII SEARCH is unreliable on Chinese servers: {message_id!r}")
+        return sorted(_call(f"{self.where} UID SEARCH HEADER Message-ID", self.client.search,
+                            ["HEADER", "Message-ID", message_id]))
+
     def envelopes(self, uids: Sequence[int], *, message_ids: bool = False) -> dict[int, Envelope]:
         """INTERNALDATE and RFC822.SIZE (and the Message-ID header when asked) of `uids`, one round trip."""
         if not uids:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from email.utils import getaddresses
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.names import normalize_name
@@ -23,10 +24,12 @@ from parsers.sniff import sniff_file
 from pipeline.archives import ARCHIVE_KINDS, ArchiveLimits, unpack
 from pipeline.classify import detect_automatic, find_large_attachment_links
 from pipeline.config import Campaign, Config
+from pipeline.errors import StorageError
 from pipeline.findings import Code, Finding, Verdict, verdict_for
 from pipeline.identify import FileFacts, assign_roles, inspect_file
 from pipeline.mail import Attachment, DecodedMail, decode_message
 from pipeline.messages import make_finding
+from pipeline.recipients import own_addresses, reply_refusal
 from pipeline.replies import ReceivedDocument, ReplyContext, build_reply, reply_text
 from pipeline.routing import route
 from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
@@ -37,6 +40,7 @@ from storage.rawstore import RawStore, sha256_hex
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+UNPACKING_MARKER = ".unpacking"  # in a message's work folder while one of its archives is being unpacked
 
 
 @dataclass
@@ -51,6 +55,11 @@ class App:
     @property
     def files_root(self) -> Path:
         return self.config.storage.data_dir / "files"
+
+
+# Ledger states that still need processing: "failed" (retried) and "new", which after the commit that
+# recorded it means a crash or kill came before the verdict's commit (no submission, no reply yet).
+UNFINISHED = ("new", "failed")
 
 
 @dataclass(frozen=True)
@@ -70,32 +79,54 @@ def receipt_time(mail: DecodedMail, fallback: datetime) -> datetime:
 
 def record_delivery(app: App, raw: bytes, source_key: str, *, received_at: datetime | None = None,
                     folder: str | None = None, uidvalidity: int | None = None, uid: int | None = None) -> tuple[Message, bool]:
-    """Store the raw bytes and the ledger row, committed; returns (row, is_new)."""
-    with app.sessions() as session:
-        known = repo.message_by_source(session, source_key)
-        if known is not None:
-            return known, False
-        digest = app.raw.put(raw)
-        now = app.clock()
-        mail = decode_message(raw)
-        message = repo.add_message(
-            session, source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
-            size=len(raw), message_id=mail.message_id, subject=mail.subject[:2000], from_addr=mail.from_addr,
-            received_at=received_at or receipt_time(mail, now), fetched_at=now, status="new", attempts=0)
-        session.commit()
-        return message, True
+    """Store the raw bytes and the ledger row, committed; returns (row, is_new).
+
+    The file comes first: a ledger row always has its raw bytes on disk, while a crash or a failure between
+    the two leaves at most an unreferenced file (harmless; the next delivery of the same bytes reuses it).
+    StorageError when either cannot be written (disk full, database locked): nothing is recorded and the
+    caller must leave the message to be fetched or ingested again.
+    """
+    try:
+        with app.sessions() as session:
+            known = repo.message_by_source(session, source_key)
+            if known is not None:
+                return known, False
+            digest = app.raw.put(raw)
+            now = app.clock()
+            mail = decode_message(raw)
+            message = repo.add_message(
+                session, source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
+                size=len(raw), message_id=mail.message_id, subject=mail.subject[:2000], from_addr=mail.from_addr,
+                received_at=received_at or receipt_time(mail, now), fetched_at=now, status="new", attempts=0)
+            session.commit()
+            return message, True
+    except SQLAlchemyError as exc:  # "database is locked" past the busy timeout, a full disk under the DB …
+        raise StorageError(f"cannot record {source_key} in the database: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")[0].split())
 
 
 def ingest_bytes(app: App, raw: bytes, source_key: str, **where: object) -> IngestResult:
     """Ledger then process; a crash marks the row failed and never stops the caller's loop."""
     message, is_new = record_delivery(app, raw, source_key, **where)  # type: ignore[arg-type]
-    if not is_new and message.status != "failed":
+    if not is_new and message.status not in UNFINISHED:
         return IngestResult(source_key, "known")
     return process_by_id(app, message.id, notify=True)
 
 
 def process_by_id(app: App, message_pk: int, *, notify: bool) -> IngestResult:
-    """Process the ledger row `message_pk`, recording a traceback instead of raising."""
+    """Process the ledger row `message_pk` (in a limited child process when configured); never raises."""
+    from pipeline.sandbox import can_isolate, process_isolated  # the sandbox imports this module
+
+    if can_isolate(app.config):
+        return process_isolated(app, message_pk, notify=notify)
+    return process_in_process(app, message_pk, notify=notify)
+
+
+def process_in_process(app: App, message_pk: int, *, notify: bool) -> IngestResult:
+    """Process the ledger row `message_pk` here, recording a traceback instead of raising."""
     with app.sessions() as session:
         message = session.get(Message, message_pk)
         assert message is not None
@@ -109,12 +140,13 @@ def process_by_id(app: App, message_pk: int, *, notify: bool) -> IngestResult:
             return _mark_failed(app, message_pk, traceback.format_exc())
 
 
-def _mark_failed(app: App, message_pk: int, error: str) -> IngestResult:
+def _mark_failed(app: App, message_pk: int, error: str, finding: Finding | None = None) -> IngestResult:
+    """The row failed (to be retried), its submission in review with `finding` (INTERNAL_ERROR by default)."""
     with app.sessions() as session:
         message = session.get(Message, message_pk)
         assert message is not None
         message.status, message.error, message.attempts = "failed", error, message.attempts + 1
-        finding = make_finding(Code.INTERNAL_ERROR)
+        finding = finding or make_finding(Code.INTERNAL_ERROR)
         sub = repo.save_outcome(session, message, {"campaign": None, "verdict": Verdict.REVIEW.value,
                                                    "evaluated_at": app.clock(), "fields": {}},
                                 [_finding_row(finding)], [])
@@ -129,7 +161,7 @@ def _finding_row(f: Finding) -> dict[str, str]:
 
 def _ignored(mail: DecodedMail, message: Message, session: Session, config: Config) -> Finding | None:
     """Automatic mail and duplicates are recorded but never answered."""
-    own = {c.mailbox for c in config.campaigns} | {getaddresses([config.smtp.sender])[0][1].lower()}
+    own = own_addresses(config)
     kind = detect_automatic(mail)
     if kind is not None:
         return make_finding(Code(str(kind)))
@@ -152,6 +184,11 @@ def _save_attachments(attachments: tuple[Attachment, ...], folder: Path) -> list
     return saved
 
 
+def message_workdir(app: App, message: Message) -> Path:
+    """Where the attachments of one ledger row are saved and unpacked."""
+    return app.files_root / message.sha256[:2] / f"{message.id}-{message.sha256[:12]}"
+
+
 def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campaign: Campaign,
                  limits: ArchiveLimits) -> SubmissionFacts:
     """Unpack and identify everything attached; all problems become facts, never exceptions."""
@@ -164,7 +201,10 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
         if sniff_file(path) not in ARCHIVE_KINDS:  # by bytes: a .docx is a zip but not an archive of materials
             files.append(inspect_file(name, path, len(att.data)))
             continue
+        # If the unpacking kills the process, the marker tells the sandbox's parent which archive did it.
+        (workdir / UNPACKING_MARKER).write_text(name, encoding="utf-8")
         result = unpack(path, workdir / "unpacked" / f"{i:03d}", limits)
+        (workdir / UNPACKING_MARKER).unlink()
         archives.append(ArchiveFacts(name, result.kind, result.problem, result.detail))
         files.extend(inspect_file(f.name, f.path, f.size, origin=name) for f in result.files)
     return SubmissionFacts(
@@ -222,7 +262,7 @@ def process_message(app: App, session: Session, message: Message, *, notify: boo
                                                    "fields": {}, "evaluated_at": now}, map(_finding_row, findings), [])
         message.status, message.error = "processed", None
         return sub
-    workdir = app.files_root / message.sha256[:2] / f"{message.id}-{message.sha256[:12]}"
+    workdir = message_workdir(app, message)
     facts = gather_facts(mail, message.received_at, workdir, campaign, app.config.limits)
     findings = evaluate(facts, campaign)
     verdict = verdict_for(findings)
@@ -248,7 +288,11 @@ def _reply_to(mail: DecodedMail) -> str:
 def _queue_reply(app: App, session: Session, sub: Submission, mail: DecodedMail, message: Message, verdict: Verdict,
                  findings: list[Finding], facts: SubmissionFacts, campaign: Campaign, unit: str, studio: str) -> None:
     to_addr = _reply_to(mail)
-    if not to_addr:
+    refusal = reply_refusal(to_addr, own_addresses(app.config))
+    if refusal is not None:
+        # Judged and stored all the same; staff see why nobody was answered (submissions --json "fields").
+        log.warning("message %s: no reply queued: %s", message.id, refusal)
+        sub.fields = {**(sub.fields or {}), "reply_withheld": refusal}
         return
     now = app.clock()
     ctx = ReplyContext(to_addr=to_addr, subject=mail.subject, message_id=mail.message_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import email
+import email.parser
 import email.policy
 import re
 import unicodedata
@@ -615,13 +616,26 @@ def _empty(defects: tuple[str, ...]) -> DecodedMail:
     return DecodedMail(None, "", "", "", (), None, None, "", "", (), (), "text/plain", "", defects)
 
 
+def _parse(raw: bytes, notes: list[str]) -> Message:
+    """compat32 parse; a multipart nested deeper than the stack allows keeps its headers and loses its body."""
+    try:
+        return email.message_from_bytes(raw, policy=email.policy.compat32)
+    except RecursionError:
+        # The feed parser recurses once per multipart level, so ~1000 nested parts exhaust the stack. Without
+        # this the whole message (subject, sender) was lost and a submission was ignored as unrelated.
+        notes.append("MIME tree nested too deeply to parse; body skipped")
+        msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+        msg.set_payload("")
+        return msg
+
+
 def decode_message(raw: bytes) -> DecodedMail:
     """Decode one raw message; never raises, garbage gives an almost empty result with defects."""
     if not raw:
         return _empty(("empty input",))
     notes: list[str] = []
     try:
-        msg = email.message_from_bytes(bytes(raw), policy=email.policy.compat32)
+        msg = _parse(bytes(raw), notes)
         if not msg.keys():
             notes.append("no header lines found")
         return _decode(msg, notes)

@@ -283,6 +283,9 @@ def _take(app: App, where: _Where, uid: int, raw: bytes, env: Envelope, rescan: 
     message, is_new = record_delivery(app, raw, where.key(uid), received_at=env.internaldate, folder=where.folder,
                                       uidvalidity=where.uidvalidity, uid=uid)
     tally.handled.setdefault(where, set()).add(uid)
+    if not is_new and message.status == "new":
+        # Recorded by a poll that was killed before the verdict's commit: judge it now, exactly once.
+        return _process(app, message.id, tally)
     if not is_new:
         tally.aliased += 1  # recorded by an earlier poll that stopped before its state was saved
         return True
@@ -302,7 +305,9 @@ def _process(app: App, message_pk: int, tally: _Tally) -> bool:
 def _retry_failed(app: App, tally: _Tally) -> None:
     """Failed rows are judged again from their stored bytes (no refetch) until `max_attempts` failures."""
     with app.sessions() as session:
-        pending = state.retryable_failures(session, app.config.mailbox.max_attempts)
+        # Interrupted rows too: the folder state normally keeps their UID to be fetched again, but the
+        # message may have been moved or expunged on the server since; its stored bytes are enough.
+        pending = state.interrupted(session) + state.retryable_failures(session, app.config.mailbox.max_attempts)
     for message_pk in pending:
         log.info("retrying message #%d whose processing failed before", message_pk)
         _process(app, message_pk, tally)

@@ -6,6 +6,7 @@ Plain text, UTF-8, no links, no attachments (126 judges anything else as spam),
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -121,18 +122,25 @@ def reply_subject(subject: str) -> str:
     return stripped if stripped.lower().startswith("re:") else f"Re: {stripped}"
 
 
+def header_safe(text: str) -> str:
+    """Sender-supplied header text on one line: control characters and Unicode line/paragraph separators
+    become spaces. The email package splits values with str.splitlines (U+2028, U+0085, U+001C … included)
+    and refuses them, which made one decoded subject fail the whole message; CR/LF would be injection."""
+    return " ".join("".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text).split())
+
+
 def build_reply(kind: str, body: str, ctx: ReplyContext, sender: str, message_id: str, now: datetime) -> Reply:
     """A proper MIME reply: UTF-8 plain text, threading headers and Auto-Submitted."""
     msg = EmailMessage(policy=SMTP)
     name, addr = parseaddr(sender)
     msg["From"] = formataddr((name, addr)) if name else addr
     msg["To"] = ctx.to_addr
-    msg["Subject"] = reply_subject(ctx.subject)
+    msg["Subject"] = reply_subject(header_safe(ctx.subject))
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     if ctx.message_id:
-        msg["In-Reply-To"] = ctx.message_id
-        msg["References"] = " ".join(x for x in (ctx.references, ctx.message_id) if x)
+        msg["In-Reply-To"] = header_safe(ctx.message_id)
+        msg["References"] = header_safe(" ".join(x for x in (ctx.references, ctx.message_id) if x))
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(body, charset="utf-8")

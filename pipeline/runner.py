@@ -18,8 +18,10 @@ from email.utils import format_datetime, getaddresses, make_msgid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from pipeline.delivery import Sleep, deliver
-from pipeline.errors import MailboxError
+from pipeline.errors import MailboxError, StorageError
 from pipeline.intake import App
 from pipeline.outbox import drain_to_folder
 from pipeline.poller import poll_once
@@ -40,6 +42,7 @@ class RunResult:
     sent: int = 0
     failed_replies: int = 0
     mailbox_error: str | None = None   # the mailbox could not be used at all
+    storage_error: str | None = None   # the database or the raw store failed (locked, disk full): poll stopped
     smtp_error: str | None = None      # the SMTP server (or the outbox folder) could not be used at all
     alert: str | None = None           # sending stopped (554 DT:SPM, quota)
     errors: list[str] = field(default_factory=list)
@@ -47,7 +50,7 @@ class RunResult:
     @property
     def exit_status(self) -> int:
         """0 all well; 1 a message or a reply failed; 2 the mailbox or SMTP server was unusable."""
-        if self.mailbox_error or self.smtp_error:
+        if self.mailbox_error or self.smtp_error or self.storage_error:
             return 2
         return 1 if self.failed_messages or self.failed_replies or self.alert else 0
 
@@ -74,6 +77,13 @@ def _poll(app: App, result: RunResult) -> None:
         result.mailbox_error = str(exc)
         result.errors.append(f"mailbox: {exc}")
         log.error("mailbox unavailable: %s", exc)
+        return
+    except (StorageError, SQLAlchemyError) as exc:
+        # Disk full or the database locked: the message being recorded was not, and the folder state was
+        # not advanced past it, so the next poll fetches it again; stop here rather than fail every message.
+        result.storage_error = _one_line(str(exc))
+        result.errors.append(f"storage: {result.storage_error}")
+        log.error("storage unavailable, the poll stopped; the rest is fetched on the next run: %s", exc)
         return
     result.polled, result.processed, result.failed_messages = polled.fetched, polled.processed, polled.failed
     result.errors.extend(str(e) for e in polled.errors)
@@ -107,6 +117,8 @@ def summary_line(result: RunResult) -> str:
             f"发出回复 {result.sent} 封，回复失败 {result.failed_replies} 封。")
     if result.mailbox_error:
         line += f"邮箱无法使用：{_one_line(result.mailbox_error)}。"
+    if result.storage_error:
+        line += f"数据库或存储不可用（下次运行重试）：{_one_line(result.storage_error)}。"
     if result.smtp_error:
         line += f"发信服务器无法使用：{_one_line(result.smtp_error)}。"
     if result.alert:

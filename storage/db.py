@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import suppress
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -11,11 +13,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.models import Base
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout so a reader never blocks the poller."""
+def private_file(path: Path) -> None:
+    """Create `path` (or tighten it) as 0600 before SQLite opens it: it holds senders' addresses and names,
+    and SQLite gives its -wal and -shm files the database file's permissions."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))  # read-only: an existing file is left as it is
+    with suppress(OSError):  # a file someone else owns: SQLite will say what is wrong with it
+        os.chmod(path, 0o600)
+
+
+def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout so a reader never blocks the poller.
+
+    Past the busy timeout a write raises "database is locked" (OperationalError): callers stop and leave the
+    message for the next run rather than wait forever on a stuck connection.
+    """
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+        private_file(Path(url.removeprefix("sqlite:///")))
+    engine = create_engine(url, future=True, connect_args={"timeout": busy_timeout_seconds} if url.startswith("sqlite") else {})
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -136,6 +136,13 @@ def aliases_of(session: Session, message_pk: int) -> Sequence[ImapAlias]:
     return session.scalars(select(ImapAlias).where(ImapAlias.message_pk == message_pk).order_by(ImapAlias.id)).all()
 
 
+def interrupted(session: Session) -> list[int]:
+    """Ledger rows from IMAP recorded but never judged (a crash between the two commits), in receipt order."""
+    query = (select(Message.id).where(Message.status == "new", Message.source_key.startswith("imap:"))
+             .order_by(Message.received_at, Message.id))
+    return list(session.scalars(query))
+
+
 def retryable_failures(session: Session, max_attempts: int) -> list[int]:
     """Ledger rows from IMAP whose processing failed fewer than `max_attempts` times, in receipt order."""
     query = (select(Message.id).where(Message.status == "failed", Message.attempts < max_attempts,

@@ -5,9 +5,27 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
+from contextlib import suppress
 from pathlib import Path
 
 from pipeline.errors import StorageError
+
+PARTIAL_SUFFIX = ".part"  # a write in progress (or one a kill interrupted): never a stored message
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX); a file system that cannot sync folders is left as it is."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def sha256_hex(raw: bytes) -> str:
@@ -26,22 +44,47 @@ class RawStore:
         return self.root / digest[:2] / f"{digest}.eml"
 
     def put(self, raw: bytes) -> str:
-        """Store `raw` durably (temp file, fsync, rename) and return its hash."""
+        """Store `raw` durably (temp file, fsync, rename, fsync of the folder) and return its hash.
+
+        The final name appears only once every byte is on disk, so a crash or a full disk can never leave a
+        short file under a hash name: `path_for` either does not exist or holds exactly `raw`. A failed
+        write removes its temp file; one left by a kill (`*.part`) is never read and `sweep_partials`
+        removes it later.
+        """
         digest = sha256_hex(raw)
         target = self.path_for(digest)
         if target.exists():
             return digest
+        tmp: str | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=PARTIAL_SUFFIX)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(raw)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
-        except OSError as exc:
+            tmp = None
+            _fsync_dir(target.parent)  # the rename itself survives a power cut only once the folder is synced
+        except OSError as exc:  # ENOSPC, EFBIG (a file size limit), EIO …: the caller records nothing
+            if tmp is not None:
+                with suppress(OSError):
+                    os.unlink(tmp)
             raise StorageError(f"cannot store raw message {digest}: {exc}") from exc
         return digest
+
+    def sweep_partials(self, older_than_seconds: float = 3600.0) -> int:
+        """Remove temp files a killed process left behind; recent ones may belong to a writer still running."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in self.root.glob(f"*/*{PARTIAL_SUFFIX}"):
+            with suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def get(self, digest: str) -> bytes:
         """The exact bytes stored under `digest`."""

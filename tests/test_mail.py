@@ -460,3 +460,14 @@ def test_utf8_body_cut_mid_character_stays_utf8(label: bytes) -> None:
 def test_junk_charset_label_on_an_8bit_body_does_not_lose_the_part() -> None:
     mail = decode_message(single(b'Content-Type: text/plain; charset="\x00utf-8"\r\n', "正文".encode()))
     assert mail.text_body == "正文"
+
+
+def test_multipart_nested_deeper_than_the_stack_keeps_its_headers() -> None:
+    """Regression (hypothesis/hostile corpus): 1000 nested multiparts made compat32's parser hit the recursion
+    limit and the whole message came back empty, so a submission was ignored as unrelated."""
+    opening = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(1000))
+    raw = (b"From: a@b.cn\r\nSubject: =?utf-8?B?5Y+X55CG?=\r\nMessage-ID: <deep@b.cn>\r\nMIME-Version: 1.0\r\n"
+           + opening + b"Content-Type: text/plain\r\n\r\ndeep\r\n")
+    mail = decode_message(raw)
+    assert (mail.subject, mail.from_addr, mail.message_id) == ("受理", "a@b.cn", "<deep@b.cn>")
+    assert any("nested too deeply" in d for d in mail.defects)

@@ -223,3 +223,22 @@ def test_is_jpeg_bytes() -> None:
     assert is_jpeg_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
     assert not is_jpeg_bytes(b"\x89PNG\r\n")
     assert not is_jpeg_bytes(b"\xff\xd8")
+
+
+def test_a_pdf_with_thousands_of_pages_is_counted_but_only_its_first_pages_are_parsed(tmp_path: Path) -> None:
+    import time
+
+    pages = 5000
+    stream = b"BT /F1 12 Tf 72 720 Td (page) Tj ET"
+    kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R"
+                b" /Resources << /Font << /F1 4 0 R >> >> >>"] * pages
+    path = tmp_path / "long.pdf"
+    path.write_bytes(_pdf(objects))
+    started = time.process_time()
+    info = pdf_info(path)
+    assert info.pages == pages and info.text == "page" * 20
+    assert time.process_time() - started < 15

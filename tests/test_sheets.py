@@ -99,3 +99,22 @@ def test_plain_text_named_xlsx(tmp_path: Path) -> None:
     path.write_text("序号,名称\n1,工作室\n", encoding="utf-8")
     with pytest.raises(DocumentUnreadable, match="text"):
         read_xlsx_rows(path)
+
+
+def test_a_workbook_part_with_a_dtd_is_refused_before_openpyxl_expands_it(tmp_path: Path) -> None:
+    import io
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "x"
+    plain = io.BytesIO()
+    wb.save(plain)
+    hostile = io.BytesIO()
+    entities = '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(hostile, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info, entities.encode("utf-16-le") + data if info.filename.endswith("sheet1.xml") else data)
+    path = tmp_path / "summary.xlsx"
+    path.write_bytes(hostile.getvalue())
+    with pytest.raises(DocumentUnreadable, match="DTD"):
+        read_xlsx_rows(path)
