@@ -1,7 +1,7 @@
 """SIGKILL at seeded random moments, then let it finish: nothing lost, nothing done twice.
 
 `intake ingest` over 100 messages and `intake run --once` against Dovecot and
-aiosmtpd over 24 are killed at least 20 times each, at delays drawn from a
+aiosmtpd over 100 are killed at least 20 times each, at delays drawn from a
 seeded `random.Random` (re-run with the same seed to land on the same points,
 give or take scheduling). Afterwards every message has exactly one ledger row,
 one submission and, if it is answered, one reply; the database passes SQLite's
@@ -120,7 +120,7 @@ def assert_delivered_once(smtp: SmtpServer, mails: list[Mail]) -> None:
 
 def test_run_once_killed_20_times_delivers_each_reply_once(tmp_path: Path, imap: DovecotServer,  # noqa: F811
                                                             saving_smtp: SmtpServer) -> None:  # noqa: F811
-    mails = corpus(24, accepted_every=6)
+    mails = corpus(100, accepted_every=6)
     for mail in mails:
         imap.append("INBOX", mail.raw, mail.received)
     config = run_config(tmp_path, imap, saving_smtp, SENT)
