@@ -27,7 +27,7 @@ from pipeline.config import Campaign, Config
 from pipeline.errors import StorageError
 from pipeline.findings import Code, Finding, Verdict, verdict_for
 from pipeline.identify import FileFacts, assign_roles, inspect_file
-from pipeline.mail import Attachment, DecodedMail, decode_message
+from pipeline.mail import Attachment, DecodedMail, decode_headers, decode_message
 from pipeline.messages import make_finding
 from pipeline.recipients import own_addresses, reply_refusal
 from pipeline.replies import ReceivedDocument, ReplyContext, build_reply, reply_text
@@ -93,7 +93,7 @@ def record_delivery(app: App, raw: bytes, source_key: str, *, received_at: datet
                 return known, False
             digest = app.raw.put(raw)
             now = app.clock()
-            mail = decode_message(raw)
+            mail = decode_headers(raw)  # the ledger needs headers only; the body is decoded when judged
             message = repo.add_message(
                 session, source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
                 size=len(raw), message_id=mail.message_id, subject=mail.subject[:2000], from_addr=mail.from_addr,

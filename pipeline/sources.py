@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.mail import decode_message
+from pipeline.mail import decode_headers
 
 MAILDIR_SUBFOLDERS = ("new", "cur")
 
@@ -36,9 +36,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def header_receipt_time(path: Path) -> datetime:
     """The receipt time from a file's headers alone (topmost Received, else Date), without reading the body."""
     with path.open("rb") as fh:
-        head = fh.read(HEADER_BYTES)
-    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=len(head))
-    mail = decode_message(head[:end] + b"\r\n\r\n")
+        mail = decode_headers(fh.read(HEADER_BYTES))
     return mail.received_at or mail.date or EPOCH
 
 
