@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +54,35 @@ def read_docx_tables(path: Path) -> list[list[list[str]]]:
     tables: list[list[list[str]]] = []
     _collect_tables(_body(path), tables)
     return tables
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of a Word table placed on the table's grid (`w:gridSpan` and `w:vMerge` honoured)."""
+
+    row: int
+    col: int          # first grid column the cell covers
+    span: int         # grid columns covered
+    text: str
+    continued: bool   # a vMerge continuation: the text stays in the cell above that starts the merge
+
+
+@dataclass(frozen=True)
+class DocxLayout:
+    """What a form reader needs: every table as placed cells, and the paragraphs outside tables."""
+
+    tables: tuple[tuple[tuple[GridCell, ...], ...], ...]   # tables → rows → cells, nested tables after parents
+    paragraphs: tuple[str, ...]                             # body text outside tables (text boxes included)
+
+
+def read_docx_layout(path: Path) -> DocxLayout:
+    """Tables as grid-placed cells (never python-docx's row.cells, which repeats merged cells) plus loose text."""
+    body = _body(path)
+    tables: list[tuple[tuple[GridCell, ...], ...]] = []
+    _collect(body, lambda tbl: tables.append(_placed_rows(tbl)))
+    walker = _TextWalker(into_tables=False)
+    walker.walk(body)
+    return DocxLayout(tables=tuple(tables), paragraphs=tuple(walker.paragraphs))
 
 
 def _local(el: etree._Element) -> str | None:
@@ -142,37 +171,60 @@ class _TextWalker:
 
 
 def _collect_tables(el: etree._Element, tables: list[list[list[str]]]) -> None:
+    _collect(el, lambda tbl: tables.append(_grid(tbl)))
+
+
+def _collect(el: etree._Element, visit: Callable[[etree._Element], None]) -> None:
     for child in _children(el):
         name = _local(child)
         if name in _SKIP:
             continue
         if name == "tbl":
-            tables.append(_grid(child))  # before recursing: a parent precedes its nested tables
-        _collect_tables(child, tables)
+            visit(child)  # before recursing: a parent precedes its nested tables
+        _collect(child, visit)
 
 
 def _grid(tbl: etree._Element) -> list[list[str]]:
     rows: list[list[str]] = []
+    for placed, grid_after in _rows_with_after(tbl):
+        row: list[str] = []
+        for cell in placed:
+            row.extend([""] * (cell.col - len(row)))
+            row.append(cell.text)
+            row.extend([""] * (cell.span - 1))
+        rows.append(row + [""] * grid_after)
+    return rows
+
+
+def _placed_rows(tbl: etree._Element) -> tuple[tuple[GridCell, ...], ...]:
+    return tuple(cells for cells, _ in _rows_with_after(tbl))
+
+
+def _rows_with_after(tbl: etree._Element) -> list[tuple[tuple[GridCell, ...], int]]:
+    """Each kept row's placed cells and its w:gridAfter (empty grid columns after its last cell)."""
+    rows: list[tuple[tuple[GridCell, ...], int]] = []
     for tr in _find(tbl, "tr", stop="tbl"):
         tr_pr = _first(tr, "trPr")
         if tr_pr is not None and _first(tr_pr, "del") is not None:
             continue  # a deleted row is gone once revisions are accepted
-        row = [""] * _int_val(tr_pr, "gridBefore", 0)
+        col = _int_val(tr_pr, "gridBefore", 0)
+        cells: list[GridCell] = []
         for tc in _find(tr, "tc", stop="tbl"):
             tc_pr = _first(tc, "tcPr")
             span = max(1, _int_val(tc_pr, "gridSpan", 1))
-            if _is_continuation(tc_pr):
-                text = ""  # merged cell: the text stays in the cell that starts the merge
-            else:
-                walker = _TextWalker(into_tables=False)
-                walker.walk(tc)
-                # A cell holding a nested table also holds empty paragraphs around it.
-                text = "\n".join(walker.paragraphs).strip("\n")
-            row.append(text)
-            row.extend([""] * (span - 1))
-        row.extend([""] * _int_val(tr_pr, "gridAfter", 0))
-        rows.append(row)
+            continued = _is_continuation(tc_pr)
+            text = "" if continued else _cell_text(tc)  # a merge keeps its text in the cell that starts it
+            cells.append(GridCell(len(rows), col, span, text, continued))
+            col += span
+        rows.append((tuple(cells), _int_val(tr_pr, "gridAfter", 0)))
     return rows
+
+
+def _cell_text(tc: etree._Element) -> str:
+    walker = _TextWalker(into_tables=False)
+    walker.walk(tc)
+    # A cell holding a nested table also holds empty paragraphs around it.
+    return "\n".join(walker.paragraphs).strip("\n")
 
 
 def _find(el: etree._Element, want: str, stop: str) -> Iterator[etree._Element]:

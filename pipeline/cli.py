@@ -11,7 +11,10 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from pipeline import progress
 from pipeline.bootstrap import build_app
+from pipeline.cli_db import db_group
+from pipeline.cli_staff import STAFF_COMMANDS
 from pipeline.config import Config, demo_config, load_config
 from pipeline.delivery import deliver, retry_failed
 from pipeline.errors import ConfigError, IntakeError, StorageError
@@ -22,6 +25,7 @@ from pipeline.scheduler import LockHeld, configure_logging, run_lock, serve
 from pipeline.sources import in_receipt_order, message_paths
 from pipeline.views import submission_json, submissions_table
 from storage import repo
+from storage import staff as staff_repo
 
 CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
 
@@ -57,9 +61,12 @@ def main(verbose: bool) -> None:
 
 def _ingest_paths(app: App, paths: list[Path]) -> list[IngestResult]:
     results = []
-    for path in in_receipt_order(list(message_paths(paths))):
-        raw = path.read_bytes()
-        results.append(ingest_bytes(app, raw, file_source_key(path, raw)))
+    ordered = in_receipt_order(list(message_paths(paths)))
+    with progress.tracking("处理邮件", len(ordered)) as bar:  # on stderr: stdout is the summary line
+        for path in ordered:
+            raw = path.read_bytes()
+            results.append(ingest_bytes(app, raw, file_source_key(path, raw)))
+            bar.step()
     return results
 
 
@@ -130,7 +137,8 @@ def ingest(config_file: str | None, paths: tuple[Path, ...]) -> None:
 def reprocess(config_file: str | None, only_failed: bool) -> None:
     """Re-run every check from the stored raw messages (after a rule change); no replies are re-sent."""
     app = _app(_load(config_file))
-    results = reprocess_all(app, only_failed=only_failed)
+    with progress.tracking("重新核对"):
+        results = reprocess_all(app, only_failed=only_failed)
     failed = sum(r.status == "failed" for r in results)
     click.echo(f"重新核对 {len(results)} 封邮件，{failed} 封出错。")
     if failed:
@@ -146,11 +154,14 @@ def submissions(config_file: str | None, as_json: bool, verdict: str | None, uni
     """List submissions with their verdicts and finding codes."""
     app = _app(_load(config_file))
     with app.sessions() as session:
-        subs = list(repo.submissions(session, verdict=verdict, unit=unit))
+        subs = list(repo.submissions(session, unit=unit))
+        decided = staff_repo.latest_decisions(session, [s.id for s in subs])
+        if verdict:  # the effective verdict: a staff decision overrides the rules' verdict
+            subs = [s for s in subs if (decided[s.id].decision if s.id in decided else s.verdict) == verdict]
         if as_json:
-            click.echo(json.dumps([submission_json(s) for s in subs], ensure_ascii=False, indent=2))
+            click.echo(json.dumps([submission_json(s, decided.get(s.id)) for s in subs], ensure_ascii=False, indent=2))
         else:
-            click.echo(submissions_table(subs))
+            click.echo(submissions_table(subs, decided))
 
 
 @main.command()
@@ -168,7 +179,8 @@ def run(config_file: str | None, once: bool) -> None:
             if not once:
                 serve(app)
                 return
-            result = run_once(app)
+            with progress.tracking("处理邮件"):
+                result = run_once(app)
     except LockHeld as exc:
         click.echo(f"intake run: {exc}", err=True)
         sys.exit(3)
@@ -232,3 +244,8 @@ def config_check(config_file: str | None) -> None:
         sys.exit(1)
     names = ", ".join(c.id for c in config.campaigns)
     click.echo(f"{path}: OK ({len(config.campaigns)} campaign(s): {names})")
+
+
+main.add_command(db_group)  # `intake db upgrade|current` (pipeline/cli_db.py)
+for _command in STAFF_COMMANDS:  # report, export, show, review, open (pipeline/cli_staff.py)
+    main.add_command(_command)

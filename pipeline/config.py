@@ -14,8 +14,10 @@ from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from parsers.form_reader import KINDS, LIST_KIND, FieldSpec, FormSchema, TableSpec
 from pipeline.archives import ArchiveLimits
 from pipeline.errors import ConfigError
 from pipeline.findings import Code, Severity
@@ -32,8 +34,10 @@ class StorageConfig:
 
     url: str
     data_dir: Path
-    # SQLite only: how long a write waits for another connection's lock before "database is locked".
+    # SQLite: how long a write waits for another connection's lock before "database is locked";
+    # PostgreSQL: the connect timeout and lock_timeout.
     busy_timeout_seconds: float = 30.0
+    password_env: str = ""  # the environment variable holding the database password ("" = none needed)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class UnitKind:
     label: str
     patterns: tuple[re.Pattern[str], ...]
     names: tuple[str, ...] = ()
+    roster: tuple[str, ...] = ()  # the units of this kind expected to send (as written; the report lists the silent)
 
     def matches(self, unit: str) -> bool:
         """True when `unit` (already normalised) is on the roster or fits a pattern."""
@@ -159,6 +164,37 @@ class EvidenceRule:
 
 
 @dataclass(frozen=True)
+class LeaderCondition:
+    """A condition the notice sets for a category's leader, checked on one form field (advisory)."""
+
+    category: str
+    field: str
+    any_of: tuple[str, ...]     # the field must contain one of these (e.g. 正高 for 名医)
+    none_of: tuple[str, ...]    # … and none of these (副主任医师 contains 主任医师)
+    explain: str                # the notice's condition in its own words, for the finding
+
+
+@dataclass(frozen=True)
+class FormRules:
+    """The application form: its schema (labels → fields) and the eligibility hints read from it."""
+
+    schema: FormSchema
+    min_members: int = 0          # TEAM_TOO_SMALL below this
+    min_results: int = 0          # TOO_FEW_RESULTS below this
+    min_months_running: int = 0   # TOO_RECENT: established less than this many months before the deadline
+    category_field: str = ""      # a form field that names the studio's category (else the studio name does)
+    leader_conditions: tuple[LeaderCondition, ...] = ()
+
+
+@dataclass(frozen=True)
+class SummaryRules:
+    """The summary table (汇总表): its columns, and which of them must agree with the form."""
+
+    table: TableSpec
+    compare: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Campaign:
     """Everything one notice decides, as data."""
 
@@ -182,6 +218,8 @@ class Campaign:
     evidence: EvidenceRule
     archive_required: bool
     severities: dict[str, Severity] = field(default_factory=dict)
+    form: FormRules | None = None
+    summary_table: SummaryRules | None = None
 
     def severity(self, code: Code, default: Severity) -> Severity:
         """The severity this campaign gives `code` (config overrides the built-in default)."""
@@ -294,7 +332,12 @@ def _storage(t: dict[str, Any], base: Path, p: _Problems) -> StorageConfig:
     busy = _get(t, "busy_timeout_seconds", (int, float), 30.0, "storage", p)
     if busy <= 0:
         p.add("storage.busy_timeout_seconds", f"must be positive, got {busy!r}")
-    return StorageConfig(url=_sqlite_url(url, base), data_dir=data_dir, busy_timeout_seconds=float(busy))
+    password_env = _get(t, "password_env", str, "", "storage", p)
+    if urlsplit(url).password:
+        p.add("storage.url", "holds a password: secrets never go in this file; name an environment variable "
+                             "in storage.password_env and write the URL without the password")
+    return StorageConfig(url=_sqlite_url(url, base), data_dir=data_dir, busy_timeout_seconds=float(busy),
+                         password_env=password_env)
 
 
 DEFAULT_EXTRA_FOLDERS = ("\\Junk", "垃圾邮件", "广告邮件", "订阅邮件")
@@ -425,7 +468,7 @@ def _units(c: dict[str, Any], where: str, p: _Problems) -> tuple[UnitKind, ...]:
         if not patterns and not names:
             p.add(w, "needs `patterns` or `names`")
         units.append(UnitKind(kind=_get(u, "kind", str, f"kind{i}", w, p), label=_get(u, "label", str, "", w, p),
-                              patterns=patterns, names=names))
+                              patterns=patterns, names=names, roster=_str_list(u, "roster", (), w, p)))
     if not units:
         p.add(f"{where}.units", "at least one kind of recommending unit is required")
     return tuple(units)
@@ -510,6 +553,80 @@ def _evidence(c: dict[str, Any], where: str, p: _Problems) -> EvidenceRule:
     )
 
 
+def _field_specs(table: Any, where: str, p: _Problems) -> list[tuple[FieldSpec, bool]]:
+    """`name = { labels = [...], kind = "...", required = true, header = false }` entries."""
+    specs: list[tuple[FieldSpec, bool]] = []
+    if not isinstance(table, dict):
+        p.add(where, "expected a table of fields")
+        return specs
+    for name, spec in table.items():
+        w = f"{where}.{name}"
+        if not isinstance(spec, dict):
+            p.add(w, "expected a table like { labels = [\"…\"] }")
+            continue
+        spec = p.watch(w, spec)
+        labels = _str_list(spec, "labels", (), w, p)
+        if not labels:
+            p.add(f"{w}.labels", "at least one label is required")
+        kind = _get(spec, "kind", str, "text", w, p)
+        if kind not in (*KINDS, LIST_KIND):
+            p.add(f"{w}.kind", f"unknown kind {kind!r} (known: {', '.join((*KINDS, LIST_KIND))})")
+        specs.append((FieldSpec(name, labels or (name,), kind, _get(spec, "required", bool, False, w, p)),
+                      _get(spec, "header", bool, False, w, p)))
+    return specs
+
+
+def _table_spec(t: dict[str, Any], where: str, p: _Problems) -> TableSpec:
+    columns = tuple(spec for spec, _ in _field_specs(_get(t, "columns", dict, {}, where, p), f"{where}.columns", p))
+    if not columns:
+        p.add(f"{where}.columns", "the table needs its columns")
+    return TableSpec(columns=columns, min_header_matches=_get(t, "min_header_matches", int, 3, where, p),
+                     end_labels=_str_list(t, "end_labels", (), where, p))
+
+
+def _form(c: dict[str, Any], where: str, p: _Problems) -> FormRules | None:
+    if "form" not in c:
+        return None
+    w = f"{where}.form"
+    t = p.watch(w, _get(c, "form", dict, {}, where, p))
+    specs = _field_specs(_get(t, "fields", dict, {}, w, p), f"{w}.fields", p)
+    members = _table_spec(p.watch(f"{w}.members", t["members"]), f"{w}.members", p) if "members" in t else None
+    conditions = []
+    for i, cond in enumerate(_get(t, "leader_conditions", list, [], w, p)):
+        cw = f"{w}.leader_conditions[{i}]"
+        cond = p.watch(cw, cond if isinstance(cond, dict) else {})
+        conditions.append(LeaderCondition(
+            category=_get(cond, "category", str, "", cw, p), field=_get(cond, "field", str, "", cw, p),
+            any_of=_str_list(cond, "any_of", (), cw, p), none_of=_str_list(cond, "none_of", (), cw, p), explain=_get(cond, "explain", str, "", cw, p)))
+    names = {spec.name for spec, _ in specs}
+    for cond in conditions:
+        if cond.field not in names:
+            p.add(f"{w}.leader_conditions", f"field {cond.field!r} is not a form field")
+    schema = FormSchema(fields=tuple(s for s, header in specs if not header),
+                        header_fields=tuple(s for s, header in specs if header), members=members,
+                        section_labels=_str_list(t, "section_labels", (), w, p))
+    category_field = _get(t, "category_field", str, "", w, p)
+    if category_field and category_field not in names:
+        p.add(f"{w}.category_field", f"{category_field!r} is not a form field")
+    return FormRules(schema=schema, min_members=_get(t, "min_members", int, 0, w, p),
+                     min_results=_get(t, "min_results", int, 0, w, p),
+                     min_months_running=_get(t, "min_months_running", int, 0, w, p),
+                     category_field=category_field, leader_conditions=tuple(conditions))
+
+
+def _summary_table(c: dict[str, Any], where: str, p: _Problems) -> SummaryRules | None:
+    if "summary_table" not in c:
+        return None
+    w = f"{where}.summary_table"
+    t = p.watch(w, _get(c, "summary_table", dict, {}, where, p))
+    table = _table_spec(t, w, p)
+    compare = _str_list(t, "compare", (), w, p)
+    for name in compare:
+        if name not in {col.name for col in table.columns}:
+            p.add(f"{w}.compare", f"{name!r} is not one of the table's columns")
+    return SummaryRules(table=table, compare=compare)
+
+
 def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
     where = f"campaigns.{cid}"
     c = p.watch(where, c)
@@ -531,6 +648,7 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         categories=_str_list(c, "categories", (), where, p), documents=_documents(c, where, p),
         narrative_min_chars=_get(c, "narrative_min_chars", int, 0, where, p), evidence=_evidence(c, where, p),
         archive_required=_get(c, "archive_required", bool, True, where, p), severities=_severities(c, where, p),
+        form=_form(c, where, p), summary_table=_summary_table(c, where, p),
     )
     return campaign if deadline else None
 

@@ -47,6 +47,7 @@ from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
+from pipeline.claims import claim_text, may_take_over
 from pipeline.intake import App
 from pipeline.sentfolder import sent_copies
 from pipeline.smtp import (JudgedSpam, SenderThrottled, ServerUnavailable, SmtpClient, SmtpError, TemporaryFailure,
@@ -92,7 +93,8 @@ def settle_interrupted(app: App) -> int:
     folder can't be asked, "unknown" must not be guessed either way: failed, for staff (never sent twice).
     """
     with app.sessions() as session:
-        rows = repo.replies_with_status(session, "sending")
+        # A row another process is sending right now (another host on a shared database) is not interrupted.
+        rows = [r for r in repo.replies_with_status(session, "sending") if may_take_over(app, r.last_error)]
         if not rows:
             return 0
         found = sent_copies(app, [r.reply_message_id for r in rows])
@@ -152,7 +154,7 @@ def deliver(app: App, *, sleep: Sleep = time.sleep, ignore_backoff: bool = False
 def _send_one(app: App, session: Session, client: SmtpClient, item: OutboxItem, result: DeliveryResult) -> bool:
     """Hand one reply to the server and record the outcome; False when the drain must stop."""
     client.open()  # before the claim: an unreachable server leaves the row untouched
-    if not repo.claim_reply(session, item):
+    if not repo.claim_reply(session, item, claim_text(app)):
         return True  # another process claimed it
     session.commit()  # `sending` is on disk before the server sees a byte
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from parsers.convert import convert_to_docx, soffice_path
 from parsers.docx_text import read_docx_tables, read_docx_text
 from parsers.errors import DocumentUnreadable
 from parsers.names import evidence_number, normalize_name, split_ext, strip_copy_suffix
@@ -37,6 +38,7 @@ class FileFacts:
     words: WordCount | None = None
     text: str = ""                 # Word text (narrative) or table text (form/summary), for content matching
     problem: str = ""              # why it could not be read, "" when fine
+    converted: Path | None = None  # the .docx LibreOffice made of a .doc / .wps, read in its place
 
     @property
     def basename(self) -> str:
@@ -51,21 +53,24 @@ class FileFacts:
         return normalize_name(strip_copy_suffix(split_ext(self.basename)[0]))
 
 
-def _read_text(path: Path, fmt: str) -> tuple[str, str, str]:
-    """(body text, table text, problem) for Word and Excel files; other formats give empty text."""
+def _read_text(path: Path, fmt: str) -> tuple[str, str, str, Path | None]:
+    """(body text, table text, problem, LibreOffice's .docx of a .doc) for Word and Excel files; others: empty."""
+    if fmt == "doc" and soffice_path() is None:
+        return "", "", "旧版Word（.doc/.wps）格式", None
+    converted = None
     try:
-        if fmt == "docx":
+        if fmt == "doc":  # read through a DOCX that LibreOffice writes next to it; the format stays "doc"
+            path = converted = convert_to_docx(path, path.parent)
+        if fmt in ("docx", "doc"):
             tables = "\n".join("\t".join(row) for t in read_docx_tables(path) for row in t)
-            return read_docx_text(path).text, tables, ""
+            return read_docx_text(path).text, tables, "", converted
         if fmt == "xlsx":
-            return "", "\n".join("\t".join(row) for row in read_xlsx_rows(path)), ""
+            return "", "\n".join("\t".join(row) for row in read_xlsx_rows(path)), "", None
     except DocumentUnreadable as exc:
-        return "", "", str(exc) or "damaged file"
-    if fmt == "doc":
-        return "", "", "旧版Word（.doc/.wps）格式"
+        return "", "", str(exc) or "damaged file", None
     if fmt == "xls":
-        return "", "", "旧版Excel（.xls）格式"
-    return "", "", ""
+        return "", "", "旧版Excel（.xls）格式", None
+    return "", "", "", None
 
 
 def inspect_file(name: str, path: Path, size: int, origin: str = "") -> FileFacts:
@@ -75,9 +80,10 @@ def inspect_file(name: str, path: Path, size: int, origin: str = "") -> FileFact
         claimed = EXTENSION_FORMATS.get(split_ext(PurePosixPath(name).name)[1])
         if claimed:
             return FileFacts(name, path, size, fmt, origin, problem="文件已损坏或不是声称的格式")
-    body, tables, problem = _read_text(path, fmt)
+    body, tables, problem, converted = _read_text(path, fmt)
     words = count_words(body) if body else None
-    return FileFacts(name, path, size, fmt, origin, words=words, text=tables or body, problem=problem)
+    return FileFacts(name, path, size, fmt, origin, words=words, text=tables or body, problem=problem,
+                     converted=converted)
 
 
 def _fits_format(facts: FileFacts, role: DocumentRole) -> bool:

@@ -11,7 +11,7 @@ import logging
 import shutil
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import getaddresses
 from pathlib import Path
@@ -19,13 +19,18 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from parsers.docx_text import read_docx_text
+from parsers.errors import DocumentUnreadable
 from parsers.names import normalize_name
 from parsers.sniff import sniff_file
+from pipeline import progress
 from pipeline.archives import ARCHIVE_KINDS, ArchiveLimits, unpack
 from pipeline.classify import detect_automatic, find_large_attachment_links
 from pipeline.config import Campaign, Config
+from pipeline.eligibility import category_of, form_fields
 from pipeline.errors import StorageError
 from pipeline.findings import Code, Finding, Verdict, verdict_for
+from pipeline.forms import read_materials, word_path
 from pipeline.identify import FileFacts, assign_roles, inspect_file
 from pipeline.mail import Attachment, DecodedMail, decode_headers, decode_message
 from pipeline.messages import make_finding
@@ -34,7 +39,7 @@ from pipeline.replies import ReceivedDocument, ReplyContext, build_reply, reply_
 from pipeline.routing import route
 from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
 from pipeline.subject import archive_stem, parse_subject
-from storage import repo
+from storage import forms, repo
 from storage.models import Message, Submission
 from storage.rawstore import RawStore, sha256_hex
 
@@ -60,6 +65,8 @@ class App:
 # Ledger states that still need processing: "failed" (retried) and "new", which after the commit that
 # recorded it means a crash or kill came before the verdict's commit (no submission, no reply yet).
 UNFINISHED = ("new", "failed")
+# Claimed by a process that is judging it now (pipeline/claims.py): `error` says who and since when.
+PROCESSING = "processing"
 
 
 @dataclass(frozen=True)
@@ -94,12 +101,12 @@ def record_delivery(app: App, raw: bytes, source_key: str, *, received_at: datet
             digest = app.raw.put(raw)
             now = app.clock()
             mail = decode_headers(raw)  # the ledger needs headers only; the body is decoded when judged
-            message = repo.add_message(
+            message, added = repo.add_message(
                 session, source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
                 size=len(raw), message_id=mail.message_id, subject=mail.subject[:2000], from_addr=mail.from_addr,
                 received_at=received_at or receipt_time(mail, now), fetched_at=now, status="new", attempts=0)
             session.commit()
-            return message, True
+            return message, added  # not added: another process recorded it a moment ago
     except SQLAlchemyError as exc:  # "database is locked" past the busy timeout, a full disk under the DB …
         raise StorageError(f"cannot record {source_key} in the database: {_one_line(exc)}") from exc
 
@@ -111,18 +118,35 @@ def _one_line(exc: BaseException) -> str:
 def ingest_bytes(app: App, raw: bytes, source_key: str, **where: object) -> IngestResult:
     """Ledger then process; a crash marks the row failed and never stops the caller's loop."""
     message, is_new = record_delivery(app, raw, source_key, **where)  # type: ignore[arg-type]
-    if not is_new and message.status not in UNFINISHED:
+    if not is_new and message.status not in (*UNFINISHED, PROCESSING):
         return IngestResult(source_key, "known")
-    return process_by_id(app, message.id, notify=True)
+    return process_by_id(app, message.id, notify=True)  # a live claim of another process makes it "known"
 
 
-def process_by_id(app: App, message_pk: int, *, notify: bool) -> IngestResult:
-    """Process the ledger row `message_pk` (in a limited child process when configured); never raises."""
+def process_by_id(app: App, message_pk: int, *, notify: bool, statuses: tuple[str, ...] = UNFINISHED) -> IngestResult:
+    """Claim the ledger row `message_pk` and process it (in a limited child process when configured).
+
+    Only a row in `statuses` (or a `processing` row whose owner is gone) is claimed; otherwise another
+    process has it or had it, and the result is "known". Never raises for a bad message.
+    """
+    from pipeline.claims import claim_text, may_take_over
     from pipeline.sandbox import can_isolate, process_isolated  # the sandbox imports this module
 
+    with app.sessions() as session:
+        source_key = repo.claim_message(session, message_pk, claim_text(app), statuses,
+                                        lambda claim: may_take_over(app, claim))
+        session.commit()  # visible to every other process before the work starts
+    if source_key is None:
+        return IngestResult(_source_key(app, message_pk), "known")
     if can_isolate(app.config):
         return process_isolated(app, message_pk, notify=notify)
     return process_in_process(app, message_pk, notify=notify)
+
+
+def _source_key(app: App, message_pk: int) -> str:
+    with app.sessions() as session:
+        message = session.get(Message, message_pk)
+        return message.source_key if message else ""
 
 
 def process_in_process(app: App, message_pk: int, *, notify: bool) -> IngestResult:
@@ -222,22 +246,54 @@ def studio_identity(facts: SubmissionFacts, campaign: Campaign) -> tuple[str, st
     return "", ""
 
 
-def _category(studio: str, campaign: Campaign) -> str:
-    """劳模和工匠人才 unless the studio's name says 名师 / 名医 (the notice names studios that way)."""
-    named = [c for c in campaign.categories[1:] if c in studio]
-    return named[0] if named else (campaign.categories[0] if campaign.categories else "")
+def with_materials(facts: SubmissionFacts, campaign: Campaign) -> SubmissionFacts:
+    """Add the studio's identity and the parsed form, summary table and scans to the facts."""
+    unit, studio = studio_identity(facts, campaign)
+    materials = read_materials(facts.files, campaign)
+    record = materials.form.record if materials.form else None
+    studio = studio or (str(record.values.get("studio_name") or "") if record else "")
+    return replace(facts, materials=materials, unit=unit, studio=studio,
+                   category=category_of(studio, record, campaign))
 
 
-def _fields(facts: SubmissionFacts, unit: str, studio: str, campaign: Campaign) -> dict[str, object]:
+def _fields(facts: SubmissionFacts, campaign: Campaign) -> dict[str, object]:
     narrative = [f for f in facts.files if f.role == "narrative" and f.words]
     best = max(narrative, key=lambda f: f.words.low if f.words else 0) if narrative else None
     return {
-        "recommending_unit": unit, "studio_name": studio, "category": _category(studio, campaign) if studio else "",
+        **form_fields(facts.materials, campaign.deadline),
+        "recommending_unit": facts.unit, "studio_name": facts.studio, "category": facts.category,
         "narrative_char_count": best.words.low if best and best.words else None,
         "narrative_plain_chars": best.words.chars if best and best.words else None,
+        "narrative_file": best.name if best else None,
         "evidence_count": sum(1 for f in facts.files if f.role == "evidence"),
         "large_attachment_links": [{"file": x.filename, "url": x.url, "expires": x.expires} for x in facts.large_links],
     }
+
+
+def _narrative_record(facts: SubmissionFacts) -> dict[str, object] | None:
+    """The narrative's body text and counts, re-read from the file (FileFacts keeps only what rules need)."""
+    narrative = [f for f in facts.files if f.role == "narrative" and f.words]
+    if not narrative:
+        return None
+    best = max(narrative, key=lambda f: f.words.low if f.words else 0)
+    path = word_path(best)
+    try:
+        text = read_docx_text(path).text if path is not None else ""
+    except DocumentUnreadable:
+        text = ""
+    assert best.words is not None
+    return {"file": best.name, "text": text, "word_count": best.words.low, "word_count_high": best.words.high,
+            "char_count": best.words.chars}
+
+
+def _save_records(session: Session, submission_id: int, facts: SubmissionFacts) -> None:
+    form = facts.materials.form
+    record = form.record if form else None
+    summary = facts.materials.summary
+    forms.save_records(session, submission_id, form_file=form.file if form else "",
+                       values=record.values if record else None, raw=record.raw if record else None,
+                       members=record.members if record else (), summary_file=summary.file if summary else "",
+                       summary=summary.rows or () if summary else (), narrative=_narrative_record(facts))
 
 
 def _document_rows(facts: SubmissionFacts) -> list[dict[str, object]]:
@@ -263,15 +319,16 @@ def process_message(app: App, session: Session, message: Message, *, notify: boo
         message.status, message.error = "processed", None
         return sub
     workdir = message_workdir(app, message)
-    facts = gather_facts(mail, message.received_at, workdir, campaign, app.config.limits)
+    facts = with_materials(gather_facts(mail, message.received_at, workdir, campaign, app.config.limits), campaign)
     findings = evaluate(facts, campaign)
     verdict = verdict_for(findings)
-    unit, studio = studio_identity(facts, campaign)
+    unit, studio = facts.unit, facts.studio
     key = f"{normalize_name(unit)}|{normalize_name(studio)}" if studio else None
     sub = repo.save_outcome(session, message, {
         "campaign": campaign.id, "verdict": verdict.value, "recommending_unit": unit, "studio_name": studio,
-        "studio_key": key, "fields": _fields(facts, unit, studio, campaign), "evaluated_at": now,
+        "studio_key": key, "fields": _fields(facts, campaign), "evaluated_at": now,
     }, map(_finding_row, findings), _document_rows(facts))
+    _save_records(session, sub.id, facts)
     if key:
         repo.refresh_supersession(session, campaign.id, key)
     message.status, message.error = "processed", None
@@ -319,7 +376,12 @@ def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:
     """
     with app.sessions() as session:
         rows = [(m.id, m.status) for m in repo.messages_in_order(session, "failed" if only_failed else None)]
-    return [process_by_id(app, pk, notify=status == "failed") for pk, status in rows]
+    progress.expect(len(rows))  # a bar on a terminal when `intake reprocess` tracks progress
+    results = []
+    for pk, status in rows:
+        results.append(process_by_id(app, pk, notify=status == "failed", statuses=(status,)))
+        progress.step()
+    return results
 
 
 def file_source_key(path: Path, raw: bytes) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pipeline import progress
 from pipeline.config import MailboxConfig
 from pipeline.errors import MailboxError
 from pipeline.imap import (ConnectionLost, Envelope, FolderRefused, LoginFailed, Mailbox, connect, match_folder,
@@ -205,6 +206,7 @@ def _poll_folder(app: App, box: Mailbox, folder: str, target: str | None, tally:
     nothing_new = status.uidnext is not None and status.uidnext <= last + 1
     new = [] if nothing_new else box.uids_after(last, status.uidnext)
     tally.skip(where, status.exists, len(new), last)
+    progress.expect(len(new))
     for chunk in _chunks(new, ENVELOPE_CHUNK):
         envelopes = box.envelopes(chunk, message_ids=rescan)
         for batch in _batches([u for u in chunk if u in envelopes], envelopes, app.config.mailbox.batch_size):
@@ -246,6 +248,7 @@ def _take_batch(app: App, box: Mailbox, where: _Where, batch: list[int], envelop
             committed.append(uid)
         elif uid in bodies and _take(app, where, uid, bodies[uid], envelopes[uid], rescan, tally):
             committed.append(uid)
+        progress.step()
     if target and committed and box.move(committed, target):
         log.info("moved %d message(s) from %s to %s after recording them", len(committed), where.folder, target)
 
@@ -295,6 +298,8 @@ def _take(app: App, where: _Where, uid: int, raw: bytes, env: Envelope, rescan: 
 
 def _process(app: App, message_pk: int, tally: _Tally) -> bool:
     result = process_by_id(app, message_pk, notify=True)
+    if result.status == "known":
+        return True  # another process claimed it first (two hosts polling one mailbox): its work, not ours
     if result.status == "failed":
         tally.failed += 1
         return False
@@ -308,6 +313,8 @@ def _retry_failed(app: App, tally: _Tally) -> None:
         # Interrupted rows too: the folder state normally keeps their UID to be fetched again, but the
         # message may have been moved or expunged on the server since; its stored bytes are enough.
         pending = state.interrupted(session) + state.retryable_failures(session, app.config.mailbox.max_attempts)
+    progress.expect(len(pending))
     for message_pk in pending:
         log.info("retrying message #%d whose processing failed before", message_pk)
         _process(app, message_pk, tally)
+        progress.step()

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pipeline.classify import LargeAttachmentLink
 from pipeline.config import Campaign
+from pipeline.eligibility import check_materials
 from pipeline.findings import Code, Finding, Severity
+from pipeline.forms import MaterialFacts
 from pipeline.identify import EVIDENCE, IMAGE_FORMATS, FileFacts
-from pipeline.messages import default_severity, make_finding, unreadable_reason, unsafe_reason
-from pipeline.subject import archive_stem, names_an_organisation, organisation_prefix, parse_subject, unit_kind
+from pipeline.messages import (
+    default_severity,
+    make_finding,
+    unreadable_reason,
+    unsafe_reason,
+)
+from pipeline.subject import (
+    archive_stem,
+    names_an_organisation,
+    organisation_prefix,
+    parse_subject,
+    unit_kind,
+)
 
 FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF", "webp": "WebP", "heic": "HEIC（苹果手机照片）",
                 "pdf": "PDF", "docx": "Word", "doc": "Word", "unknown": "无法识别的格式"}
@@ -38,6 +51,10 @@ class SubmissionFacts:
     archives: tuple[ArchiveFacts, ...] = ()
     files: tuple[FileFacts, ...] = ()
     large_links: tuple[LargeAttachmentLink, ...] = ()
+    materials: MaterialFacts = field(default_factory=MaterialFacts)   # the parsed form, summary table and scans
+    unit: str = ""                               # the studio's identity, from the subject (or archive name)
+    studio: str = ""
+    category: str = ""
 
 
 def _finding(campaign: Campaign, code: Code, *, file: str = "", note: str = "", **params: object) -> Finding:
@@ -170,4 +187,5 @@ def evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
     if judge_contents:
         findings += check_documents(facts.files, campaign)
         findings += check_evidence(facts.files, campaign)
+        findings += check_materials(facts.materials, campaign, facts.unit, facts.studio, facts.category)
     return findings + check_deadline(facts.received_at, campaign)

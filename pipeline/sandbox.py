@@ -46,7 +46,7 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # default) spares every child re-importing the entry point (intake's CLI, pytest).
 _PRELOAD = ["__main__", "pipeline.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
             "parsers.wordcount", "storage.forms", "storage.mailbox_state", "sqlalchemy.dialects.sqlite",
-            "sqlite3", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb"]
+            "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb"]
 
 
 def can_isolate(config: Config) -> bool:
@@ -99,7 +99,7 @@ def _child(config: Config, message_pk: int, notify: bool, now: datetime, sender:
     os.setsid()  # its own process group, so the parent can kill it together with what it started
     _die_with_forkserver()
     apply_limits(config.sandbox)
-    app = build_app(config, clock=lambda: now)
+    app = build_app(config, clock=lambda: now, upgrade=False)  # the parent brought the schema up to date
     sender.send(process_in_process(app, message_pk, notify=notify))
     sender.close()
 

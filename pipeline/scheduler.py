@@ -32,7 +32,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.errors import IntakeError
 from pipeline.intake import App
-from pipeline.runner import run_once, send_report
+from pipeline.report import nightly_report
+from pipeline.runner import run_once
 
 log = logging.getLogger(__name__)
 SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
@@ -100,7 +101,7 @@ def _pass(app: App) -> None:
 
 def _report(app: App) -> None:
     try:
-        log.info("nightly report written to %s", send_report(app))
+        log.info("nightly report written to %s", nightly_report(app))  # HTML + XLSX, mailed to staff
     except Exception:  # noqa: BLE001
         log.exception("the nightly report failed")
 

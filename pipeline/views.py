@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from storage.models import Submission
+from storage.staff import StaffDecision
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -21,19 +22,26 @@ def reply_summary(sub: Submission) -> dict[str, Any]:
     return {"status": status, "to": last.to_addr, "subject": last.subject}
 
 
-def submission_json(sub: Submission) -> dict[str, Any]:
+def submission_json(sub: Submission, decision: StaffDecision | None = None) -> dict[str, Any]:
     """One element of `intake submissions --json`: exactly the top-level keys of DESIGN.md.
 
     Anything more about the studio goes under `fields` (superseded_by: the id of
     the later submission for the same studio that replaces this one, or null).
+    `verdict` is the effective one: a staff decision when there is one, the rules' verdict
+    then under `fields.machine_verdict` and the decision under `fields.staff_decision`.
     """
     msg = sub.message
+    extra: dict[str, Any] = {}
+    if decision is not None:
+        extra = {"machine_verdict": sub.verdict, "staff_decision": {
+            "decision": decision.decision, "note": decision.note, "by": decision.decided_by,
+            "at": decision.decided_at.astimezone(DISPLAY_ZONE).isoformat()}}
     return {
         "id": sub.id, "message_id": msg.message_id, "uid": msg.uid, "subject": msg.subject, "from": msg.from_addr,
         "received_at": msg.received_at.astimezone(DISPLAY_ZONE).isoformat(), "campaign": sub.campaign,
-        "verdict": sub.verdict,
+        "verdict": decision.decision if decision is not None else sub.verdict,
         "reasons": [{"code": f.code, "severity": f.severity, "message": f.message, "file": f.file} for f in sub.findings],
-        "fields": {**(sub.fields or {}), "superseded_by": sub.superseded_by},
+        "fields": {**(sub.fields or {}), "superseded_by": sub.superseded_by, **extra},
         "reply": reply_summary(sub),
     }
 
@@ -59,11 +67,13 @@ def table(rows: list[list[str]], widths: list[int]) -> str:
     return "\n".join("  ".join(_fit(cell, w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def submissions_table(subs: list[Submission]) -> str:
-    """The listing printed by `intake demo` and `intake submissions`."""
+def submissions_table(subs: list[Submission], decisions: dict[int, StaffDecision] | None = None) -> str:
+    """The listing printed by `intake demo` and `intake submissions` (a staff decision marked 人工)."""
     rows = [["ID", "主题", "结论", "问题代码"]]
     for sub in subs:
         codes = ", ".join(dict.fromkeys(f.code for f in sub.findings)) or "-"
-        verdict = sub.verdict + (" (superseded)" if sub.superseded_by else "")
+        decision = (decisions or {}).get(sub.id)
+        verdict = f"{decision.decision} (人工)" if decision is not None else sub.verdict
+        verdict += " (superseded)" if sub.superseded_by else ""
         rows.append([str(sub.id), sub.message.subject or "（无主题）", verdict, codes])
     return table(rows, [4, 52, 22, 60])

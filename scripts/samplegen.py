@@ -32,7 +32,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -607,7 +607,7 @@ def _label_column(table: Any, top: int, bottom: int, text: str) -> None:
 def form_docx(unit: str, studio: str, leader: str | Leader, category: str = "劳模和工匠人才",
               members: Sequence[Member] | None = None, *, seed: int = 0, founded: str = "2019年3月",
               industry: str | None = None, location: str | None = None, gender: str = "男",
-              field: str | None = None, date: str = "2025年5月19日") -> bytes:
+              field: str | None = None, date: str = "2025年5月19日", results: int = 3) -> bytes:
     """A filled 附件1 入A级库申报表 (``unit`` is the 申报单位) as .docx bytes."""
     rng = _rng("form", studio, seed)
     lead = leader if isinstance(leader, Leader) else make_leader(leader, gender, category, seed)
@@ -643,7 +643,7 @@ def form_docx(unit: str, studio: str, leader: str | Leader, category: str = "劳
     _fill_row(table, 7, [(0, 0, "经济和社会效益", True), (1, 6, texts["benefit"], False)])
     _fill_row(table, 8, [(0, 0, "人才培养情况", True), (1, 6, texts["talent"], False)])
     results = [f"{i}.{product}（{rng.randint(2019, 2024)}年）"
-               for i, product in enumerate(rng.sample(pools["product"], 3), start=1)]
+               for i, product in enumerate(rng.sample(pools["product"], 3)[:results], start=1)]
     _fill_row(table, 9, [(0, 0, "主要创新成果", True), (1, 6, results + ["……可附页"], False)])
     _member_rows(table, first_member, crew)
     for offset, (label, text) in enumerate((
@@ -884,7 +884,7 @@ def photo_png(label: str, seed: int, size: tuple[int, int] = (480, 360)) -> byte
 SCAN_SIZE = (620, 877)
 
 
-def _scan_page(title: str, seed: int, page: int) -> Image.Image:
+def _scan_page(title: str, seed: int, page: int, seal: bool = True) -> Image.Image:
     """One scanned form page: ruled table, text bars and (on the last rows) a red seal."""
     rng = _rng("scan", title, seed, page)
     w, h = SCAN_SIZE
@@ -904,18 +904,19 @@ def _scan_page(title: str, seed: int, page: int) -> Image.Image:
         y = top + r * row_h + row_h // 2 - 4
         draw.rectangle([64, y, 144, y + 8], fill=(50, 50, 50))
         _text_bars(draw, rng, (168, y, w - 72, y + 9), 16, 8, (50, 50, 50))
-    _seal(draw, (w - 170, top + rows * row_h - 70), 58)
+    if seal:
+        _seal(draw, (w - 170, top + rows * row_h - 70), 58)
     return img
 
 
-def _scan_pages(title: str, seed: int, pages: int) -> list[Image.Image]:
+def _scan_pages(title: str, seed: int, pages: int, seal: bool = True) -> list[Image.Image]:
     """``pages`` scanned pages with a little scanner softness."""
-    return [_scan_page(title, seed, p).filter(ImageFilter.GaussianBlur(0.5)) for p in range(pages)]
+    return [_scan_page(title, seed, p, seal).filter(ImageFilter.GaussianBlur(0.5)) for p in range(pages)]
 
 
-def stamped_scan_pdf(title: str, seed: int, pages: int = 1) -> bytes:
-    """A scanned, stamped form as an image-only PDF (Pillow, 72 dpi, fixed dates)."""
-    images = _scan_pages(title, seed, pages)
+def stamped_scan_pdf(title: str, seed: int, pages: int = 1, seal: bool = True) -> bytes:
+    """A scanned, stamped form as an image-only PDF (Pillow, 72 dpi, fixed dates); ``seal=False``: not stamped."""
+    images = _scan_pages(title, seed, pages, seal)
     stamp = FIXED_DT.timetuple()
     buf = io.BytesIO()
     images[0].save(buf, "PDF", resolution=72, save_all=True, append_images=images[1:], quality=45, optimize=True,
@@ -1459,6 +1460,12 @@ class Studio:
     category: str = "劳模和工匠人才"
     industry: str = "制造业"
     seed: int = 0
+    founded: str = FOUNDED
+    member_count: int = 6                                # members besides the leader
+    results: int = 3                                     # 主要创新成果 listed on the form
+    leader_changes: tuple[tuple[str, str], ...] = ()     # e.g. (("title", "副主任医师"),) on the form and summary
+    summary_changes: tuple[tuple[str, Any], ...] = ()    # the summary row disagreeing with the form
+    form_bytes: bytes | None = None                      # a hand-filled form instead of the template
 
     @property
     def name(self) -> str:
@@ -1474,7 +1481,7 @@ class Studio:
     @property
     def profile(self) -> Leader:
         """The leader's details."""
-        return make_leader(self.leader, self.gender, self.category, self.seed)
+        return replace(make_leader(self.leader, self.gender, self.category, self.seed), **dict(self.leader_changes))
 
     @property
     def field(self) -> str:
@@ -1484,12 +1491,14 @@ class Studio:
     @property
     def members(self) -> list[Member]:
         """The studio's members (leader not included)."""
-        return make_members(self.category, self.seed)
+        return make_members(self.category, self.seed, self.member_count)
 
     def form(self) -> bytes:
         """This studio's filled 附件1 申报表."""
+        if self.form_bytes is not None:
+            return self.form_bytes
         return form_docx(self.applicant, self.name, self.profile, self.category, self.members, seed=self.seed,
-                         founded=FOUNDED, industry=self.industry, field=self.field)
+                         founded=self.founded, industry=self.industry, field=self.field, results=self.results)
 
     def summary_row(self) -> dict[str, Any]:
         """This studio's row of the 附件2 汇总表 (consistent with :meth:`form`)."""
@@ -1497,7 +1506,8 @@ class Studio:
         return {"推荐单位": self.unit, "申报单位": self.applicant, "工作室名称": self.name, "带头人姓名": lead.name,
                 "年龄": lead.age, "性别": lead.gender, "职务": lead.position, "技术等级/职称": lead.title,
                 "曾获最高荣誉": lead.honour, "主要技术特长": lead.skill, "专业领域": self.field,
-                "成员人数": len(self.members) + 1, "成立时间": FOUNDED, "所属行业": self.industry}
+                "成员人数": len(self.members) + 1, "成立时间": self.founded, "所属行业": self.industry,
+                **dict(self.summary_changes)}
 
 
 EVIDENCE = {
@@ -1516,6 +1526,7 @@ class Package:
     evidence_names: tuple[str, ...] | None = None
     png_evidence: int | None = None
     scan: Literal["pdf", "jpg", None] = "pdf"
+    scan_seal: bool = True
     scan_pages: int = 1
     word_form: bool = True
     narrative: bool = True
@@ -1542,7 +1553,7 @@ def materials(studio: Studio, pkg: Package = Package()) -> list[tuple[str, bytes
     if pkg.word_form:
         files.append((f"{FORM_FILE}.docx", studio.form()))
     if pkg.scan == "pdf":
-        files.append((f"{FORM_FILE}（盖章扫描件）.pdf", stamped_scan_pdf(studio.name, studio.seed, pkg.scan_pages)))
+        files.append((f"{FORM_FILE}（盖章扫描件）.pdf", stamped_scan_pdf(studio.name, studio.seed, pkg.scan_pages, pkg.scan_seal)))
     elif pkg.scan == "jpg":
         files.append((f"{FORM_FILE}（盖章扫描件）.jpg", stamped_scan_jpeg(studio.name, studio.seed)))
     if pkg.narrative:
@@ -1776,6 +1787,31 @@ def _submissions() -> dict[str, Submission]:
             _studio("深泽县总工会", "许诺", "女", "深泽县纺织机械有限公司", 21),
             Sender("深泽县总工会", "szxzgh@163.com", "netease", "吕洋", "0311-83526012"),
             datetime(2025, 5, 31, 9, 12, 4, tzinfo=CST), date=_at(30, 18, 0, 0)),
+        "28-form-team-too-small": Submission(
+            _studio("井陉县总工会", "贾亮", "男", "井陉县矿山机械有限公司", 28, member_count=1),
+            _foxmail("井陉县总工会", "jxxzgh@126.com", "田甜", "0311-82026501"), _at(26, 9, 12, 40)),
+        "29-form-too-recent": Submission(
+            _studio("栾城区总工会", "邱敏", "女", "石家庄栾城区绿源食品有限公司", 29, founded="2024.10"),
+            Sender("栾城区总工会", "lcqzgh@163.com", "netease", "严冬", "0311-85462210"), _at(27, 10, 48, 2)),
+        "30-form-few-results": Submission(
+            _studio("井陉矿区总工会", "常凯", "男", "井陉矿区煤机配件有限公司", 30, results=1),
+            _foxmail("井陉矿区总工会", "jxkqzgh@126.com", "林琳", "0311-82816321"), _at(27, 15, 2, 18)),
+        "31-form-blank-phone": Submission(
+            _studio("高新区总工会", "方圆", "女", "石家庄高新区康力药业有限公司", 31, leader_changes=(("phone", ""),)),
+            Sender("高新区总工会", "gxqzgh@126.com", "outlook", "彭辉", "0311-67501234"), _at(28, 9, 3, 55)),
+        "32-summary-mismatch": Submission(
+            _studio("循环化工园区总工会", "白雪", "女", "石家庄循环化工园区华能化工有限公司", 32,
+                    summary_changes=(("带头人姓名", "白雪梅"), ("成员人数", 9))),
+            _foxmail("循环化工园区总工会", "xhhgyq@126.com", "江河", "0311-67883456"), _at(28, 14, 40, 7)),
+        "33-mingyi-leader-title": Submission(
+            _studio("石家庄市教科文卫工会", "段明", "男", "石家庄市第一医院", 33, category="名医",
+                    industry="卫生和社会工作", leader_changes=(("title", "副主任医师"),)),
+            Sender("市教科文卫工会", "sjzjkwwgh@126.com", "netease", "刘倩", "0311-86690231"), _at(29, 11, 26, 30),
+            Package(scan="jpg")),
+        "35-scan-without-seal": Submission(
+            _studio("行唐县总工会", "温良", "男", "行唐县农机制造有限公司", 35),
+            _foxmail("行唐县总工会", "xtxzgh@126.com", "葛优", "0311-82726688"), _at(29, 16, 5, 12),
+            Package(scan_seal=False)),
         "27-narrative-table-textbox": Submission(
             GAOYI, _foxmail("高邑县总工会", "gyxzgh@126.com", "苏畅", "0311-84026688"), _at(30, 16, 20, 9),
             Package(narrative_chars=700, table_chars=170, textbox_chars=170)),
@@ -1860,6 +1896,12 @@ def samples() -> list[Sample]:
         "19-archive-encrypted": ("rejected", ("ARCHIVE_ENCRYPTED",)),
         "20-unsafe-archive": ("rejected", ("UNSAFE_ARCHIVE",)), "21-late": ("rejected", ("LATE",)),
         "27-narrative-table-textbox": ("accepted", ()),
+        "28-form-team-too-small": ("review", ("TEAM_TOO_SMALL",)), "29-form-too-recent": ("review", ("TOO_RECENT",)),
+        "30-form-few-results": ("review", ("TOO_FEW_RESULTS",)),
+        "31-form-blank-phone": ("review", ("FORM_FIELDS_MISSING",)),
+        "32-summary-mismatch": ("review", ("SUMMARY_MISMATCH",)),
+        "33-mingyi-leader-title": ("review", ("LEADER_CONDITION",)),
+        "35-scan-without-seal": ("accepted", ("SEAL_NOT_VISIBLE",)),
     }
     out = [Sample(slug, *expectations[slug], sub.to_eml) for slug, sub in subs.items()]
     out += [

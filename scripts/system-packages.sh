@@ -3,6 +3,7 @@
 #   unar, libarchive-tools (bsdtar): RAR4 and RAR5, solid or not, between them
 #   7zip (7zz): py7zr's fallback for BCJ2 / Deflate64 / AES archives
 #   dovecot-imapd: only for the tests (a real IMAP server on loopback)
+#   chromium: only for the tests (renders the HTML report headless, as webmail would show it)
 # Usage: scripts/system-packages.sh [--tests]
 set -euo pipefail
 missing=()
@@ -10,6 +11,7 @@ command -v unar >/dev/null || missing+=(unar)
 command -v bsdtar >/dev/null || missing+=(libarchive-tools)
 command -v 7zz >/dev/null || missing+=(7zip)
 if [ "${1:-}" = "--tests" ] && [ ! -x /usr/sbin/dovecot ]; then missing+=(dovecot-imapd); fi
+if [ "${1:-}" = "--tests" ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
 if command -v apt-get >/dev/null && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; then

@@ -6,11 +6,12 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Base
+from pipeline.errors import StorageError
+from storage.schema import Upgrade, upgrade_schema
 
 
 def private_file(path: Path) -> None:
@@ -21,16 +22,34 @@ def private_file(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
-def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
+def database_password(password_env: str) -> str:
+    """The database password from the environment variable `[storage] password_env` names."""
+    value = os.environ.get(password_env, "")
+    if not value:
+        raise StorageError(f"the database password is not set: put it in the environment variable {password_env}")
+    return value
+
+
+def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, password_env: str = "") -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout so a reader never blocks the poller.
 
     Past the busy timeout a write raises "database is locked" (OperationalError): callers stop and leave the
-    message for the next run rather than wait forever on a stuck connection.
+    message for the next run rather than wait forever on a stuck connection. With `password_env` the
+    password comes from that environment variable, never from the file the URL was written in.
     """
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         private_file(Path(url.removeprefix("sqlite:///")))
-    engine = create_engine(url, future=True, connect_args={"timeout": busy_timeout_seconds} if url.startswith("sqlite") else {})
+    target = make_url(url)
+    if password_env:
+        target = target.set(password=database_password(password_env))
+    if target.get_backend_name() == "sqlite":
+        connect_args: dict[str, object] = {"timeout": busy_timeout_seconds}
+    else:  # an unreachable server or a row locked by a stuck session fails the run instead of hanging it
+        connect_args = {"connect_timeout": max(1, round(busy_timeout_seconds)),
+                        "options": f"-c lock_timeout={round(busy_timeout_seconds * 1000)}"}
+    # pool_pre_ping: a shared server restarted between two polls of `intake run` costs nothing but a reconnect.
+    engine = create_engine(target, connect_args=connect_args, pool_pre_ping=target.get_backend_name() != "sqlite")
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -41,12 +60,9 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0) -> Engine:
     return engine
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables (migrations arrive with the PostgreSQL work)."""
-    import storage.forms  # noqa: F401  - register every table module on Base before creating
-    import storage.mailbox_state  # noqa: F401
-
-    Base.metadata.create_all(engine)
+def create_schema(engine: Engine, *, busy_timeout_seconds: float = 30.0) -> Upgrade:
+    """Bring the database to the newest schema with the packaged Alembic migrations (the old name, kept)."""
+    return upgrade_schema(engine, busy_timeout_seconds=busy_timeout_seconds)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

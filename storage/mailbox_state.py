@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, and_, delete, func, or_, select
+from sqlalchemy import (BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, and_, delete, func, or_, select,
+                        update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.models import Base, Message, UtcDateTime
+from storage.upsert import insert_if_absent
 
 # UIDVALIDITY and UIDs are unsigned 32-bit numbers: BigInteger keeps them whole on PostgreSQL too.
 
@@ -80,9 +82,10 @@ def note_folder(session: Session, folder: str, uidvalidity: int, now: datetime) 
         return None
     previous = session.scalar(select(ImapFolder.uidvalidity).where(ImapFolder.folder == folder)
                               .order_by(ImapFolder.polled_at.desc(), ImapFolder.id.desc()).limit(1))
-    session.add(ImapFolder(folder=folder, uidvalidity=uidvalidity, last_uid=0, first_seen_at=now, polled_at=now))
-    session.flush()
-    return previous
+    # Another process polling the same mailbox may note it at the same moment: then it reports the change.
+    added = insert_if_absent(session, ImapFolder, {"folder": folder, "uidvalidity": uidvalidity, "last_uid": 0,
+                                                   "first_seen_at": now, "polled_at": now}, ["folder", "uidvalidity"])
+    return previous if added else None
 
 
 def last_uid(session: Session, folder: str, uidvalidity: int) -> int:
@@ -127,8 +130,8 @@ def earlier_delivery(session: Session, folder: str, uidvalidity: int, *, sha256:
 
 def add_alias(session: Session, folder: str, uidvalidity: int, uid: int, message_pk: int, now: datetime) -> None:
     """Record (folder, uidvalidity, uid) as a known alias of ledger row `message_pk`."""
-    session.add(ImapAlias(folder=folder, uidvalidity=uidvalidity, uid=uid, message_pk=message_pk, recorded_at=now))
-    session.flush()
+    insert_if_absent(session, ImapAlias, {"folder": folder, "uidvalidity": uidvalidity, "uid": uid,
+                                          "message_pk": message_pk, "recorded_at": now}, ["folder", "uidvalidity", "uid"])
 
 
 def aliases_of(session: Session, message_pk: int) -> Sequence[ImapAlias]:
@@ -138,7 +141,8 @@ def aliases_of(session: Session, message_pk: int) -> Sequence[ImapAlias]:
 
 def interrupted(session: Session) -> list[int]:
     """Ledger rows from IMAP recorded but never judged (a crash between the two commits), in receipt order."""
-    query = (select(Message.id).where(Message.status == "new", Message.source_key.startswith("imap:"))
+    # "processing": claimed by a process that may have died since (process_by_id's claim decides).
+    query = (select(Message.id).where(Message.status.in_(["new", "processing"]), Message.source_key.startswith("imap:"))
              .order_by(Message.received_at, Message.id))
     return list(session.scalars(query))
 
@@ -153,11 +157,10 @@ def retryable_failures(session: Session, max_attempts: int) -> list[int]:
 
 def newly_missing(session: Session, missing: Sequence[str], now: datetime) -> list[str]:
     """Store the specs missing now; return those not reported before (a folder that came back is forgotten)."""
-    known = set(session.scalars(select(ImapMissingFolder.spec)))
     session.execute(delete(ImapMissingFolder).where(ImapMissingFolder.spec.not_in(list(missing))))
-    fresh = [spec for spec in missing if spec not in known]
-    session.add_all(ImapMissingFolder(spec=spec, reported_at=now) for spec in fresh)
-    return fresh
+    # Of two processes noticing the same folder missing, only the one that records it reports it.
+    return [spec for spec in dict.fromkeys(missing)
+            if insert_if_absent(session, ImapMissingFolder, {"spec": spec, "reported_at": now}, ["spec"])]
 
 
 def login_failure(session: Session, account: str) -> ImapLoginFailure | None:
@@ -167,11 +170,11 @@ def login_failure(session: Session, account: str) -> ImapLoginFailure | None:
 
 def record_login_failure(session: Session, account: str, now: datetime, error: str) -> None:
     """Remember a failed LOGIN (the time decides when we may try again)."""
-    row = session.get(ImapLoginFailure, account)
-    if row is None:
-        session.add(ImapLoginFailure(account=account, failed_at=now, count=1, error=error))
-    else:
-        row.failed_at, row.count, row.error = now, row.count + 1, error
+    if insert_if_absent(session, ImapLoginFailure, {"account": account, "failed_at": now, "count": 1, "error": error},
+                        ["account"]):
+        return
+    session.execute(update(ImapLoginFailure).where(ImapLoginFailure.account == account)
+                    .values(failed_at=now, count=ImapLoginFailure.count + 1, error=error))
 
 
 def clear_login_failure(session: Session, account: str) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+                        UniqueConstraint, event)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -30,6 +31,30 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     """Declarative base of every table."""
+
+
+def fit_text(column: Column[Any], value: object) -> object:
+    """A str as every database can store it: no NUL, no longer than the column's VARCHAR length.
+
+    PostgreSQL refuses both (hostile mail carries NULs in names and headers, and any length), where SQLite
+    kept them as given; values are fitted on every database so that both hold the same.
+    """
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "\ufffd")
+    length = getattr(column.type, "length", None)
+    return value[:length] if length else value
+
+
+@event.listens_for(Base, "before_insert", propagate=True)
+@event.listens_for(Base, "before_update", propagate=True)
+def _fit_text_columns(mapper: Mapper[Any], _connection: Any, target: Any) -> None:
+    for column in mapper.columns:
+        key = mapper.get_property_by_column(column).key
+        value = target.__dict__.get(key)
+        fitted = fit_text(column, value)
+        if fitted is not value:
+            setattr(target, key, fitted)
 
 
 class Message(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Document, FindingRow, Message, OutboxItem, Submission
+from storage.upsert import insert_if_absent
 
 
 def message_by_source(session: Session, source_key: str) -> Message | None:
@@ -17,12 +18,38 @@ def message_by_source(session: Session, source_key: str) -> Message | None:
     return session.scalar(select(Message).where(Message.source_key == source_key))
 
 
-def add_message(session: Session, **values: Any) -> Message:
-    """Record a delivery in the ledger (the caller commits before processing it)."""
-    message = Message(**values)
-    session.add(message)
-    session.flush()
-    return message
+def add_message(session: Session, **values: Any) -> tuple[Message, bool]:
+    """Record a delivery in the ledger unless it is there already: (row, True when this call added it).
+
+    Another process may record the same source key at the same moment: the loser gets the winner's row.
+    The caller commits before processing it.
+    """
+    added = insert_if_absent(session, Message, values, ["source_key"])
+    message = session.scalar(select(Message).where(Message.source_key == values["source_key"]))
+    assert message is not None
+    return message, added
+
+
+def claim_message(session: Session, message_pk: int, claim: str, statuses: Sequence[str],
+                  may_take_over: Callable[[str | None], bool]) -> str | None:
+    """status → processing with `claim` in `error`, if the row is in one of `statuses`; the caller commits.
+
+    A row already `processing` is taken over only when `may_take_over(its claim)` says its owner is gone;
+    both UPDATEs are conditional, so of two processes racing for one row exactly one sees rowcount 1.
+    Returns the row's source key when this call won the claim, else None.
+    """
+    values = {"status": "processing", "error": claim}
+    free = [s for s in statuses if s != "processing"]  # a live claim is never taken by the first UPDATE
+    won = session.execute(update(Message).where(Message.id == message_pk, Message.status.in_(free))
+                          .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
+    if not won:
+        row = session.execute(select(Message.status, Message.error).where(Message.id == message_pk)).one_or_none()
+        if row is None or row.status != "processing" or not may_take_over(row.error):
+            return None
+        same = Message.error.is_(None) if row.error is None else Message.error == row.error
+        won = session.execute(update(Message).where(Message.id == message_pk, Message.status == "processing", same)
+                              .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
+    return session.scalar(select(Message.source_key).where(Message.id == message_pk)) if won else None
 
 
 def earlier_copy(session: Session, message: Message) -> Message | None:
@@ -113,11 +140,18 @@ def due_replies(session: Session, now: datetime) -> Sequence[OutboxItem]:
     return session.scalars(select(OutboxItem).where(OutboxItem.status == "pending", due).order_by(OutboxItem.id)).all()
 
 
-def claim_reply(session: Session, item: OutboxItem) -> bool:
-    """pending → sending (+1 attempt) unless another process got there first; the caller commits."""
+def claim_reply(session: Session, item: OutboxItem, claim: str | None = None) -> bool:
+    """pending → sending (+1 attempt) unless another process got there first; the caller commits.
+
+    `claim` (who is sending, since when) goes into last_error, so that another host's drain leaves a row
+    this process is still sending alone (pipeline/claims.py).
+    """
     # A conditional UPDATE: of two drains racing for one row, exactly one sees rowcount 1.
+    values: dict[str, Any] = {"status": "sending", "attempts": OutboxItem.attempts + 1}
+    if claim is not None:
+        values["last_error"] = claim
     result = session.execute(update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.status == "pending")
-                             .values(status="sending", attempts=OutboxItem.attempts + 1)
+                             .values(**values)
                              .execution_options(synchronize_session=False))
     session.refresh(item)
     return result.rowcount == 1  # type: ignore[attr-defined]

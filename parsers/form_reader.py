@@ -1,0 +1,298 @@
+"""Read a filled application form and a summary table by their labels, the way clerks fill them.
+
+The schema (which labels mean which field, which are required, the member
+table's columns) comes from the campaign config; nothing here knows a notice.
+A value is looked for in the label's own cell ("姓名：张三"), then to the right
+of the label, then below it (forms laid out as a header row over a value row).
+A cell that can't be read into its kind becomes "unreadable", never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from parsers import normalize
+from parsers.docx_text import DocxLayout
+
+Normaliser = Callable[[str], object]
+KINDS: dict[str, Normaliser] = {
+    "text": normalize.plain, "month": normalize.month, "phone": normalize.phone, "money_wan": normalize.money_wan,
+    "count": normalize.count, "gender": normalize.gender, "age": normalize.age,
+}
+LIST_KIND = "list"
+# Text a clerk writes instead of a list: "see the attached sheet" — not a count of results.
+_SEE_ATTACHED = re.compile(r"见附[页件表]|附后|详见")
+_ITEM_NUMBER = re.compile(r"(?:^|(?<=[；;。\s]))(?:[（(]?\d{1,2}[)）.、．]|[（(][一二三四五六七八九十]{1,2}[)）]|[一二三四五六七八九十]{1,2}、)\s*")
+_LEFTOVER = re.compile(r"^[…．.。、\s]*(?:可附页|附页)?[…．.。、\s]*$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One form field: its labels (synonyms), how its value is read, whether it must be filled."""
+
+    name: str
+    labels: tuple[str, ...]
+    kind: str = "text"
+    required: bool = False
+
+    @property
+    def title(self) -> str:
+        """How findings name the field: its first label."""
+        return self.labels[0]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table with a header row: its columns (field name → header labels) and where it ends."""
+
+    columns: tuple[FieldSpec, ...]
+    min_header_matches: int = 3
+    end_labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormSchema:
+    """What one campaign's application form looks like."""
+
+    fields: tuple[FieldSpec, ...]
+    header_fields: tuple[FieldSpec, ...] = ()   # read from the lines above the table, e.g. 申报单位：
+    members: TableSpec | None = None
+    section_labels: tuple[str, ...] = ()        # labels that hold no value (工作室带头人情况 …)
+
+
+@dataclass
+class FormRecord:
+    """What was read from one form."""
+
+    values: dict[str, object] = field(default_factory=dict)    # field → normalised value (None: blank)
+    raw: dict[str, str] = field(default_factory=dict)          # field → the text as written
+    members: list[dict[str, object]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)           # required fields left blank (their titles)
+    unreadable: list[str] = field(default_factory=list)        # filled but not readable as their kind
+    results_see_attached: bool = False                         # the results cell says "见附页"
+
+
+@dataclass(frozen=True)
+class _Cell:
+    table: int
+    row: int
+    col: int
+    span: int
+    text: str
+    continued: bool
+
+    @property
+    def key(self) -> str:
+        return normalize.label_key(self.text)
+
+
+def _labels_pattern(label: str) -> re.Pattern[str]:
+    """`label` with any spacing between its characters, then a colon or space, then the value."""
+    chars = r"[\s\u3000]*".join(re.escape(ch) for ch in normalize.squash(label))
+    return re.compile(rf"^[\s\u3000]*{chars}[\s\u3000]*(?:[:：][\s\u3000]*|[\s\u3000]+)(?P<value>\S.*)$", re.DOTALL)
+
+
+class _Grid:
+    """All cells of a document's tables, addressable by (table, row, column)."""
+
+    def __init__(self, layout: DocxLayout, labels: set[str]) -> None:
+        self.rows: list[list[list[_Cell]]] = [
+            [[_Cell(t, c.row, c.col, c.span, c.text, c.continued) for c in row] for row in table]
+            for t, table in enumerate(layout.tables)]
+        self.labels = labels
+        self.excluded: set[tuple[int, int]] = set()   # (table, row) of the member table
+
+    def cells(self) -> list[_Cell]:
+        return [c for table in self.rows for row in table for c in row if (c.table, c.row) not in self.excluded]
+
+    def is_label(self, cell: _Cell) -> bool:
+        return cell.key in self.labels
+
+    def right_of(self, cell: _Cell) -> _Cell | None:
+        row = self.rows[cell.table][cell.row]
+        return next((c for c in row if c.col >= cell.col + cell.span), None)
+
+    def below(self, cell: _Cell) -> _Cell | None:
+        table = self.rows[cell.table]
+        for r in range(cell.row + 1, min(cell.row + 4, len(table))):
+            under = next((c for c in table[r] if c.col <= cell.col < c.col + c.span), None)
+            if under is None or not under.continued:
+                return under
+        return None
+
+
+def read_form(layout: DocxLayout, schema: FormSchema) -> FormRecord:
+    """Every field of `schema` from a form's tables and loose paragraphs."""
+    record = FormRecord()
+    labels = {normalize.label_key(label) for spec in (*schema.fields, *schema.header_fields)
+              for label in spec.labels}
+    labels |= {normalize.label_key(s) for s in schema.section_labels}
+    if schema.members:
+        labels |= {normalize.label_key(label) for col in schema.members.columns for label in col.labels}
+    grid = _Grid(layout, labels)
+    if schema.members:
+        record.members = _read_members(grid, schema)
+    for spec in schema.header_fields:
+        raw = _header_value(layout.paragraphs, spec)
+        if raw is None:
+            raw = _table_value(grid, spec)
+        _store(record, spec, raw or "")
+    for spec in schema.fields:
+        _store(record, spec, _table_value(grid, spec) or "")
+    return record
+
+
+def _store(record: FormRecord, spec: FieldSpec, raw: str) -> None:
+    record.raw[spec.name] = raw
+    if spec.kind == LIST_KIND:
+        items = split_items(raw)
+        record.results_see_attached = record.results_see_attached or (
+            bool(_SEE_ATTACHED.search(raw)) and len(items) < 2)
+        value: object = items or None
+    else:
+        value = KINDS.get(spec.kind, normalize.plain)(raw)
+    record.values[spec.name] = value
+    if value is None:
+        blank = normalize.plain(raw) is None
+        if not blank:
+            record.unreadable.append(spec.title)
+        elif spec.required:
+            record.missing.append(spec.title)
+
+
+def split_items(text: str) -> list[str]:
+    """'1.甲\\n2.乙', '1.甲；2.乙', '（1）甲（2）乙' → ['甲', '乙']; the template's '……可附页' line is dropped."""
+    lines = [line.strip() for line in (text or "").splitlines()]
+    items: list[str] = []
+    for line in lines:
+        parts = _ITEM_NUMBER.split(line) if _ITEM_NUMBER.search(line) else [line]
+        for part in parts:
+            item = part.strip().strip("；;，,").strip()
+            if item and not _LEFTOVER.match(item):
+                items.append(item)
+    return items
+
+
+def _header_value(paragraphs: Sequence[str], spec: FieldSpec) -> str | None:
+    """`申报单位：XX公司　　　2025年5月19日` → 'XX公司' (the date the template prints beside it removed)."""
+    for label in spec.labels:
+        pattern = _labels_pattern(label)
+        for paragraph in paragraphs:
+            m = pattern.match(paragraph.strip())
+            if m:
+                value = re.split(r"[\s\u3000]{2,}|\t", m.group("value").strip())[0]
+                value = re.sub(r"[\s\u3000]*(?:\d{4}|[〇一二三四五六七八九○]{4}|)\s*年\s*\d*\s*月\s*\d*\s*日?\s*$", "", value)
+                return value.strip()
+    return None
+
+
+def _find_label(grid: _Grid, spec: FieldSpec) -> tuple[_Cell, str] | None:
+    """The first cell holding one of the field's labels (exact first, then "label：value" in one cell)."""
+    cells = grid.cells()
+    wanted = [normalize.label_key(label) for label in spec.labels]
+    for key in wanted:
+        for cell in cells:
+            if not cell.continued and cell.key == key:
+                return cell, ""
+    for label in spec.labels:
+        pattern = _labels_pattern(label)
+        for cell in cells:
+            m = pattern.match(cell.text) if not cell.continued else None
+            if m and not grid.is_label(cell):
+                return cell, m.group("value")
+    return None
+
+
+def _table_value(grid: _Grid, spec: FieldSpec) -> str | None:
+    """The raw text of a field's value, or None when its label is nowhere in the form."""
+    found = _find_label(grid, spec)
+    if found is None:
+        return None
+    cell, inline = found
+    if inline.strip():
+        return inline.strip()
+    right = grid.right_of(cell)
+    if right is not None and not grid.is_label(right):
+        return "" if right.continued else right.text
+    below = grid.below(cell)
+    if below is not None and not grid.is_label(below) and not below.continued:
+        return below.text
+    return ""
+
+
+def _header_columns(grid: _Grid, row: list[_Cell], spec: TableSpec,
+                    non_member: set[str]) -> dict[str, _Cell] | None:
+    """Column name → header cell, when `row` is the member table's header row."""
+    found: dict[str, _Cell] = {}
+    for cell in row:
+        if cell.key in non_member:
+            return None   # a leader row laid out vertically has 性别 / 出生年月: not the member table
+        for col in spec.columns:
+            if col.name not in found and cell.key in {normalize.label_key(x) for x in col.labels}:
+                found[col.name] = cell
+    return found if len(found) >= spec.min_header_matches else None
+
+
+def _read_members(grid: _Grid, schema: FormSchema) -> list[dict[str, object]]:
+    """Rows under every member-table header (a continuation table on an extra page included)."""
+    spec = schema.members
+    assert spec is not None
+    member_labels = {normalize.label_key(x) for col in spec.columns for x in col.labels}
+    non_member = {normalize.label_key(x) for f in schema.fields for x in f.labels} - member_labels
+    ends = {normalize.label_key(x) for x in spec.end_labels} | non_member
+    members: list[dict[str, object]] = []
+    for t, table in enumerate(grid.rows):
+        header: dict[str, _Cell] | None = None
+        for r, row in enumerate(table):
+            if header is None:
+                header = _header_columns(grid, row, spec, non_member)
+                if header is not None:
+                    grid.excluded.add((t, r))
+                continue
+            if any(c.key in ends for c in row):
+                header = None
+                continue
+            grid.excluded.add((t, r))
+            member = _member_row(row, header, spec)
+            if member is not None:
+                members.append(member)
+    return members
+
+
+def _member_row(row: list[_Cell], header: dict[str, _Cell], spec: TableSpec) -> dict[str, object] | None:
+    values: dict[str, object] = {}
+    raw_any = False
+    for col in spec.columns:
+        head = header.get(col.name)
+        cell = next((c for c in row if head is not None and c.col <= head.col < c.col + c.span), None)
+        text = cell.text if cell is not None and not cell.continued else ""
+        if head is not None and cell is not None and cell.col != head.col and cell.span > 1 and cell.col < head.col:
+            text = ""  # a wide cell starting in an earlier column ("可附页") belongs to that column
+        raw_any = raw_any or bool(normalize.plain(text))
+        values[col.name] = (normalize.plain(text) if col.kind == "text" else KINDS[col.kind](text)) if text else None
+    name = values.get("name")
+    if not raw_any or not name or _LEFTOVER.match(str(name)):
+        return None
+    return values
+
+
+def read_table_rows(rows: Sequence[Sequence[str]], spec: TableSpec) -> list[dict[str, str]]:
+    """Data rows of a summary table (from Excel or Word) under its header row, column names from `spec`."""
+    data: list[dict[str, str]] = []
+    index: dict[str, int] | None = None
+    for row in rows:
+        keys = [normalize.label_key(cell) for cell in row]
+        matched = {col.name: keys.index(k) for col in spec.columns
+                   for k in (normalize.label_key(x) for x in col.labels) if k in keys}
+        if len(matched) >= spec.min_header_matches:
+            index = matched   # a header row (a table repeated per unit repeats it)
+            continue
+        if index is None:
+            continue
+        values = {name: (row[i] if i < len(row) else "").strip() for name, i in index.items()}
+        filled = {k: v for k, v in values.items() if v and k != "seq"}
+        if filled:
+            data.append(values)
+    return data

@@ -1,0 +1,193 @@
+"""Facts about the stamped scan (申报表盖章扫描件): page count, and whether a red seal shows on it.
+
+A JPEG/PNG is looked at whole. A PDF is looked at on its first MAX_PAGES pages, two ways: the JPEG
+images embedded in them (scans are image-only PDFs; a DCTDecode stream is a JPEG file), and each page
+rendered at low resolution by pdfium (pdfplumber's renderer), which also sees a seal drawn as vector
+shapes (a PDF exported from Word) and images in other encodings. Every picture goes through
+image_info's decompression-bomb guard first (embedded ones: their declared size).
+
+Seal red is parsers.images' definition (hue within ~±20° of red, saturated, not dark), on a thumbnail
+of at most 512 px. A picture shows a seal when both:
+  * its red share is at least SEAL_MIN_RATIO = 0.001, and
+  * one red blob (red pixels joined after a 3×3 dilation, which also joins a ring broken by the scan)
+    has a bounding box at least SEAL_MIN_SIDE = 6% of the picture's shorter side on both sides and at
+    most SEAL_MAX_ASPECT = 1.6 times longer than wide: a seal is round or oval (≥ ~1.3 cm on A4),
+    while red text is small glyphs that the dilation joins into a long, flat line.
+Measured (tests/test_scan.py): samplegen's stamped scans, seal ~19% of the page width: red share
+≈ 0.0068 (JPEG, the PDF's image, the rendered PDF page), blob 19% of the shorter side, aspect 1.0;
+the same page without a seal or scanned in grey: 0; a red title line (24 px glyphs): share ≈ 0.004,
+more than a small seal, but its blob is ~13 times wider than high, so no seal; a vector-drawn seal:
+≈ 0.006. The area threshold alone would count red titles and miss seals under ~10% of the page width.
+A page that is mostly red (more than MAX_RED_PIXELS on the thumbnail: a red cover photographed)
+is not analysed by shape and counts as no seal.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import pdfplumber
+from PIL import Image, ImageChops, ImageFilter
+
+from parsers import images
+from parsers.errors import DocumentUnreadable
+from parsers.images import image_info
+from parsers.pdf import pdf_info
+
+SEAL_MIN_RATIO = 0.001
+SEAL_MIN_SIDE = 0.06
+SEAL_MAX_ASPECT = 1.6
+MAX_PAGES = 5               # the seal is on the form's last page; a form has 2–4 pages
+MAX_IMAGES_PER_PAGE = 8     # a scan has one per page; a hostile PDF may list thousands
+MAX_PIXELS = 80_000_000     # image_info's default bomb guard, for embedded images too
+RENDER_SIDE = 800           # longest side in pixels of a rendered page (~100 dpi for A4)
+MAX_RED_PIXELS = 60_000     # of a ≤512 px thumbnail: above this the blob search is skipped
+_THUMBNAIL = (512, 512)
+
+
+@dataclass(frozen=True)
+class ScanInfo:
+    """What the stamped scan shows."""
+
+    pages: int            # 1 for an image
+    seal_visible: bool    # some image or page holds a seal-shaped red blob (see the module docstring)
+    red_ratio: float      # the largest seal-red share of any image or page examined
+
+
+@dataclass(frozen=True)
+class _Look:
+    red_ratio: float = 0.0
+    seal: bool = False
+
+
+def scan_info(path: Path, fmt: str) -> ScanInfo:
+    """Facts about a scan sniffed as `fmt` ("pdf", "jpeg", "png", …); DocumentUnreadable if it is damaged."""
+    if fmt == "pdf":
+        pages, looks = _pdf_looks(path)
+    else:
+        pages, looks = 1, [_image_look(path)]
+    return ScanInfo(pages=pages, seal_visible=any(look.seal for look in looks),
+                    red_ratio=round(max((look.red_ratio for look in looks), default=0.0), 6))
+
+
+def _image_look(source: Path | BinaryIO) -> _Look:
+    """Check the image with image_info (size, damage), then decode a thumbnail and look for a seal."""
+    image_info(cast(Path, source), max_pixels=MAX_PIXELS)  # Pillow opens file objects as well as paths
+    if not isinstance(source, Path):
+        source.seek(0)
+    with warnings.catch_warnings(), Image.open(source) as im:
+        warnings.simplefilter("ignore")
+        im.draft("RGB", _THUMBNAIL)
+        return _look_at(im)
+
+
+def _look_at(im: Image.Image) -> _Look:
+    """The red share of a picture and whether a seal-shaped red blob is on it."""
+    small = im.copy()
+    small.thumbnail(_THUMBNAIL)
+    if small.mode in ("RGBA", "LA", "PA") or (small.mode == "P" and "transparency" in small.info):
+        white = Image.new("RGBA", small.size, (255, 255, 255, 255))
+        small = Image.alpha_composite(white, small.convert("RGBA"))
+    try:
+        small = small.convert("RGB")
+    except (ValueError, OSError):
+        return _Look()
+    mask = _red_mask(small)
+    red = mask.histogram()[255]
+    ratio = red / (small.width * small.height)
+    seal = ratio >= SEAL_MIN_RATIO and red <= MAX_RED_PIXELS and _has_seal_blob(mask)
+    return _Look(ratio, seal)
+
+
+def _red_mask(rgb: Image.Image) -> Image.Image:
+    """255 where a pixel is seal red in parsers.images' sense, else 0 (mode "L")."""
+    hue, sat, val = rgb.convert("HSV").split()
+    tables = (
+        [255 if x <= images._RED_HUE_LOW or x >= images._RED_HUE_HIGH else 0 for x in range(256)],
+        [255 if x >= images._MIN_SATURATION else 0 for x in range(256)],
+        [255 if x >= images._MIN_VALUE else 0 for x in range(256)],
+    )
+    hue, sat, val = (band.point(table) for band, table in zip((hue, sat, val), tables))
+    return ImageChops.darker(ImageChops.darker(hue, sat), val)
+
+
+def _has_seal_blob(mask: Image.Image) -> bool:
+    """A connected red region (after a 3×3 dilation) of seal size and roundish shape."""
+    grown = mask.filter(ImageFilter.MaxFilter(3))
+    width, height = grown.size
+    min_side = max(3, SEAL_MIN_SIDE * min(width, height))
+    pixels = bytearray(grown.tobytes())
+    for start in range(len(pixels)):
+        if not pixels[start]:
+            continue
+        left, top, right, bottom = _flood(pixels, width, height, start)
+        w, h = right - left + 1, bottom - top + 1
+        if min(w, h) >= min_side and max(w, h) <= SEAL_MAX_ASPECT * min(w, h):
+            return True
+    return False
+
+
+def _flood(pixels: bytearray, width: int, height: int, start: int) -> tuple[int, int, int, int]:
+    """Clear the 4-connected region holding `start` and return its bounding box (left, top, right, bottom)."""
+    pixels[start] = 0
+    queue = deque([start])
+    left, top = right, bottom = start % width, start // width
+    while queue:
+        i = queue.popleft()
+        x, y = i % width, i // width
+        left, right, top, bottom = min(left, x), max(right, x), min(top, y), max(bottom, y)
+        for j, ok in ((i - 1, x > 0), (i + 1, x < width - 1), (i - width, y > 0), (i + width, y < height - 1)):
+            if ok and pixels[j]:
+                pixels[j] = 0
+                queue.append(j)
+    return left, top, right, bottom
+
+
+def _pdf_looks(path: Path) -> tuple[int, list[_Look]]:
+    # pdf_info counts the pages and explains damaged or encrypted files; then the first pages are looked at.
+    pages = pdf_info(path, max_pages_text=0, max_pages=MAX_PAGES).pages
+    looks: list[_Look] = []
+    try:
+        with pdfplumber.open(path) as pdf:
+            for page in pdf.pages[:MAX_PAGES]:
+                looks += [_embedded_look(image) for image in page.images[:MAX_IMAGES_PER_PAGE]]
+                looks.append(_rendered_look(page))
+                page.close()
+    except DocumentUnreadable:
+        raise
+    except Exception as exc:  # pdfminer and pdfium raise anything on damaged files
+        raise DocumentUnreadable(f"corrupt PDF: {type(exc).__name__}: {exc}"[:200]) from exc
+    return pages, looks
+
+
+def _embedded_look(image: dict[str, Any]) -> _Look:
+    """An embedded JPEG (DCTDecode alone) decoded; other encodings are left to the rendered page."""
+    stream = image.get("stream")
+    filters = [str(getattr(name, "name", name)) for name, _params in stream.get_filters()] if stream else []
+    if filters != ["DCTDecode"]:
+        return _Look()
+    width, height = (int(v or 0) for v in image.get("srcsize", (0, 0)))
+    if width * height > MAX_PIXELS:
+        raise DocumentUnreadable(f"embedded image of {width}x{height} pixels exceeds {MAX_PIXELS} pixels")
+    try:
+        return _image_look(io.BytesIO(stream.get_rawdata() or b""))
+    except (DocumentUnreadable, OSError, ValueError):
+        return _Look()  # a broken embedded JPEG: the rendered page still counts
+
+
+def _rendered_look(page: Any) -> _Look:
+    """The page drawn by pdfium at most RENDER_SIDE pixels on its longest side."""
+    width, height = float(page.width or 0), float(page.height or 0)
+    if width <= 0 or height <= 0:
+        return _Look()
+    size = {"width": RENDER_SIDE} if width >= height else {"height": RENDER_SIDE}
+    try:
+        im: Image.Image = page.to_image(antialias=True, **size).original
+    except ImportError:
+        return _Look()  # no pypdfium2: only the embedded JPEGs are looked at
+    return _look_at(im)

@@ -1,0 +1,213 @@
+"""Pre-screening from the parsed form and summary table: blanks, team size, age, results, agreement.
+
+Pure functions: records in, findings and normalised fields out. Every check
+here is a hint for a person (review or warning), never a rejection by itself,
+unless a campaign's severities say otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from parsers.form_reader import KINDS, FormRecord
+from parsers.names import normalize_name
+from pipeline.config import Campaign, FormRules
+from pipeline.findings import Code, Finding
+from pipeline.forms import MaterialFacts, SummaryFacts, age_at, months_between
+from pipeline.messages import default_severity, make_finding, unreadable_reason
+
+
+def _finding(campaign: Campaign, code: Code, **params: object) -> Finding:
+    return make_finding(code, campaign.severity(code, default_severity(code)), **params)  # type: ignore[arg-type]
+
+
+def team_size(record: FormRecord) -> tuple[int | None, int]:
+    """(the 成员数 written on the form, the rows of its member table)."""
+    written = record.values.get("member_count")
+    return (written if isinstance(written, int) else None), len(record.members)
+
+
+def effective_team_size(record: FormRecord) -> int | None:
+    """The team's size: the written number, else the member table plus the leader when not listed in it."""
+    written, rows = team_size(record)
+    if written is not None:
+        return written
+    if not rows:
+        return None
+    leader = record.values.get("leader_name")
+    return rows + (0 if any(m.get("name") == leader for m in record.members) else 1)
+
+
+def _counts_agree(written: int, rows: int) -> bool:
+    # Forms differ on whether the leader is one of the listed members: both readings are fine.
+    return written in (rows, rows + 1)
+
+
+def check_form(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign,
+               studio: str, category: str) -> list[Finding]:
+    """FORM_FIELDS_MISSING, TEAM_TOO_SMALL, TOO_RECENT, TOO_FEW_RESULTS, FORM_MISMATCH, LEADER_CONDITION."""
+    out: list[Finding] = []
+    gaps = list(record.missing) + [f"{title}（填写内容无法识别）" for title in record.unreadable]
+    if gaps:
+        out.append(_finding(campaign, Code.FORM_FIELDS_MISSING, file=form_file, detail="、".join(gaps)))
+    size = effective_team_size(record)
+    if rules.min_members and size is not None and size < rules.min_members:
+        out.append(_finding(campaign, Code.TEAM_TOO_SMALL, file=form_file, count=size, minimum=rules.min_members))
+    written, rows = team_size(record)
+    if written is not None and rows and not _counts_agree(written, rows):
+        out.append(_finding(campaign, Code.FORM_MISMATCH, file=form_file,
+                            detail=f"成员数填写为{written}人，但“工作室成员情况”列出{rows}人"))
+    established = record.values.get("established")
+    running = months_between(established if isinstance(established, str) else None, campaign.deadline)
+    if rules.min_months_running and running is not None and running < rules.min_months_running:
+        out.append(_finding(campaign, Code.TOO_RECENT, file=form_file, detail=_month_zh(str(established)),
+                            minimum=_duration_zh(rules.min_months_running)))
+    results = record.values.get("innovation_results")
+    if rules.min_results and isinstance(results, list) and not record.results_see_attached \
+            and len(results) < rules.min_results:
+        out.append(_finding(campaign, Code.TOO_FEW_RESULTS, file=form_file, count=len(results),
+                            minimum=rules.min_results))
+    form_studio = record.values.get("studio_name")
+    if studio and isinstance(form_studio, str) and normalize_name(form_studio) != normalize_name(studio):
+        out.append(_finding(campaign, Code.FORM_MISMATCH, file=form_file,
+                            detail=f"的工作室名称“{form_studio}”与邮件主题中的“{studio}”不一致"))
+    out += _leader_conditions(form_file, record, rules, campaign, category)
+    return out
+
+
+def _leader_conditions(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign,
+                       category: str) -> list[Finding]:
+    out = []
+    titles = {spec.name: spec.title for spec in rules.schema.fields}
+    for cond in rules.leader_conditions:
+        value = record.values.get(cond.field)
+        if cond.category != category or not isinstance(value, str):
+            continue  # blank: FORM_FIELDS_MISSING already asks for it
+        if not any(word in value for word in cond.any_of) or any(word in value for word in cond.none_of):
+            out.append(_finding(campaign, Code.LEADER_CONDITION, file=form_file, field=titles.get(cond.field, cond.field),
+                                value=value, explain=cond.explain))
+    return out
+
+
+def _month_zh(value: str) -> str:
+    return f"{value[:4]}年{int(value[5:])}月" if len(value) == 7 else value
+
+
+def _duration_zh(months: int) -> str:
+    return f"{months // 12}年" if months % 12 == 0 else f"{months}个月"
+
+
+def summary_row(summary: SummaryFacts, studio: str) -> Mapping[str, str] | None:
+    """The summary table's row for `studio` (names compared after normalising width, spaces and 《》)."""
+    wanted = normalize_name(studio)
+    rows = [r for r in summary.rows if r.get("studio_name")]
+    exact = [r for r in rows if normalize_name(r["studio_name"]) == wanted]
+    return exact[0] if exact else None
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, int) or isinstance(b, int):
+        return a == b
+    return normalize_name(str(a)) == normalize_name(str(b))
+
+
+def check_summary(summary: SummaryFacts, campaign: Campaign, expected: Mapping[str, object]) -> list[Finding]:
+    """SUMMARY_MISMATCH: the studio missing from the table, or its row disagreeing with the form and subject."""
+    rules = campaign.summary_table
+    studio = str(expected.get("studio_name") or "")
+    if rules is None or summary.problem or not studio or summary.rows is None:
+        return []  # unreadable (UNREADABLE_DOCUMENT says so) or a PDF, which is accepted as is
+    if not summary.rows:
+        return [_finding(campaign, Code.SUMMARY_MISMATCH, file=summary.file, detail="没有找到填写的工作室信息")]
+    row = summary_row(summary, studio)
+    if row is None:
+        return [_finding(campaign, Code.SUMMARY_MISMATCH, file=summary.file, detail=f"没有列出“{studio}”")]
+    kinds = {col.name: col for col in rules.table.columns}
+    titles = {col.name: col.title for col in rules.table.columns}
+    differences = []
+    for name in rules.compare:
+        want = expected.get(name)
+        raw = row.get(name, "")
+        got = _read(kinds[name].kind, raw) if name in kinds else raw
+        if want in (None, "") or got in (None, ""):
+            continue   # a blank on either side is reported elsewhere (FORM_FIELDS_MISSING), not as a disagreement
+        if not _same(want, got):
+            differences.append(f"“{titles[name]}”填写为“{raw}”，与申报表或邮件主题中的“{want}”不一致")
+    if differences:
+        return [_finding(campaign, Code.SUMMARY_MISMATCH, file=summary.file, detail="；".join(differences))]
+    return []
+
+
+def _read(kind: str, raw: str) -> object:
+    return KINDS.get(kind, KINDS["text"])(raw)  # the same normalisers the form went through
+
+
+def category_of(studio: str, record: FormRecord | None, campaign: Campaign) -> str:
+    """The studio's category: a form field naming it when the campaign has one, else a category word in the
+    studio's name (名师 / 名医 studios are named that way), else the campaign's first category."""
+    rules = campaign.form
+    if rules is not None and rules.category_field and record is not None:
+        written = str(record.values.get(rules.category_field) or "")
+        named = [c for c in campaign.categories if c in written]
+        if named:
+            return named[0]
+    named = [c for c in campaign.categories[1:] if c in studio]
+    if named:
+        return named[0]
+    return campaign.categories[0] if campaign.categories and studio else ""
+
+
+def check_materials(materials: MaterialFacts, campaign: Campaign, unit: str, studio: str,
+                    category: str) -> list[Finding]:
+    """Every pre-screening finding for one submission's parsed materials."""
+    out: list[Finding] = []
+    form = materials.form
+    if form is not None and form.record is None and form.problem and not form.problem.startswith("legacy word"):
+        out.append(_finding(campaign, Code.UNREADABLE_DOCUMENT, file=form.file, detail=unreadable_reason(form.problem),
+                            note=form.problem))
+    if form is not None and form.record is not None and campaign.form is not None:
+        out += check_form(form.file, form.record, campaign.form, campaign, studio, category)
+    if materials.summary is not None:
+        out += check_summary(materials.summary, campaign, expected_summary(form.record if form else None, unit, studio,
+                                                                           category))
+    scans = [s for s in materials.scans if s.info is not None]
+    if scans and not any(s.info is not None and s.info.seal_visible for s in scans):
+        out.append(_finding(campaign, Code.SEAL_NOT_VISIBLE, file=scans[0].file))
+    return out
+
+
+def expected_summary(record: FormRecord | None, unit: str, studio: str, category: str) -> dict[str, object]:
+    """What the studio's summary row should say: the subject's unit and name, the rest from the form."""
+    values: dict[str, object] = dict(record.values) if record else {}
+    size = effective_team_size(record) if record else None
+    values.update({"recommending_unit": unit, "studio_name": studio, "category": category, "member_count": size})
+    return values
+
+
+def form_fields(materials: MaterialFacts, deadline: datetime) -> dict[str, object]:
+    """The parsed form, summary row and scan facts as flat `fields` (DESIGN.md's JSON)."""
+    out: dict[str, object] = {}
+    form = materials.form
+    if form is not None and form.record is not None:
+        record = form.record
+        values = dict(record.values)
+        form_studio = values.pop("studio_name", None)
+        out.update(values)
+        out["form_studio_name"] = form_studio
+        out["members"] = record.members
+        written, rows = team_size(record)
+        out["member_count"] = effective_team_size(record)
+        out["member_count_written"] = written
+        out["member_table_count"] = rows
+        results = values.get("innovation_results")
+        out["innovation_result_count"] = len(results) if isinstance(results, list) else 0
+        birth = values.get("leader_birth")
+        out["leader_age"] = age_at(birth if isinstance(birth, str) else None, deadline)
+        out["form_missing"] = record.missing + record.unreadable
+    if materials.summary is not None and materials.summary.rows is not None:
+        out["summary_rows"] = [dict(r) for r in materials.summary.rows]
+    if materials.scans:
+        out["scan_pages"] = sum(s.info.pages for s in materials.scans if s.info)
+        out["scan_seal_visible"] = any(s.info.seal_visible for s in materials.scans if s.info)
+    return out

@@ -1,0 +1,172 @@
+"""The consolidated 汇总表 (附件2 of the notice): accepted studios, grouped by recommending unit, print-ready.
+
+Filled from the parsed form fields of the submissions whose effective verdict is accepted and that no
+later submission for the same studio replaced. A value the form did not give leaves its cell empty.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Campaign
+from pipeline.intake import App
+from pipeline.report import unit_key
+from pipeline.staff import effective_verdict
+from storage import repo
+from storage import staff as staff_repo
+from storage.models import Submission
+
+SUMMARY_TITLE = "石家庄市劳模和工匠人才（名师、名医）创新工作室入库汇总表"
+COLUMNS = ("序号", "推荐单位", "申报单位", "工作室名称", "带头人姓名", "年龄", "性别", "职务", "技术等级/职称",
+           "曾获最高荣誉", "主要技术特长", "专业领域", "成员人数", "成立时间", "所属行业")
+# Column widths in Excel characters, chosen so that the table fills an A4 landscape page.
+WIDTHS = (5, 14, 16, 18, 8, 5, 5, 12, 12, 16, 16, 12, 6, 10, 10)
+YEAR_MONTH = re.compile(r"^\s*(\d{4})\D{1,3}(\d{1,2})")
+
+
+def _year_month(value: Any) -> tuple[int, int] | None:
+    match = YEAR_MONTH.match(str(value)) if value else None
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def month_text(value: Any) -> str | None:
+    """"2019-03" → "2019年3月"; anything else as it was written, nothing → None."""
+    parts = _year_month(value)
+    if parts:
+        return f"{parts[0]}年{parts[1]}月"
+    return str(value) if value not in (None, "") else None
+
+
+def age(fields: dict[str, Any], at: datetime) -> int | None:
+    """leader_age, else whole years from leader_birth ("YYYY-MM") to `at` (the campaign's deadline)."""
+    given = fields.get("leader_age")
+    if isinstance(given, int) and not isinstance(given, bool):
+        return given
+    born = _year_month(fields.get("leader_birth"))
+    if not born:
+        return None
+    return at.year - born[0] - (1 if at.month < born[1] else 0)
+
+
+def _text(value: Any) -> Any:
+    return value if value not in (None, "") else None
+
+
+def summary_row(sub: Submission, campaign: Campaign) -> list[Any]:
+    """One studio in the columns of 附件2 (without its 序号)."""
+    f = sub.fields or {}
+    return [_text(f.get("recommending_unit") or sub.recommending_unit), _text(f.get("applicant_unit")),
+            _text(f.get("studio_name") or sub.studio_name), _text(f.get("leader_name")), age(f, campaign.deadline),
+            _text(f.get("leader_gender")), _text(f.get("leader_post")), _text(f.get("leader_title")),
+            _text(f.get("leader_honour")), _text(f.get("leader_specialty")), _text(f.get("innovation_field")),
+            _text(f.get("member_count")), month_text(f.get("established")), _text(f.get("industry"))]
+
+
+def _unit_order(campaign: Campaign) -> dict[str, int]:
+    """Units in roster order (counties, industry unions, enterprises) so the table reads like the roster."""
+    names = [unit for kind in campaign.units for unit in kind.roster]
+    return {unit_key(name): i for i, name in enumerate(names)}
+
+
+def summary_rows(app: App, campaign: Campaign | None = None) -> list[list[Any]]:
+    """The table body: accepted, current studios of `campaign` (default: the first), numbered, by unit."""
+    campaign = campaign or app.config.campaigns[0]
+    order = _unit_order(campaign)
+    with app.sessions() as session:
+        subs = [s for s in repo.submissions(session) if s.campaign == campaign.id and not s.superseded_by]
+        latest = staff_repo.latest_decisions(session, [s.id for s in subs])
+        chosen = [s for s in subs if effective_verdict(s, latest.get(s.id)) == "accepted"]
+        rows = [summary_row(s, campaign) for s in
+                sorted(chosen, key=lambda s: (s.message.received_at, s.id))]
+    rows.sort(key=lambda r: (order.get(unit_key(r[0] or ""), len(order)), r[0] or ""))  # stable: receipt order kept
+    return [[i, *row] for i, row in enumerate(rows, 1)]
+
+
+def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) -> Path:
+    """The 汇总表 as a print-ready workbook: title row, header repeated on every page, A4 landscape."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    ws = book.active
+    ws.title = "汇总表"
+    ws.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
+    ws["A1"].font, ws["A1"].alignment = Font(bold=True, size=16), Alignment(horizontal="center", vertical="center")
+    ws.row_dimensions[1].height = 32
+    ws.append(list(COLUMNS))
+    for row in rows:
+        ws.append(row)
+    line = Side(style="thin", color="000000")
+    for i, row in enumerate(ws.iter_rows(min_row=2, max_col=len(COLUMNS)), 2):
+        for cell in row:
+            cell.border = Border(left=line, right=line, top=line, bottom=line)
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.font = Font(bold=i == 2, size=10)
+    for i, width in enumerate(WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0  # all columns on one page width, as many pages as rows
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "2:2"
+    ws.print_options.horizontalCentered = True
+    ws.freeze_panes = "A3"
+    book.save(path)
+    return path
+
+
+def write_docx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) -> Path:
+    """The 汇总表 as a Word table in the same layout, A4 landscape, header row repeated on every page."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
+    doc = Document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Cm(29.7), Cm(21.0)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(1.5))
+    style = doc.styles["Normal"]
+    style.font.size = Pt(9)
+    # Without an East Asian font Word may render the Chinese text in a Latin font's fallback.
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+    heading = doc.add_paragraph()
+    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = heading.add_run(title)
+    run.bold, run.font.size = True, Pt(16)
+    table = doc.add_table(rows=1, cols=len(COLUMNS))
+    table.style = "Table Grid"
+    for cell, name in zip(table.rows[0].cells, COLUMNS):
+        cell.text = name
+        cell.paragraphs[0].runs[0].bold = True
+    marker = OxmlElement("w:tblHeader")  # Word repeats this row at the top of every page
+    marker.set(qn("w:val"), "true")
+    table.rows[0]._tr.get_or_add_trPr().append(marker)
+    for row in rows:
+        for cell, value in zip(table.add_row().cells, row):
+            cell.text = "" if value is None else str(value)
+    for row in table.rows:
+        for cell, width in zip(row.cells, WIDTHS):
+            cell.width = Cm(width * 0.2)
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.save(str(path))
+    return path
+
+
+def export_summary(app: App, out: Path, fmt: str = "xlsx") -> tuple[Path, int]:
+    """Write the 汇总表 to `out` as xlsx or docx; returns the path and the number of studios."""
+    rows = summary_rows(app)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    (write_docx if fmt == "docx" else write_xlsx)(rows, out)
+    return out, len(rows)

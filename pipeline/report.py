@@ -1,0 +1,314 @@
+"""The staff report: what the data says (`collect`), as HTML for webmail and plain text, saved and mailed.
+
+Subjects, addresses and file names come from strangers, so the HTML is rendered by Jinja2 with
+autoescape on; the page has inline CSS only and no scripts, because webmail strips both <style>
+blocks (some) and scripts (all). The chart is table-based bars: SVG is dropped by several webmails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, getaddresses, make_msgid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from parsers.names import normalize_name
+from pipeline.config import Campaign
+from pipeline.errors import DeliveryError
+from pipeline.intake import App
+from pipeline.smtp import SmtpClient
+from pipeline.staff import REPLY_NAMES, VERDICT_NAMES, effective_verdict
+from pipeline.views import reply_summary
+from storage import repo
+from storage import staff as staff_repo
+from storage.models import Submission
+from storage.staff import StaffDecision
+
+log = logging.getLogger(__name__)
+VERDICTS = ("accepted", "rejected", "review", "ignored")
+CHART_DAYS = 31  # the chart shows at most this many days (the last ones): it must stay readable on a phone
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submission as the report shows it."""
+
+    sub: Submission
+    verdict: str                      # effective: the staff decision when there is one
+    decision: StaffDecision | None
+    received: str                     # local time, as text
+    reply_status: str
+    reply_error: str
+
+    @property
+    def verdict_name(self) -> str:
+        return VERDICT_NAMES.get(self.verdict, self.verdict)
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    """Deadline facts of one campaign."""
+
+    title: str
+    deadline: str
+    days_left: str
+    deadline_day: list[Entry]
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, computed once and rendered as HTML, text and XLSX."""
+
+    made_at: str
+    timezone: str
+    since: str | None
+    entries: list[Entry]
+    counts: list[tuple[str, str, int]]                # (verdict, label, count) over all submissions
+    new_entries: list[Entry]
+    new_counts: list[tuple[str, str, int]]
+    problems: list[Entry]                             # rejected or review
+    units: list[dict[str, Any]]                       # studios per recommending unit
+    silent_units: list[tuple[str, str]]               # (kind label, unit) on the roster, nothing received
+    campaigns: list[CampaignStatus]
+    failed_replies: list[dict[str, Any]]
+    failed_messages: list[dict[str, Any]]
+    pending_replies: int
+    decisions: list[dict[str, Any]]
+    per_day: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.entries)
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def _entry(sub: Submission, decision: StaffDecision | None, zone: ZoneInfo) -> Entry:
+    reply = reply_summary(sub)
+    error = sub.replies[-1].last_error or "" if sub.replies else ""
+    return Entry(sub, effective_verdict(sub, decision), decision, _local(sub.message.received_at, zone),
+                 REPLY_NAMES.get(reply["status"], reply["status"]), error if reply["status"] == "failed" else "")
+
+
+def _counts(entries: list[Entry]) -> list[tuple[str, str, int]]:
+    tally = Counter(e.verdict for e in entries)
+    return [(v, VERDICT_NAMES[v], tally.get(v, 0)) for v in VERDICTS]
+
+
+def unit_key(name: str) -> str:
+    """A unit name for comparing roster and subjects: "石家庄市教科文卫工会" and "市教科文卫工会" are one unit."""
+    return re.sub(r"^(?:河北省)?(?:石家庄)?市?", "", normalize_name(name))
+
+
+def silent_units(campaigns: tuple[Campaign, ...], entries: list[Entry]) -> list[tuple[str, str]]:
+    """Roster units (every campaign) from which no judged submission has come, in roster order."""
+    heard = {unit_key(e.sub.recommending_unit) for e in entries if e.sub.recommending_unit and e.verdict != "ignored"}
+    return [(kind.label or kind.kind, unit) for c in campaigns for kind in c.units for unit in kind.roster
+            if unit_key(unit) not in heard]
+
+
+def _units(entries: list[Entry]) -> list[dict[str, Any]]:
+    """Current studios (not superseded, not ignored) per recommending unit, busiest first."""
+    by_unit: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in entries:
+        if e.verdict != "ignored" and not e.sub.superseded_by:
+            by_unit[e.sub.recommending_unit or "（未识别）"][e.verdict] += 1
+    rows = [{"unit": unit, "total": sum(c.values()), **{v: c.get(v, 0) for v in VERDICTS}} for unit, c in by_unit.items()]
+    return sorted(rows, key=lambda r: (-r["total"], r["unit"]))
+
+
+def days_left(campaign: Campaign, now: datetime) -> str:
+    """"还有 N 天", "今天截止" or "已截止", counted in local calendar days."""
+    zone = ZoneInfo(campaign.timezone)
+    if campaign.is_late(now):
+        return "已截止"
+    days = (campaign.deadline.astimezone(zone).date() - now.astimezone(zone).date()).days
+    return "今天截止" if days == 0 else f"还有 {days} 天"
+
+
+def _campaign_status(campaign: Campaign, now: datetime, entries: list[Entry]) -> CampaignStatus:
+    zone = ZoneInfo(campaign.timezone)
+    last_day = campaign.deadline.astimezone(zone).date()
+    on_day = [e for e in entries if e.sub.campaign == campaign.id and e.verdict != "ignored"
+              and e.sub.message.received_at.astimezone(zone).date() == last_day]
+    return CampaignStatus(campaign.title, _local(campaign.deadline, zone), days_left(campaign, now), on_day)
+
+
+def per_day(entries: list[Entry], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Judged submissions per local day, every day from the first to the last (empty days too)."""
+    tally = Counter(e.sub.message.received_at.astimezone(zone).date() for e in entries if e.verdict != "ignored")
+    if not tally:
+        return []
+    first, last = min(tally), max(tally)
+    first = max(first, last - timedelta(days=CHART_DAYS - 1))
+    top = max(tally.values())
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return [{"day": f"{d.month}月{d.day}日", "date": d, "count": tally.get(d, 0),
+             "width": round(100 * tally.get(d, 0) / top)} for d in days]
+
+
+def _decision_rows(decisions: list[StaffDecision], subs: dict[int, Submission], zone: ZoneInfo) -> list[dict[str, Any]]:
+    return [{"id": d.submission_id, "subject": subs[d.submission_id].message.subject if d.submission_id in subs else "",
+             "decision": VERDICT_NAMES[d.decision], "machine": VERDICT_NAMES.get(d.machine_verdict, d.machine_verdict),
+             "by": d.decided_by, "at": _local(d.decided_at, zone), "note": d.note} for d in decisions]
+
+
+def collect(app: App, now: datetime, since: datetime | None) -> ReportData:
+    """Read everything the report shows from the database."""
+    zone = ZoneInfo(app.config.report.timezone)
+    with app.sessions() as session:
+        subs = list(repo.submissions(session))
+        latest = staff_repo.latest_decisions(session)
+        entries = [_entry(s, latest.get(s.id), zone) for s in subs]
+        new = [e for e in entries if since is None or e.sub.message.fetched_at > since]
+        failed = [{"id": r.id, "to": r.to_addr, "subject": r.subject, "error": r.last_error or ""}
+                  for r in repo.replies_with_status(session, "failed")]
+        broken = [{"id": m.id, "subject": m.subject, "error": (m.error or "").strip().splitlines()[-1:] or [""]}
+                  for m in repo.messages_in_order(session, "failed")]
+        pending = len(repo.replies_with_status(session, "pending"))
+        decisions = _decision_rows(list(staff_repo.all_decisions(session)), {s.id: s for s in subs}, zone)
+    return ReportData(
+        made_at=_local(now, zone), timezone=app.config.report.timezone,
+        since=_local(since, zone) if since else None, entries=entries, counts=_counts(entries),
+        new_entries=new, new_counts=_counts(new), problems=[e for e in entries if e.verdict in ("rejected", "review")],
+        units=_units(entries), silent_units=silent_units(app.config.campaigns, entries),
+        campaigns=[_campaign_status(c, now, entries) for c in app.config.campaigns],
+        failed_replies=failed, failed_messages=[{**m, "error": m["error"][0]} for m in broken],
+        pending_replies=pending, decisions=decisions, per_day=per_day(entries, zone))
+
+
+def _environment() -> jinja2.Environment:
+    # autoescape=True for every template, not by extension: a subject must never become markup.
+    return jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(data: ReportData) -> str:
+    """The HTML page (inline CSS, no scripts)."""
+    return _environment().get_template("report.html.j2").render(r=data)
+
+
+def render_text(data: ReportData) -> str:
+    """The plain-text alternative of the same report."""
+    lines = [f"申报邮件日报（截至 {data.made_at}，{data.timezone}）", "",
+             f"全部登记 {data.total} 封：" + "，".join(f"{label} {n}" for _v, label, n in data.counts)]
+    if data.since:
+        lines.append(f"自上次报告（{data.since}）以来新收 {len(data.new_entries)} 封：" +
+                     "，".join(f"{label} {n}" for _v, label, n in data.new_counts))
+    for c in data.campaigns:
+        lines.append(f"{c.title}：截止 {c.deadline}，{c.days_left}；截止当天收到 {len(c.deadline_day)} 封。")
+    lines += ["", f"退回或待人工核实 {len(data.problems)} 封："]
+    for e in data.problems:
+        codes = "、".join(f.code for f in e.sub.findings) or "-"
+        lines.append(f"  #{e.sub.id} {e.verdict_name}「{e.sub.message.subject}」{codes}；回复：{e.reply_status}")
+    lines += ["", f"尚未报送的单位 {len(data.silent_units)} 个：" + "、".join(u for _k, u in data.silent_units)]
+    lines += ["", f"回复发送失败 {len(data.failed_replies)} 封："]
+    lines += [f"  #{r['id']} {r['to']}「{r['subject']}」：{r['error']}" for r in data.failed_replies]
+    lines += ["", f"人工审核 {len(data.decisions)} 条："]
+    lines += [f"  #{d['id']} {d['decision']}（{d['by']}，{d['at']}）{d['note']}" for d in data.decisions]
+    lines += ["", f"待发送回复 {data.pending_replies} 封。详见 HTML 报告与所附 Excel 表。"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What one report run produced."""
+
+    html: Path
+    xlsx: Path
+    text: str
+    sent: bool
+
+
+def make_report(app: App, out_dir: Path | None = None, *, send: bool = False) -> ReportFiles:
+    """Write the HTML and XLSX report, mail them when asked, and record that a report was made."""
+    # openpyxl is heavy: imported only when a report is made
+    from pipeline.report_xlsx import write_workbook
+
+    folder = out_dir or app.config.storage.data_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = app.clock()
+    with app.sessions() as session:
+        last = staff_repo.last_report(session)
+        since = last.made_at if last else None
+    data = collect(app, now, since)
+    stamp = f"{now.astimezone(ZoneInfo(app.config.report.timezone)):%Y%m%d-%H%M}"
+    html_path, xlsx_path = folder / f"report-{stamp}.html", folder / f"report-{stamp}.xlsx"
+    html_path.write_text(render_html(data), encoding="utf-8")
+    write_workbook(data, xlsx_path)
+    text = render_text(data)
+    if send:
+        mail_report(app, text, html_path.read_text(encoding="utf-8"), xlsx_path, now)
+    with app.sessions() as session:
+        staff_repo.record_report(session, made_at=now, sent=send, html_path=str(html_path), xlsx_path=str(xlsx_path))
+        session.commit()
+    return ReportFiles(html_path, xlsx_path, text, send)
+
+
+def report_message(app: App, text: str, html: str, xlsx: Path, now: datetime) -> EmailMessage:
+    """multipart/mixed: (text/plain | text/html) alternatives, then the workbook."""
+    cfg, recipients = app.config.smtp, list(app.config.report.recipients)
+    sender = cfg.sender or app.config.campaigns[0].mailbox
+    domain = getaddresses([sender])[0][1].partition("@")[2] or "localhost"
+    day = now.astimezone(ZoneInfo(app.config.report.timezone)).date()
+    msg = EmailMessage(policy=SMTP)
+    msg["From"], msg["To"] = sender, ", ".join(recipients)
+    msg["Subject"] = f"申报情况日报 {day:%Y-%m-%d}"
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid("report", domain)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text, charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    msg.add_attachment(xlsx.read_bytes(), maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
+                       filename=f"申报情况日报-{_day_name(day)}.xlsx")
+    return msg
+
+
+def _day_name(day: date) -> str:
+    return f"{day:%Y%m%d}"
+
+
+def mail_report(app: App, text: str, html: str, xlsx: Path, now: datetime) -> None:
+    """Mail the report to report.recipients: an .eml in smtp.outbox_dir when set, else by SMTP.
+
+    DeliveryError when there is nowhere to send it or the server refuses it (the files stay on disk).
+    """
+    recipients = list(app.config.report.recipients)
+    if not recipients:
+        raise DeliveryError("report.recipients is empty: nobody to send the report to")
+    msg = report_message(app, text, html, xlsx, now)
+    cfg = app.config.smtp
+    if cfg.outbox_dir:  # the same switch as for replies: no SMTP, the mail is written as a file
+        cfg.outbox_dir.mkdir(parents=True, exist_ok=True)
+        stamp = now.astimezone(ZoneInfo(app.config.report.timezone))
+        (cfg.outbox_dir / f"report-{stamp:%Y%m%d-%H%M%S}.eml").write_bytes(msg.as_bytes())
+        return
+    if not cfg.host:
+        raise DeliveryError("neither smtp.host nor smtp.outbox_dir is set: the report cannot be sent")
+    address = getaddresses([msg["From"]])[0][1]
+    with SmtpClient(cfg) as client:  # the secret is read only if the server asks for a login
+        client.open()
+        client.send(address, recipients, msg.as_bytes())
+
+
+def nightly_report(app: App) -> Path:
+    """The scheduler's job: the full report, mailed when there are recipients and a way to send."""
+    cfg = app.config.smtp
+    send = bool(app.config.report.recipients) and bool(cfg.host or cfg.outbox_dir)
+    try:
+        return make_report(app, send=send).html
+    except DeliveryError as exc:
+        log.error("the nightly report could not be mailed; it is written without being sent: %s", exc)
+        return make_report(app, send=False).html

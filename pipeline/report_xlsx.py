@@ -1,0 +1,83 @@
+"""The report's workbook: one sheet per verdict, one row per submission with its fields and findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline.staff import VERDICT_NAMES
+
+if TYPE_CHECKING:
+    from pipeline.report import Entry, ReportData
+
+# (form field key, column title): the keys of Submission.fields, in the order of the 申报表.
+FIELD_COLUMNS = (
+    ("category", "类别"), ("applicant_unit", "申报单位"), ("established", "成立时间"), ("industry", "所属行业"),
+    ("leader_name", "带头人"), ("leader_gender", "性别"), ("leader_birth", "出生年月"), ("leader_age", "年龄"),
+    ("leader_education", "学历"), ("leader_title", "职称/技术等级"), ("leader_post", "工作岗位及职务"),
+    ("leader_specialty", "主要技能特长"), ("leader_honour", "曾获最高荣誉"), ("leader_phone", "联系电话"),
+    ("area", "面积"), ("location", "工作室地点"), ("member_count", "成员数"), ("funding_wan", "经费投入（万元）"),
+    ("innovation_field", "创新领域"), ("innovation_result_count", "创新成果数"), ("innovation_results", "主要创新成果"),
+    ("members", "工作室成员"), ("narrative_char_count", "事迹材料字数"),
+)
+BASE_COLUMNS = ("编号", "收到时间", "发件人", "主题", "推荐单位", "工作室名称", "结论", "系统结论", "人工意见",
+                "是否已被替代", "问题代码", "问题说明", "回复状态")
+WIDTHS = {"主题": 40, "问题说明": 60, "主要创新成果": 40, "工作室成员": 40, "推荐单位": 18, "工作室名称": 22}
+HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
+
+
+def cell_text(value: Any) -> Any:
+    """A field as one cell: numbers stay numbers, lists become lines, missing stays empty (never "None")."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return " ".join(str(v) for v in value.values() if v not in (None, ""))
+    if isinstance(value, list):
+        return "\n".join(str(cell_text(v)) for v in value if v not in (None, ""))
+    return str(value)
+
+
+def entry_row(e: Entry) -> list[Any]:
+    """One submission as a row of the workbook."""
+    sub, fields = e.sub, e.sub.fields or {}
+    note = f"{e.decision.decided_by}：{e.decision.note}" if e.decision else None
+    return [sub.id, e.received, sub.message.from_addr, sub.message.subject, sub.recommending_unit or None,
+            sub.studio_name or None, VERDICT_NAMES.get(e.verdict, e.verdict), VERDICT_NAMES.get(sub.verdict, sub.verdict),
+            note, f"是（#{sub.superseded_by}）" if sub.superseded_by else "否",
+            ", ".join(dict.fromkeys(f.code for f in sub.findings)) or None,
+            "\n".join(f"[{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "") for f in sub.findings)
+            or None, e.reply_status, *(cell_text(fields.get(key)) for key, _ in FIELD_COLUMNS)]
+
+
+def _sheet(ws: Worksheet, entries: list[Entry]) -> None:
+    header = [*BASE_COLUMNS, *(title for _, title in FIELD_COLUMNS)]
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font, cell.fill = Font(bold=True), HEADER_FILL
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+    for e in entries:
+        ws.append(entry_row(e))
+    for i, title in enumerate(header, 1):
+        ws.column_dimensions[get_column_letter(i)].width = WIDTHS.get(title, 14)
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+    ws.freeze_panes = "A2"  # the header stays while scrolling
+    ws.auto_filter.ref = ws.dimensions
+
+
+def write_workbook(data: ReportData, path: Path) -> Path:
+    """Write the workbook: sheets 已受理 / 退回 / 待人工核实 / 已忽略, by effective verdict."""
+    book = Workbook()
+    book.remove(book.active)
+    for verdict in ("accepted", "rejected", "review", "ignored"):
+        _sheet(book.create_sheet(VERDICT_NAMES[verdict]), [e for e in data.entries if e.verdict == verdict])
+    book.save(path)
+    return path
