@@ -27,8 +27,8 @@ import signal
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager, suppress
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from parsers.errors import DocumentUnreadable
@@ -118,8 +118,21 @@ def _machine_lock(path: Path, deadline: float) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+def _kill_strays(profile: Path) -> None:
+    """SIGKILL LibreOffice processes of ours still on `profile` (their converter died): the lock is ours.
+
+    A stray instance keeps the profile's pipe, and every later soffice would hand its work to it and wait.
+    """
+    marker = f"-env:UserInstallation={profile.as_uri()}\0".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        with suppress(OSError, ValueError):
+            if entry.stat().st_uid == os.getuid() and marker in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 def _run(exe: str, base: Path, source: Path, out: Path, timeout: float) -> None:
     profile = base / "profile"
+    _kill_strays(profile)
     cmd = [exe, "--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault",
            f"-env:UserInstallation={profile.as_uri()}", f"--infilter={_FILTER}",
            "--convert-to", "docx", "--outdir", str(out), str(source)]

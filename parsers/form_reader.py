@@ -24,7 +24,8 @@ KINDS: dict[str, Normaliser] = {
 LIST_KIND = "list"
 # Text a clerk writes instead of a list: "see the attached sheet" — not a count of results.
 _SEE_ATTACHED = re.compile(r"见附[页件表]|附后|详见")
-_ITEM_NUMBER = re.compile(r"(?:^|(?<=[；;。\s]))(?:[（(]?\d{1,2}[)）.、．]|[（(][一二三四五六七八九十]{1,2}[)）]|[一二三四五六七八九十]{1,2}、)\s*")
+_ITEM_NUMBER = re.compile(r"(?:^|(?<=[；;。\s]))(?:[（(]?\d{1,2}[)）.、．]|[（(][一二三四五六七八九十]{1,2}[)）]|[一二三四五六七八九十]{1,2}、)\s*"
+                          r"|(?<=[)）])[（(]\d{1,2}[)）]\s*")   # "…（2020年）（2）…": the next item right after a bracket
 _LEFTOVER = re.compile(r"^[…．.。、\s]*(?:可附页|附页)?[…．.。、\s]*$")
 
 
@@ -88,9 +89,16 @@ class _Cell:
         return normalize.label_key(self.text)
 
 
+def _either_width(ch: str) -> str:
+    """A regex for `ch` in its ASCII or full-width form (labels are NFKC-normalised, cell text is not)."""
+    if "!" <= ch <= "~":
+        return f"[{re.escape(ch)}{re.escape(chr(ord(ch) + 0xFEE0))}]"
+    return re.escape(ch)
+
+
 def _labels_pattern(label: str) -> re.Pattern[str]:
     """`label` with any spacing between its characters, then a colon or space, then the value."""
-    chars = r"[\s\u3000]*".join(re.escape(ch) for ch in normalize.squash(label))
+    chars = r"[\s\u3000]*".join(_either_width(ch) for ch in normalize.squash(label))
     return re.compile(rf"^[\s\u3000]*{chars}[\s\u3000]*(?:[:：][\s\u3000]*|[\s\u3000]+)(?P<value>\S.*)$", re.DOTALL)
 
 
@@ -154,8 +162,11 @@ def _store(record: FormRecord, spec: FieldSpec, raw: str) -> None:
     else:
         value = KINDS.get(spec.kind, normalize.plain)(raw)
     record.values[spec.name] = value
+    if value is None and spec.kind == LIST_KIND and _SEE_ATTACHED.search(raw):
+        return  # "详见附页": filled in on an extra page, which a person reads
     if value is None:
-        blank = normalize.plain(raw) is None
+        # A list with only its template numbering ("1.  2.  3.  ……可附页") is as blank as an empty cell.
+        blank = normalize.plain(raw) is None or spec.kind == LIST_KIND
         if not blank:
             record.unreadable.append(spec.title)
         elif spec.required:
@@ -169,10 +180,14 @@ def split_items(text: str) -> list[str]:
     for line in lines:
         parts = _ITEM_NUMBER.split(line) if _ITEM_NUMBER.search(line) else [line]
         for part in parts:
-            item = part.strip().strip("；;，,").strip()
+            item = part.strip().strip("；;，,。").strip()
             if item and not _LEFTOVER.match(item):
                 items.append(item)
     return items
+
+
+_DATE_TAIL = re.compile(r"[\s\u3000]*(?:\d{4}|[〇一二三四五六七八九○]{4})?[\s\u3000]*年[\s\u3000]*\d*[\s\u3000]*月"
+                        r"[\s\u3000]*\d*[\s\u3000]*日?[\s\u3000]*$")
 
 
 def _header_value(paragraphs: Sequence[str], spec: FieldSpec) -> str | None:
@@ -182,9 +197,8 @@ def _header_value(paragraphs: Sequence[str], spec: FieldSpec) -> str | None:
         for paragraph in paragraphs:
             m = pattern.match(paragraph.strip())
             if m:
-                value = re.split(r"[\s\u3000]{2,}|\t", m.group("value").strip())[0]
-                value = re.sub(r"[\s\u3000]*(?:\d{4}|[〇一二三四五六七八九○]{4}|)\s*年\s*\d*\s*月\s*\d*\s*日?\s*$", "", value)
-                return value.strip()
+                value = _DATE_TAIL.sub("", m.group("value").strip())
+                return re.split(r"[\s\u3000]{2,}|\t", value.strip())[0] if value.strip() else ""
     return None
 
 

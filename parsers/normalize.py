@@ -77,9 +77,10 @@ def phone(text: str) -> str | None:
     Separators (spaces, hyphens, brackets, +86) are dropped first; several numbers → the first one.
     """
     value = unicodedata.normalize("NFKC", text or "")
-    value = re.sub(r"\+?86[\s\-]*(?=1[3-9])", "", value)
+    # A country code only in front of a whole mobile number: "13386137612" has an "86" inside it.
+    value = re.sub(r"(?<!\d)(?:\+86|0086|86)[\s\-]*(?=1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?!\d))", "", value)
     for part in re.split(r"[/、;；,，]|或", value):
-        digits = re.sub(r"[\s\-()（）.]", "", part)
+        digits = re.sub(r"[\s\-()（）.—–]", "", part)
         mobile = _MOBILE.search(digits)
         if mobile:
             return mobile.group(0)
@@ -110,15 +111,31 @@ def money_wan(text: str) -> int | float | None:
 
 
 def count(text: str) -> int | None:
-    """'7人', '7', '七人', '7 名' → 7; None when no single number is there."""
+    """'7人', '7', '七人', '7 名', '7人（含带头人）' → 7; None when no single number is there ('7-8人')."""
     value = squash(text).removeprefix("共").removeprefix("约")
-    m = re.match(r"^(\d+|[零一二三四五六七八九十两]+)(?:人|名|位|个)?$", value)
+    m = re.match(r"^(\d+|[零一二三四五六七八九十两]+)(?:人|名|位|个)?(?:$|[(（])", value)
     return cn_number(m.group(1)) if m else None
+
+
+_TICKED, _UNTICKED = "☑■√✓✔☒▣◼●", "☐□○"
+_OPTION = rf"[^\s{_TICKED}{_UNTICKED}]+"
+
+
+def checked_option(text: str) -> str:
+    """'☑男 □女' / '男√ 女□' → '男': the option a clerk ticked on a printed choice; other text is returned as it is."""
+    text = text or ""
+    if not any(mark in text for mark in _UNTICKED):
+        return text
+    # Where the empty boxes stand (before or after their options) tells which side the tick is on.
+    boxes_first = re.search(rf"[{_UNTICKED}]\s*{_OPTION}", text) is not None
+    pattern = rf"[{_TICKED}]\s*({_OPTION})" if boxes_first else rf"({_OPTION}?)\s*[{_TICKED}]"
+    m = re.search(pattern, text)
+    return m.group(1) if m else ""
 
 
 def gender(text: str) -> str | None:
     """'男', '男性', 'M' → '男'; '女' → '女'."""
-    value = squash(text)
+    value = squash(checked_option(text))
     if value in ("男", "男性", "M", "m"):
         return "男"
     if value in ("女", "女性", "F", "f"):

@@ -7,19 +7,24 @@ shapes (a PDF exported from Word) and images in other encodings. Every picture g
 image_info's decompression-bomb guard first (embedded ones: their declared size).
 
 Seal red is parsers.images' definition (hue within ~±20° of red, saturated, not dark), on a thumbnail
-of at most 512 px. A picture shows a seal when both:
+of at most 512 px. A picture shows a seal when:
   * its red share is at least SEAL_MIN_RATIO = 0.001, and
-  * one red blob (red pixels joined after a 3×3 dilation, which also joins a ring broken by the scan)
-    has a bounding box at least SEAL_MIN_SIDE = 6% of the picture's shorter side on both sides and at
-    most SEAL_MAX_ASPECT = 1.6 times longer than wide: a seal is round or oval (≥ ~1.3 cm on A4),
-    while red text is small glyphs that the dilation joins into a long, flat line.
-Measured (tests/test_scan.py): samplegen's stamped scans, seal ~19% of the page width: red share
-≈ 0.0068 (JPEG, the PDF's image, the rendered PDF page), blob 19% of the shorter side, aspect 1.0;
-the same page without a seal or scanned in grey: 0; a red title line (24 px glyphs): share ≈ 0.004,
-more than a small seal, but its blob is ~13 times wider than high, so no seal; a vector-drawn seal:
-≈ 0.006. The area threshold alone would count red titles and miss seals under ~10% of the page width.
-A page that is mostly red (more than MAX_RED_PIXELS on the thumbnail: a red cover photographed)
-is not analysed by shape and counts as no seal.
+  * one red blob (red pixels joined after a 5×5 dilation, which also mends a ring broken by the scan)
+    has a bounding box at least SEAL_MIN_SIDE = 10% of the picture's shorter side both ways (a 公章 is
+    4–4.5 cm, ~20% of an A4 page's width; 10% is 2.1 cm) and at most SEAL_MAX_ASPECT = 1.6 times longer
+    than wide (round or oval seals), and
+  * fewer than two blobs of about its height stand beside it on the same line: red text is a row of
+    glyphs, and a 红头 letterhead's 2 cm characters are each as large and as square as a small seal.
+Area alone cannot separate them: a red title line has more red than a seal. Measured (tests/test_scan.py):
+  samplegen's stamped scan (seal 19% of the width)    red share 0.0068 (JPEG, the PDF's image, the
+                                                      rendered page), blob 20% of the shorter side, aspect 1.0
+  the same page without seal / scanned in grey        0
+  smaller seal (12% of the width)                     0.0042, blob 13%
+  red title, 24 px glyphs                             0.0094, glyphs joined into one flat blob (aspect 10.7)
+  红头 title, 56 px glyphs (~2 cm on A4)                0.0270, 8 square blobs of 10.5% side by side
+  vector-drawn seal in a PDF (rendered page)          0.0040, blob 21%
+A picture that is mostly red (more than MAX_RED_PIXELS of the thumbnail: a red cover photographed)
+is not searched for blobs and counts as no seal. Two seals side by side still count (one neighbour).
 """
 
 from __future__ import annotations
@@ -40,13 +45,14 @@ from parsers.images import image_info
 from parsers.pdf import pdf_info
 
 SEAL_MIN_RATIO = 0.001
-SEAL_MIN_SIDE = 0.06
+SEAL_MIN_SIDE = 0.10
 SEAL_MAX_ASPECT = 1.6
 MAX_PAGES = 5               # the seal is on the form's last page; a form has 2–4 pages
 MAX_IMAGES_PER_PAGE = 8     # a scan has one per page; a hostile PDF may list thousands
 MAX_PIXELS = 80_000_000     # image_info's default bomb guard, for embedded images too
 RENDER_SIDE = 800           # longest side in pixels of a rendered page (~100 dpi for A4)
 MAX_RED_PIXELS = 60_000     # of a ≤512 px thumbnail: above this the blob search is skipped
+MAX_BLOBS = 2_000           # red specks of a noisy scan, at most
 _THUMBNAIL = (512, 512)
 
 
@@ -117,19 +123,37 @@ def _red_mask(rgb: Image.Image) -> Image.Image:
 
 
 def _has_seal_blob(mask: Image.Image) -> bool:
-    """A connected red region (after a 3×3 dilation) of seal size and roundish shape."""
-    grown = mask.filter(ImageFilter.MaxFilter(3))
+    """A connected red region (after a 5×5 dilation) of seal size and roundish shape, not in a line of glyphs."""
+    grown = mask.filter(ImageFilter.MaxFilter(5))
     width, height = grown.size
     min_side = max(3, SEAL_MIN_SIDE * min(width, height))
     pixels = bytearray(grown.tobytes())
-    for start in range(len(pixels)):
-        if not pixels[start]:
-            continue
-        left, top, right, bottom = _flood(pixels, width, height, start)
-        w, h = right - left + 1, bottom - top + 1
-        if min(w, h) >= min_side and max(w, h) <= SEAL_MAX_ASPECT * min(w, h):
-            return True
-    return False
+    boxes: list[tuple[int, int, int, int]] = []
+    start = pixels.find(255)
+    while start >= 0 and len(boxes) < MAX_BLOBS:
+        boxes.append(_flood(pixels, width, height, start))
+        start = pixels.find(255, start + 1)
+    return any(_roundish(box, min_side) and _line_mates(box, boxes) < 2 for box in boxes)
+
+
+def _roundish(box: tuple[int, int, int, int], min_side: float) -> bool:
+    w, h = box[2] - box[0] + 1, box[3] - box[1] + 1
+    return min(w, h) >= min_side and max(w, h) <= SEAL_MAX_ASPECT * min(w, h)
+
+
+def _line_mates(box: tuple[int, int, int, int], boxes: list[tuple[int, int, int, int]]) -> int:
+    """Blobs of about the same height beside `box` on the same line, up to 3 widths away: glyphs of a title."""
+    left, top, right, bottom = box
+    w, h = right - left + 1, bottom - top + 1
+    mates = 0
+    for other in boxes:
+        o_left, o_top, o_right, o_bottom = other
+        o_h = o_bottom - o_top + 1
+        overlap = min(bottom, o_bottom) - max(top, o_top) + 1
+        gap = max(o_left - right, left - o_right)
+        if other != box and h / 2 <= o_h <= h * 2 and overlap >= min(h, o_h) / 2 and gap <= 3 * w:
+            mates += 1
+    return mates
 
 
 def _flood(pixels: bytearray, width: int, height: int, start: int) -> tuple[int, int, int, int]:

@@ -163,7 +163,7 @@ def check_materials(materials: MaterialFacts, campaign: Campaign, unit: str, stu
     """Every pre-screening finding for one submission's parsed materials."""
     out: list[Finding] = []
     form = materials.form
-    if form is not None and form.record is None and form.problem and not form.problem.startswith("legacy word"):
+    if form is not None and form.record is None and form.problem and not form.reported:
         out.append(_finding(campaign, Code.UNREADABLE_DOCUMENT, file=form.file, detail=unreadable_reason(form.problem),
                             note=form.problem))
     if form is not None and form.record is not None and campaign.form is not None:

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from parsers.scan import ScanInfo, scan_info
-
 from parsers.docx_text import read_docx_layout, read_docx_tables
 from parsers.errors import DocumentUnreadable
 from parsers.form_reader import FormRecord, read_form, read_table_rows
+from parsers.scan import ScanInfo, scan_info
 from parsers.sheets import read_xlsx_rows
 from pipeline.config import Campaign
 from pipeline.identify import FileFacts
@@ -26,6 +25,7 @@ class ReadFile:
 
     file: str
     problem: str = ""
+    reported: bool = False   # the problem was already found when the file was identified (one finding, not two)
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def word_path(facts: FileFacts) -> Path | None:
 def _read_form(facts: FileFacts, campaign: Campaign) -> FormFacts:
     assert campaign.form is not None
     path = word_path(facts)
-    if path is None:
-        return FormFacts(facts.name, problem=facts.problem or "legacy word: not converted")
+    if facts.problem or path is None:
+        return FormFacts(facts.name, problem=facts.problem or "legacy word: not converted", reported=True)
     try:
         return FormFacts(facts.name, record=read_form(read_docx_layout(path), campaign.form.schema))
     except DocumentUnreadable as exc:

@@ -76,10 +76,12 @@ def _read_text(path: Path, fmt: str) -> tuple[str, str, str, Path | None]:
 def inspect_file(name: str, path: Path, size: int, origin: str = "") -> FileFacts:
     """Sniff one file and read the text a role decision or a check needs."""
     fmt = sniff_file(path)
-    if fmt in UNSNIFFABLE and fmt != "zip":
-        claimed = EXTENSION_FORMATS.get(split_ext(PurePosixPath(name).name)[1])
-        if claimed:
-            return FileFacts(name, path, size, fmt, origin, problem="文件已损坏或不是声称的格式")
+    claimed = EXTENSION_FORMATS.get(split_ext(PurePosixPath(name).name)[1])
+    if fmt in UNSNIFFABLE and fmt != "zip" and claimed:
+        return FileFacts(name, path, size, fmt, origin, problem="文件已损坏或不是声称的格式")
+    if fmt == "zip" and claimed in ("docx", "xlsx"):
+        # A zip named .docx / .xlsx: read it as what it claims; a damaged one then says why it can't be read.
+        fmt = claimed
     body, tables, problem, converted = _read_text(path, fmt)
     words = count_words(body) if body else None
     return FileFacts(name, path, size, fmt, origin, words=words, text=tables or body, problem=problem,

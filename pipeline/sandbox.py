@@ -45,8 +45,8 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Imported once by the forkserver, so each child starts with them loaded; "__main__" (multiprocessing's
 # default) spares every child re-importing the entry point (intake's CLI, pytest).
 _PRELOAD = ["__main__", "pipeline.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
-            "parsers.wordcount", "storage.forms", "storage.mailbox_state", "sqlalchemy.dialects.sqlite",
-            "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb"]
+            "parsers.wordcount", "parsers.form_reader", "parsers.scan", "pipeline.eligibility", "storage.forms",
+            "storage.mailbox_state", "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb"]
 
 
 def can_isolate(config: Config) -> bool:
@@ -60,7 +60,8 @@ def process_isolated(app: App, message_pk: int, *, notify: bool,
     limits = app.config.sandbox
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(app.config, message_pk, notify, app.clock(), sender),
+    child = ctx.Process(target=_child,
+                        args=(app.config, message_pk, notify, app.clock(), sender, _storage_secret(app.config)),
                         name=f"intake-message-{message_pk}", daemon=True)
     child.start()
     sender.close()
@@ -94,8 +95,19 @@ def _receive(receiver: Connection) -> IngestResult | None:
         receiver.close()
 
 
-def _child(config: Config, message_pk: int, notify: bool, now: datetime, sender: Connection) -> None:
-    """The child's whole life: limits first, then judge one message with the parent's time frozen."""
+def _storage_secret(config: Config) -> dict[str, str]:
+    """The database password variable as this process has it now (see _child)."""
+    name = config.storage.password_env
+    return {name: os.environ[name]} if name and name in os.environ else {}
+
+
+def _child(config: Config, message_pk: int, notify: bool, now: datetime, sender: Connection,
+           secret_env: dict[str, str]) -> None:
+    """The child's whole life: limits first, then judge one message with the parent's time frozen.
+
+    The forkserver keeps the environment it started with, so the database password comes from the parent.
+    """
+    os.environ.update(secret_env)
     os.setsid()  # its own process group, so the parent can kill it together with what it started
     _die_with_forkserver()
     apply_limits(config.sandbox)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Messy filled 附件1 申报表 forms with their ground truth, to measure a form parser's field accuracy.
 
 ``samplegen.form_docx`` builds the clean form; this module builds the forms
@@ -17,7 +16,7 @@ text box and the deterministic packaging come from ``samplegen``.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -128,7 +127,7 @@ def format_money(rng: random.Random, amount: float, messy: bool) -> str:
     style = rng.choice(styles)
     if style == "cn":
         return CN_MONEY[int(amount)]
-    return style.format(n=num, yuan=int(round(amount * 10000)))
+    return style.format(n=num, yuan=round(amount * 10000))
 
 
 def format_count(rng: random.Random, count: int, messy: bool) -> str:
@@ -325,9 +324,11 @@ class Row:
 def table_xml(rows: Sequence[tuple[list[Cell], str]], widths: Sequence[int], *, nested: bool = False) -> str:
     """A bordered ``w:tbl`` with ``widths`` (twips) as its grid."""
     grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in widths)
-    out = [f'<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/>{"" if nested else "<w:jc w:val=\"center\"/>"}'
-           f'<w:tblBorders>{BORDERS}</w:tblBorders><w:tblLayout w:type="fixed"/>'
-           f'<w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>']
+    jc = "" if nested else '<w:jc w:val="center"/>'
+    head = (f'<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/>{jc}'
+            f'<w:tblBorders>{BORDERS}</w:tblBorders><w:tblLayout w:type="fixed"/>'
+            f'<w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>')
+    out = [head]
     for cells, props in rows:
         out.append(f"<w:tr>{'<w:trPr>' + props + '</w:trPr>' if props else ''}")
         col = 0
@@ -375,6 +376,7 @@ TEXT_FIELDS = (
     "leader_title", "leader_post", "leader_specialty", "leader_honour", "leader_phone", "area", "location",
     "member_count", "funding_wan", "innovation_field", "benefits", "talent_training",
 )
+TRUTH_KEYS = ("applicant_unit", *TEXT_FIELDS, "innovation_results", "members")
 BLANKABLE = (*TEXT_FIELDS, "applicant_unit", "innovation_results", "members")
 PAIR_ROWS = {
     # row key: [(label, field, value span)] on a 6-column body (the group label takes column 0)
@@ -435,9 +437,9 @@ class FormBuilder:
 
     # -- text pieces -----------------------------------------------------
 
-    def label_text(self, label: str, *, colon: bool = False) -> str:
+    def label_text(self, label: str, *, colon: bool = False, synonyms: bool = True) -> str:
         rng, flags = self.rng, self.flags
-        if "label_synonyms" in flags and label in SYNONYMS and rng.random() < 0.7:
+        if synonyms and "label_synonyms" in flags and label in SYNONYMS and rng.random() < 0.7:
             label = rng.choice(SYNONYMS[label])
         if "spaced_labels" in flags and rng.random() < 0.6:
             if len(label) == 2:
@@ -491,15 +493,20 @@ class FormBuilder:
         cells: list[Cell] = []
         for label, key, span in pairs:
             if key in self.inline:
-                text = self.label_text(label, colon=True) + self.c.text[key]
-                body = para(self.runs_for(key, text)) if "split_runs" not in self.flags else para(
-                    run(self.label_text(label, colon=True)) + self.runs_for(key, self.c.text[key]))
+                head = self.label_text(label, colon=True)
+                if "split_runs" in self.flags or self.rng.random() < 0.5:
+                    body = para(run(head) + self.runs_for(key, self.c.text[key]))
+                else:
+                    body = para(run(head + self.c.text[key]))
                 if self.rng.random() < 0.5:
                     cells += [Cell((1 + span) * self.wide, body)]
                 else:
                     cells += [Cell(self.wide, body), Cell(span * self.wide, para(""))]
             else:
-                cells += [self.label(label), self.value(key, span)]
+                lab, val = self.label(label), self.value(key, span)
+                if self.wide == 2 and self.rng.random() < 0.3:  # label narrower than its logical column
+                    lab.span, val.span = 1, val.span + 1
+                cells += [lab, val]
         return cells
 
     # -- rows ------------------------------------------------------------
@@ -566,7 +573,8 @@ class FormBuilder:
     def member_lines(self) -> list[tuple[list[str], str]]:
         """(cell texts, row kind) for the member block: header, members, blanks, revisions."""
         rng = self.rng
-        header = [self.label_text(h) for h in ("姓名", "年龄", "学历", "职称/技术等级", "工作岗位及职务")]
+        # The member table's 姓名 is the members' own: never "带头人姓名".
+        header = [self.label_text(h, synonyms=h != "姓名") for h in ("姓名", "年龄", "学历", "职称/技术等级", "工作岗位及职务")]
         blanked = "members" in self.blank
         lines: list[tuple[list[str], str]] = [(header, "header")]
         for m in self.c.members:
@@ -590,8 +598,10 @@ class FormBuilder:
             if kind == "header":
                 cells.append(Cell(span, para(run(text), center=True)))
             elif kind == "deleted":
-                inner = run(text, tag="delText") if self.rng.random() < 0.7 else run(text)
-                cells.append(Cell(span, para(revision(self.ids, "del", inner))))
+                # Word marks the runs deleted too; other editors only mark the row
+                deleted = self.rng.random() < 0.7
+                cells.append(Cell(span, para(revision(self.ids, "del", run(text, tag="delText")) if deleted
+                                             else run(text))))
             elif text and "split_runs" in self.flags and self.rng.random() < 0.3:
                 cells.append(Cell(span, para(split_runs(self.rng, text))))
             else:
@@ -653,13 +663,13 @@ class FormBuilder:
         tbl = parse_xml(f'<w:root xmlns:w="{W_NS}">{self.table()}</w:root>')[0]
         doc.element.body.sectPr.addprevious(tbl)
         doc.add_paragraph()
-        return _save_docx(doc, title=FORM_TITLE, author=self.c.truth["leader_name"])  # type: ignore[arg-type]
+        return _save_docx(doc, title=FORM_TITLE, author="Administrator")  # no truth in the metadata
 
     def truth(self) -> dict[str, object]:
         gone = {f for key in self.deleted for f in DELETABLE[key]} | self.blank
-        truth = dict(self.c.truth)
-        truth["members"] = [dict(m) for m in self.c.members]
-        truth["innovation_results"] = list(self.c.results)
+        values = {**self.c.truth, "members": [dict(m) for m in self.c.members],
+                  "innovation_results": list(self.c.results)}
+        truth = {key: values[key] for key in TRUTH_KEYS}
         for key in gone:
             truth[key] = [] if key in ("members", "innovation_results") else None
         truth["_blank"] = sorted(gone, key=BLANKABLE.index)
@@ -685,7 +695,6 @@ def _assign(rng: random.Random, count: int) -> list[set[str]]:
                 deck = list(VARIATIONS)
                 rng.shuffle(deck)
             name = deck.pop()
-            (skipped if name in chosen else chosen).add(name) if False else None
             if name in chosen:
                 skipped.append(name)
             else:
@@ -714,5 +723,3 @@ def messy_forms(seed: int = 0, count: int = 60) -> list[FormCase]:
         cases.append(FormCase(f"form{index:03d}-{tags}", data, truth))
     return cases
 
-
-Check = Callable[[FormCase], bool]

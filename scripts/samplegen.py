@@ -1698,6 +1698,27 @@ LUQUAN = _studio("鹿泉区总工会", "孙伟", "男", "石家庄鹿泉区宏�
 GAOYI = _studio("高邑县总工会", "钱进", "男", "高邑县华瓷陶瓷有限公司", 27)
 
 
+MESSY_FORM = (1, "form021-")   # (seed, name prefix) of the formgen case sample 34 carries
+
+
+def messy_form_case() -> Any:
+    """The hand-filled-looking form of sample 34 (scripts/formgen.py), with its ground truth."""
+    import formgen  # imports this module: only loaded when needed
+
+    seed, prefix = MESSY_FORM
+    return next(c for c in formgen.messy_forms(seed=seed, count=60) if c.name.startswith(prefix))
+
+
+def _messy_form_studio() -> Studio:
+    """A studio whose form is filled the messy way (spaced labels, vertical leader block, tracked changes …)."""
+    case = messy_form_case()
+    t = case.truth
+    return _studio("藁城区总工会", str(t["leader_name"]), str(t["leader_gender"]), str(t["applicant_unit"]), 34,
+                   industry=str(t["industry"]), form_bytes=case.docx,
+                   summary_changes=(("带头人姓名", t["leader_name"]), ("成员人数", t["member_count"]),
+                                    ("成立时间", t["established"]), ("技术等级/职称", t["leader_title"])))
+
+
 def _submissions() -> dict[str, Submission]:
     """The clerk-written samples, keyed by ``NN-slug``."""
     return {
@@ -1808,6 +1829,9 @@ def _submissions() -> dict[str, Submission]:
                     industry="卫生和社会工作", leader_changes=(("title", "副主任医师"),)),
             Sender("市教科文卫工会", "sjzjkwwgh@126.com", "netease", "刘倩", "0311-86690231"), _at(29, 11, 26, 30),
             Package(scan="jpg")),
+        "34-messy-form": Submission(
+            _messy_form_studio(), Sender("藁城区总工会", "gcqzgh@126.com", "netease", "范文", "0311-88156021"),
+            _at(29, 14, 12, 6)),
         "35-scan-without-seal": Submission(
             _studio("行唐县总工会", "温良", "男", "行唐县农机制造有限公司", 35),
             _foxmail("行唐县总工会", "xtxzgh@126.com", "葛优", "0311-82726688"), _at(29, 16, 5, 12),
@@ -1901,7 +1925,7 @@ def samples() -> list[Sample]:
         "31-form-blank-phone": ("review", ("FORM_FIELDS_MISSING",)),
         "32-summary-mismatch": ("review", ("SUMMARY_MISMATCH",)),
         "33-mingyi-leader-title": ("review", ("LEADER_CONDITION",)),
-        "35-scan-without-seal": ("accepted", ("SEAL_NOT_VISIBLE",)),
+        "34-messy-form": ("accepted", ()), "35-scan-without-seal": ("accepted", ("SEAL_NOT_VISIBLE",)),
     }
     out = [Sample(slug, *expectations[slug], sub.to_eml) for slug, sub in subs.items()]
     out += [

@@ -38,7 +38,7 @@ def fresh_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     server = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)  # CREATE DATABASE: no transaction
     with server.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    settings = {"url": admin.set(database=name, password=None).render_as_string(hide_password=False)}
+    settings = {"url": admin._replace(database=name, password=None).render_as_string(hide_password=False)}
     if admin.password:
         monkeypatch.setenv(PASSWORD_ENV, str(admin.password))
         settings["password_env"] = PASSWORD_ENV

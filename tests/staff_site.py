@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from conftest import REPO
-from pipeline.cli import main
 from smtp_server import SmtpServer, toml_set
+
+from pipeline.cli import main
 
 SAMPLES = REPO / "sample_mail"
 # Accepted, rejected, superseded, review, ignored, deadline-day and late mail; no RAR (unar may be missing).
@@ -38,7 +38,7 @@ def hostile_message() -> bytes:
     """Sample 01 with a subject that would be markup if the report did not escape it, and its own Message-ID."""
     raw = (SAMPLES / "01-accepted-zip-gbk.eml").read_bytes()
     subject = f"=?utf-8?b?{b64encode(HOSTILE_SUBJECT.encode()).decode()}?="
-    raw = re.sub(rb"^Subject: .*$", f"Subject: {subject}".encode(), raw, count=1, flags=re.M)
+    raw = re.sub(rb"^Subject: .*$", f"Subject: {subject}".encode(), raw, count=1, flags=re.MULTILINE)
     return raw.replace(b"<20250526100133.7431@zdxzgh.126.com>", b"<hostile.1@zdxzgh.126.com>")
 
 

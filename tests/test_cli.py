@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import REPO
@@ -39,6 +40,7 @@ def test_ingest_a_maildir(config, tmp_path: Path) -> None:
     assert all(r["uid"] is None for r in rows)
 
 
+@pytest.mark.both_databases
 def test_listing_filters_and_outbox(config) -> None:
     _run("ingest", "--config", str(config.path), str(SAMPLES / "15-no-attachment.eml"), str(SAMPLES / "26-unrelated.eml"))
     table = _run("submissions", "--config", str(config.path), "--verdict", "rejected")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from openpyxl import load_workbook
-
-from pipeline.export import COLUMNS, SUMMARY_TITLE, age, month_text, write_xlsx
 from smtp_server import SmtpServer
 from staff_site import Site, build_site
+
+from pipeline.export import COLUMNS, SUMMARY_TITLE, age, month_text, write_xlsx
 
 NOTICE_COLUMNS = ["序号", "推荐单位", "申报单位", "工作室名称", "带头人姓名", "年龄", "性别", "职务", "技术等级/职称",
                   "曾获最高荣誉", "主要技术特长", "专业领域", "成员人数", "成立时间", "所属行业"]
@@ -105,7 +105,7 @@ def test_missing_values_leave_cells_empty(tmp_path: Path) -> None:
 
 
 def test_month_and_age_from_the_form() -> None:
-    deadline = datetime(2025, 5, 30, 23, 59, tzinfo=timezone.utc)
+    deadline = datetime(2025, 5, 30, 23, 59, tzinfo=UTC)
     assert month_text("2019-03") == "2019年3月" and month_text("2019年3月") == "2019年3月"
     assert month_text(None) is None and month_text("") is None and month_text("不详") == "不详"
     assert age({"leader_age": 41, "leader_birth": "1980-01"}, deadline) == 41

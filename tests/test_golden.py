@@ -44,6 +44,7 @@ def _by_file(rows: list[dict]) -> dict[str, dict]:
     return {keys[(r["message_id"], datetime.fromisoformat(r["received_at"]).astimezone(timezone.utc))]: r for r in rows}
 
 
+@pytest.mark.both_databases
 def test_every_sample_gets_its_expected_verdict_and_codes(ingested: list[dict]) -> None:
     got = {name: {"verdict": r["verdict"], "codes": sorted({x["code"] for x in r["reasons"]})}
            for name, r in _by_file(ingested).items()}
@@ -58,6 +59,47 @@ def test_corpus_covers_every_code_of_the_first_issue() -> None:
               "LATE", "LARGE_ATTACHMENT_LINK", "AUTO_REPLY", "BOUNCE", "DUPLICATE", "UNRELATED"}
     assert wanted <= codes
     assert sum(e["verdict"] == "accepted" for e in EXPECTED.values()) >= 3
+
+
+def test_corpus_covers_the_form_checks() -> None:
+    codes = {c for e in EXPECTED.values() for c in e["codes"]}
+    assert {"TEAM_TOO_SMALL", "TOO_RECENT", "TOO_FEW_RESULTS", "FORM_FIELDS_MISSING", "SUMMARY_MISMATCH",
+            "LEADER_CONDITION", "SEAL_NOT_VISIBLE"} <= codes
+
+
+def test_fields_are_what_the_forms_say(ingested: list[dict]) -> None:
+    """Every judged sample with a form: the clerk's fields equal what samplegen wrote into its form."""
+    import samplegen
+
+    rows = _by_file(ingested)
+    checked = 0
+    for slug, sub in samplegen._submissions().items():
+        row = rows[f"{slug}.eml"]
+        if "leader_name" not in row["fields"] or sub.studio.form_bytes is not None:
+            continue  # no form read (missing, or the archive could not be opened); 34 is checked below
+        studio, lead = sub.studio, sub.studio.profile
+        fields = row["fields"]
+        assert fields["leader_name"] == lead.name and fields["leader_gender"] == lead.gender, slug
+        assert fields["leader_birth"] == lead.birth.replace(".", "-") and fields["leader_title"] == lead.title, slug
+        assert fields["leader_phone"] == (lead.phone or None) and fields["applicant_unit"] == studio.applicant, slug
+        assert fields["member_count"] == studio.member_count + 1, slug
+        assert [m["name"] for m in fields["members"]] == [m.name for m in studio.members], slug
+        assert fields["innovation_result_count"] == studio.results and fields["industry"] == studio.industry, slug
+        checked += 1
+    assert checked >= 20
+
+
+def test_the_messy_form_sample_is_read_field_for_field(ingested: list[dict]) -> None:
+    import samplegen
+
+    truth = samplegen.messy_form_case().truth
+    fields = _by_file(ingested)["34-messy-form.eml"]["fields"]
+    for key in ("applicant_unit", "established", "industry", "leader_name", "leader_gender", "leader_birth",
+                "leader_education", "leader_title", "leader_post", "leader_phone", "member_count", "funding_wan",
+                "innovation_results"):
+        assert fields[key] == truth[key], key
+    assert fields["form_studio_name"] == truth["studio_name"]
+    assert [m["name"] for m in fields["members"]] == [m["name"] for m in truth["members"]]
 
 
 def test_json_has_the_design_shape(ingested: list[dict]) -> None:
@@ -99,6 +141,7 @@ def test_rejection_reply_names_the_problem_and_the_count(ingested: list[dict], c
     assert f"按Word字数统计约{count}字" in body and "不少于1000字" in body and "修改方法" in body
 
 
+@pytest.mark.both_databases
 def test_ingest_twice_stores_nothing_twice_and_sends_no_second_reply(ingested: list[dict], config) -> None:
     replies_before = sorted(p.name for p in config.smtp.outbox_dir.glob("*.eml"))
     out = _run("ingest", "--config", str(config.path), str(SAMPLES))
@@ -110,6 +153,7 @@ def test_ingest_twice_stores_nothing_twice_and_sends_no_second_reply(ingested: l
     assert len(raw_files) == len(EXPECTED) == len(ingested)
 
 
+@pytest.mark.both_databases
 def test_reprocess_reaches_the_same_verdicts(ingested: list[dict], config) -> None:
     _run("reprocess", "--config", str(config.path))
     again = json.loads(_run("submissions", "--config", str(config.path), "--json"))
@@ -117,6 +161,7 @@ def test_reprocess_reaches_the_same_verdicts(ingested: list[dict], config) -> No
     assert strip(again) == strip(ingested)
 
 
+@pytest.mark.both_databases
 def test_resubmission_supersedes_the_earlier_one(ingested: list[dict]) -> None:
     rows = [r for r in ingested if r["fields"].get("studio_name") == "孙伟创新工作室"]
     assert [r["verdict"] for r in rows] == ["rejected", "accepted"]

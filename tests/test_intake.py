@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 import samplegen as g
 from sqlalchemy import func, select
 
@@ -49,6 +50,7 @@ def test_accepted_submission_is_stored_with_documents_and_one_reply(app) -> None
         assert [r.status for r in sub.replies] == ["pending"]
 
 
+@pytest.mark.both_databases
 def test_the_same_source_twice_is_processed_once(app) -> None:
     raw = submission()
     ingest_bytes(app, raw, "file:/x/1.eml")
@@ -66,6 +68,7 @@ def test_same_bytes_under_another_name_is_a_duplicate_without_reply(app) -> None
     assert len(list((app.config.storage.data_dir / "raw").rglob("*.eml"))) == 1  # stored once, by content
 
 
+@pytest.mark.both_databases
 def test_a_crash_is_recorded_replayable_and_does_not_stop_the_next_message(app) -> None:
     from pipeline.intake import process_by_id, record_delivery
 
@@ -100,6 +103,7 @@ def test_missing_received_and_date_fall_back_to_the_reading_time(app, clock) -> 
     assert _verdicts(app) == [("rejected", ["LATE"])]
 
 
+@pytest.mark.both_databases
 def test_resubmission_after_the_deadline_is_late_and_supersedes(app) -> None:
     ingest_bytes(app, submission(pkg=g.Package(narrative_chars=700), message_id="<a@x>"), "file:/x/a.eml")
     ingest_bytes(app, submission(datetime(2025, 5, 31, 9, 0, tzinfo=CST), message_id="<b@x>"), "file:/x/b.eml")
@@ -118,6 +122,7 @@ def test_reply_cap_per_address_per_day(app) -> None:
     assert statuses.count("pending") == cap and statuses[cap:] == ["failed", "failed"]
 
 
+@pytest.mark.both_databases
 def test_outbox_drain_writes_each_reply_once(app, tmp_path: Path) -> None:
     ingest_bytes(app, submission(), "file:/x/1.eml")
     first = drain_to_folder(app, tmp_path / "out")

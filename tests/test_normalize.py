@@ -23,6 +23,7 @@ def test_month(text: str, expected: str | None) -> None:
     ("+86 13812345678", "13812345678"), ("13812345678（手机）", "13812345678"), ("0311-85521691", "0311-85521691"),
     ("(0311)85521691", "0311-85521691"), ("0311 85521691", "0311-85521691"), ("（0311）8552-1691", "0311-85521691"),
     ("13812345678/0311-85521691", "13812345678"), ("０３１１－８５５２１６９１", "0311-85521691"),
+    ("0311—85521691", "0311-85521691"), ("13386137612", "13386137612"), ("8613812345678", "13812345678"),
     ("85521691", None), ("", None), ("1381234567", None), ("无", None),
 ])
 def test_phone(text: str, expected: str | None) -> None:
@@ -40,7 +41,7 @@ def test_money_wan(text: str, expected: float | None) -> None:
 
 @pytest.mark.parametrize("text, expected", [
     ("7人", 7), ("7", 7), ("七人", 7), ("7 名", 7), ("十二人", 12), ("共8人", 8), ("", None), ("若干", None),
-    ("7-8人", None),
+    ("7-8人", None), ("7人（含带头人）", 7), ("7(含带头人)", 7),
 ])
 def test_count(text: str, expected: int | None) -> None:
     assert normalize.count(text) == expected
@@ -48,6 +49,7 @@ def test_count(text: str, expected: int | None) -> None:
 
 def test_gender_age_and_plain() -> None:
     assert [normalize.gender(x) for x in ("男", " 女 ", "男性", "未知")] == ["男", "女", "男", None]
+    assert [normalize.gender(x) for x in ("☑男 □女", "□男 ☑女", "男√ 女□", "□男 □女")] == ["男", "女", "男", None]
     assert [normalize.age(x) for x in ("45", "45岁", "四十五", "450", "")] == [45, 45, 45, None, None]
     assert normalize.plain("  高级　技师 \n\n 车间主任 ") == "高级 技师\n车间主任"
     assert normalize.plain("单击或点击此处输入文字。") is None

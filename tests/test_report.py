@@ -9,20 +9,20 @@ import shutil
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta
 from email.policy import default
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from smtp_server import SmtpServer
+from staff_site import HOSTILE_SUBJECT, Site, build_site
 
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.report import days_left, per_day, unit_key
+from pipeline.report import collect, days_left, per_day, unit_key
 from pipeline.scheduler import build_scheduler
-from smtp_server import SmtpServer
-from staff_site import HOSTILE_SUBJECT, Site, build_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 VERDICT_SHEETS = {"accepted": "已受理", "rejected": "退回", "review": "待人工核实", "ignored": "已忽略"}
@@ -55,7 +55,7 @@ def _cell(html: str, ident: str) -> str:
 
 
 def _section(html: str, ident: str) -> str:
-    match = re.search(rf'<table id="{ident}".*?</table>', html, re.S)
+    match = re.search(rf'<table id="{ident}".*?</table>', html, re.DOTALL)
     assert match, ident
     return match.group(0)
 
@@ -139,11 +139,16 @@ def test_the_nightly_job_sends_the_full_report(site: Site, server: SmtpServer) -
 
 def test_days_left_and_the_daily_chart(site: Site) -> None:
     campaign = load_config(site.config).campaigns[0]
-    assert days_left(campaign, datetime(2025, 5, 27, 16, 0, tzinfo=timezone.utc)) == "还有 3 天"  # 28 May, Beijing
-    assert days_left(campaign, datetime(2025, 5, 30, 1, 0, tzinfo=timezone.utc)) == "今天截止"
-    assert days_left(campaign, datetime(2025, 5, 30, 16, 0, tzinfo=timezone.utc)) == "已截止"
+    assert days_left(campaign, datetime(2025, 5, 27, 16, 0, tzinfo=UTC)) == "还有 2 天"  # 28 May, Beijing
+    assert days_left(campaign, datetime(2025, 5, 30, 1, 0, tzinfo=UTC)) == "今天截止"
+    assert days_left(campaign, datetime(2025, 5, 30, 16, 0, tzinfo=UTC)) == "已截止"
     assert unit_key("石家庄市教科文卫工会") == unit_key("市教科文卫工会") != unit_key("新乐市总工会")
     assert per_day([], campaign.deadline.tzinfo) == []
+    data = collect(app := build_app(load_config(site.config)), app.clock(), None)
+    days = [d["date"] for d in data.per_day]
+    assert days == [days[0] + timedelta(days=i) for i in range(len(days))]  # empty days are drawn too
+    assert sum(d["count"] for d in data.per_day) == sum(r["verdict"] != "ignored" for r in site.rows())
+    assert max(d["width"] for d in data.per_day) == 100
 
 
 def test_deadline_day_submissions_are_listed(site: Site, tmp_path: Path) -> None:

@@ -54,9 +54,12 @@ class Site:
     """A config file pointed at the test servers, and ways to run `intake` on it."""
 
     def __init__(self, tmp_path: Path, imap: DovecotServer, smtp: SmtpServer, *,
-                 mailbox: dict[str, Any] | None = None, sending: dict[str, Any] | None = None) -> None:
+                 mailbox: dict[str, Any] | None = None, sending: dict[str, Any] | None = None,
+                 storage: dict[str, str] | None = None) -> None:
         text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-        text = toml_set(text, "storage", url=f"sqlite:///{tmp_path}/intake.db", data_dir=str(tmp_path / "data"))
+        # storage: the [storage] keys of another database (conftest's storage_settings)
+        text = toml_set(text, "storage", **{"url": f"sqlite:///{tmp_path}/intake.db", "data_dir": str(tmp_path / "data"),
+                                            **(storage or {})})
         text = toml_set(text, "mailbox", host=imap.host, port=imap.port, ssl=False, username=imap.user,
                         timeout_seconds=10, **(mailbox or {}))
         text = toml_set(text, "smtp", host="127.0.0.1", port=smtp.port, ssl=False, send_interval_seconds=0,
@@ -97,8 +100,8 @@ def imap(dovecot: DovecotServer) -> DovecotServer:  # noqa: F811
 
 
 @pytest.fixture
-def site(tmp_path: Path, imap: DovecotServer, smtp: SmtpServer) -> Site:
-    return Site(tmp_path, imap, smtp)
+def site(tmp_path: Path, imap: DovecotServer, smtp: SmtpServer, storage_settings: dict[str, str]) -> Site:
+    return Site(tmp_path, imap, smtp, storage=storage_settings)
 
 
 def message_id(name: str) -> str:
@@ -131,6 +134,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.both_databases
 def test_once_judges_everything_answers_once_and_changes_nothing_on_the_server(site: Site, imap) -> None:
     load(imap, [n for n in MAILBOX if n != "22-large-attachment-link.eml"])
     flags = {f: imap.flags(f) for f in ("INBOX", "垃圾邮件")}

@@ -19,18 +19,24 @@ from parsers.scan import SEAL_MIN_RATIO, ScanInfo, scan_info
 TITLE = "张三创新工作室"
 
 
-def _page(*, seal: bool = True, red_title: bool = False, seal_radius: int = 58, seed: int = 1) -> Image.Image:
-    """samplegen's scanned form page (ruled table, text bars), with or without its seal, optionally a red title."""
+def _page(*, seal: bool = True, red_title: int = 0, seal_radius: int = 58, seed: int = 1) -> Image.Image:
+    """samplegen's scanned form page (ruled table, text bars), with or without its seal, optionally a red title.
+
+    `red_title`: glyph size in pixels of a red title line (24: a title in red; 56: a 红头 letterhead's ~2 cm
+    characters on A4), glyphs 口-with-a-cross shaped, 20% of their size apart.
+    """
     w, h = g.SCAN_SIZE
     img = Image.new("RGB", g.SCAN_SIZE, (252, 252, 250))
     draw = ImageDraw.Draw(img)
     rng = g._rng("scan", TITLE, seed, 0)
-    if red_title:  # a title line in red, 24 px glyphs (as in a 红头 letterhead, smaller)
-        for i in range(12):
-            x = w // 2 - 12 * 15 + i * 30
-            draw.rectangle([x, 40, x + 24, 64], outline=g.RED, width=3)
-            draw.line([x, 52, x + 24, 52], fill=g.RED, width=3)
-            draw.line([x + 12, 40, x + 12, 64], fill=g.RED, width=3)
+    if red_title:
+        size, stroke = red_title, max(3, red_title // 8)
+        count = min(12, (w - 100) // (size * 6 // 5))
+        for i in range(count):
+            x = (w - count * size * 6 // 5) // 2 + i * size * 6 // 5
+            draw.rectangle([x, 40, x + size, 40 + size], outline=g.RED, width=stroke)
+            draw.line([x, 40 + size // 2, x + size, 40 + size // 2], fill=g.RED, width=stroke)
+            draw.line([x + size // 2, 40, x + size // 2, 40 + size], fill=g.RED, width=stroke)
     else:
         draw.rectangle([w // 2 - 200, 48, w // 2 + 200, 64], fill=(40, 40, 40))
     top, rows = 128, 14
@@ -123,13 +129,23 @@ def test_helper_page_with_seal_measures_like_samplegen(tmp_path: Path) -> None:
     assert info.seal_visible and 0.005 < info.red_ratio < 0.009
 
 
-def test_red_title_alone_is_not_a_seal_though_its_area_is_larger_than_a_small_seal(tmp_path: Path) -> None:
-    title = scan_info(_write(tmp_path, "t.jpg", _jpeg(_page(seal=False, red_title=True))), "jpeg")
-    small_seal = scan_info(_write(tmp_path, "s.jpg", _jpeg(_page(seal_radius=30))), "jpeg")
-    assert not title.seal_visible and title.red_ratio > SEAL_MIN_RATIO   # measured ≈ 0.0095
-    assert small_seal.seal_visible and small_seal.red_ratio < title.red_ratio  # seal ~10% of the width
-    both = scan_info(_write(tmp_path, "b.pdf", _pdf_of(_page(red_title=True))), "pdf")
+@pytest.mark.parametrize("glyph", [24, 56])
+def test_red_title_alone_is_not_a_seal_though_its_area_is_larger_than_a_small_seal(tmp_path: Path,
+                                                                                   glyph: int) -> None:
+    title = scan_info(_write(tmp_path, "t.jpg", _jpeg(_page(seal=False, red_title=glyph))), "jpeg")
+    small_seal = scan_info(_write(tmp_path, "s.jpg", _jpeg(_page(seal_radius=36))), "jpeg")
+    assert not title.seal_visible and title.red_ratio > SEAL_MIN_RATIO   # measured ≈ 0.0094 / 0.0270
+    assert small_seal.seal_visible and small_seal.red_ratio < title.red_ratio  # seal 12% of the width: ≈ 0.0042
+    both = scan_info(_write(tmp_path, "b.pdf", _pdf_of(_page(red_title=glyph))), "pdf")
     assert both.seal_visible
+
+
+def test_two_seals_side_by_side_are_not_a_line_of_text(tmp_path: Path) -> None:
+    page = _page(seal=False)
+    draw = ImageDraw.Draw(page)
+    g._seal(draw, (170, 700), 58)
+    g._seal(draw, (320, 700), 58)
+    assert scan_info(_write(tmp_path, "two.jpg", _jpeg(page)), "jpeg").seal_visible
 
 
 def test_grey_scan_of_a_stamped_page_shows_no_seal(tmp_path: Path) -> None:
@@ -155,7 +171,7 @@ def test_transparent_electronic_seal_png(tmp_path: Path) -> None:
 
 
 def test_red_share_is_the_one_parsers_images_measures() -> None:
-    page = _page(red_title=True)
+    page = _page(red_title=24)
     assert scan._look_at(page).red_ratio == pytest.approx(images._red_ratio(page))
 
 

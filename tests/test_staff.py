@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from smtp_server import SmtpServer
+from staff_site import SAMPLES, Site, build_site
 
 from pipeline.cli import main
 from pipeline.progress import Progress, tracking
 from pipeline.staff import default_staff_name
-from smtp_server import SmtpServer
-from staff_site import SAMPLES, Site, build_site
 
 
 @pytest.fixture(scope="module")
