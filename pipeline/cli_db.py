@@ -14,7 +14,8 @@ CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.t
 
 
 def _load(config_file: str | None) -> Config:
-    from pipeline.cli import _load as load  # one loader, one way of reporting config problems
+    # One loader, one way of reporting config problems (imported here: pipeline.cli imports this module).
+    from pipeline.cli import _load as load
 
     return load(config_file)
 

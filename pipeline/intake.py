@@ -129,8 +129,9 @@ def process_by_id(app: App, message_pk: int, *, notify: bool, statuses: tuple[st
     Only a row in `statuses` (or a `processing` row whose owner is gone) is claimed; otherwise another
     process has it or had it, and the result is "known". Never raises for a bad message.
     """
+    # Imported here: both modules import this one.
     from pipeline.claims import claim_text, may_take_over
-    from pipeline.sandbox import can_isolate, process_isolated  # the sandbox imports this module
+    from pipeline.sandbox import can_isolate, process_isolated
 
     with app.sessions() as session:
         source_key = repo.claim_message(session, message_pk, claim_text(app), statuses,

@@ -126,7 +126,7 @@ def summary_line(result: RunResult) -> str:
     return line
 
 
-# --- the minimal nightly report (the full HTML/XLSX report is its own issue) ---------------------------
+# --- the minimal plain-text report (the scheduler now sends pipeline/report.py's HTML + XLSX report) ----
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -45,7 +45,7 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Imported once by the forkserver, so each child starts with them loaded; "__main__" (multiprocessing's
 # default) spares every child re-importing the entry point (intake's CLI, pytest).
 _PRELOAD = ["__main__", "pipeline.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
-            "parsers.wordcount", "parsers.form_reader", "parsers.scan", "pipeline.eligibility", "storage.forms",
+            "parsers.wordcount", "parsers.form_reader", "parsers.scan", "parsers.convert", "pipeline.eligibility", "storage.forms",
             "storage.mailbox_state", "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb"]
 
 

@@ -41,7 +41,7 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, password_env: s
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         private_file(Path(url.removeprefix("sqlite:///")))
     target = make_url(url)
-    if password_env:
+    if password_env and target.get_backend_name() != "sqlite":  # a file has no password
         target = target.set(password=database_password(password_env))
     if target.get_backend_name() == "sqlite":
         connect_args: dict[str, object] = {"timeout": busy_timeout_seconds}

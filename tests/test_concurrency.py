@@ -17,16 +17,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-
 from conftest import REPO
-from crash_checks import SENT, SavingSmtp, run_env
-from crash_checks import imap, saving_smtp  # noqa: F401  (fixtures)
+from crash_checks import SENT, SavingSmtp, imap, run_env, saving_smtp  # noqa: F401  (fixtures)
 from dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
 from mailcorpus import corpus
+from smtp_server import toml_set
+from sqlalchemy import func, select
+
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from smtp_server import toml_set
 from storage.models import Message, OutboxItem, Submission
 
 pytestmark = pytest.mark.both_databases

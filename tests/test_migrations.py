@@ -16,12 +16,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
+from conftest import REPO
+from smtp_server import toml_set
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from conftest import REPO
 from pipeline.cli import main
-from smtp_server import toml_set
 from storage.db import make_engine
 from storage.schema import FIRST_REVISION, head_revision, model_metadata, upgrade_schema
 

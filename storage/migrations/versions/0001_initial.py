@@ -115,11 +115,20 @@ def _submissions() -> None:
     op.create_index("ix_submissions_studio", "submissions", ["campaign", "studio_key"])
 
 
-def _documents_and_findings() -> None:
+def _child_of_submission(name: str, *columns: sa.Column | sa.UniqueConstraint) -> None:
+    """A table of rows belonging to one submission: id, submission_id (indexed), then `columns`."""
     op.create_table(
-        "documents",
+        name,
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("submission_id", sa.Integer(), sa.ForeignKey("submissions.id"), nullable=False),
+        *columns,
+    )
+    op.create_index(f"ix_{name}_submission_id", name, ["submission_id"])
+
+
+def _documents_and_findings() -> None:
+    _child_of_submission(
+        "documents",
         sa.Column("role", sa.String(32), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("format", sa.String(16), nullable=False),
@@ -130,26 +139,17 @@ def _documents_and_findings() -> None:
         sa.Column("word_count_high", sa.Integer(), nullable=True),
         sa.Column("char_count", sa.Integer(), nullable=True),
     )
-    op.create_index("ix_documents_submission_id", "documents", ["submission_id"])
-    op.create_table(
+    _child_of_submission(
         "findings",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("submission_id", sa.Integer(), sa.ForeignKey("submissions.id"), nullable=False),
         sa.Column("code", sa.String(64), nullable=False),
         sa.Column("severity", sa.String(16), nullable=False),
-        sa.Column("message", sa.Text(), nullable=False),
-        sa.Column("fix", sa.Text(), nullable=False),
-        sa.Column("file", sa.Text(), nullable=False),
-        sa.Column("note", sa.Text(), nullable=False),
+        *(sa.Column(name, sa.Text(), nullable=False) for name in ("message", "fix", "file", "note")),
     )
-    op.create_index("ix_findings_submission_id", "findings", ["submission_id"])
 
 
 def _outbox() -> None:
-    op.create_table(
+    _child_of_submission(
         "outbox",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("submission_id", sa.Integer(), sa.ForeignKey("submissions.id"), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("to_addr", sa.String(320), nullable=False),
@@ -165,7 +165,6 @@ def _outbox() -> None:
         sa.UniqueConstraint("submission_id", "kind", "revision"),
         sa.UniqueConstraint("reply_message_id"),
     )
-    op.create_index("ix_outbox_submission_id", "outbox", ["submission_id"])
     op.create_index("ix_outbox_status", "outbox", ["status"])
 
 
