@@ -37,6 +37,7 @@ class FieldSpec:
     labels: tuple[str, ...]
     kind: str = "text"
     required: bool = False
+    max_items: int = 0      # a list field may hold at most this many items (0: no limit)
 
     @property
     def title(self) -> str:

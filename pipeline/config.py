@@ -161,17 +161,22 @@ class EvidenceRule:
     image_formats: tuple[str, ...] = ("jpeg",)
     other_formats: tuple[str, ...] = ("pdf",)
     require_sequence: bool = True
+    require_numbering: bool = True                  # false: evidence may be named freely (no 3-1, 3-2 …)
+    min_count: int = 0                              # MISSING_EVIDENCE below this many evidence files
+    title: str = "佐证材料"                          # how findings name the evidence
 
 
 @dataclass(frozen=True)
 class LeaderCondition:
-    """A condition the notice sets for a category's leader, checked on one form field (advisory)."""
+    """A condition the notice sets for a category (its leader, its awards), checked on one form field (advisory)."""
 
     category: str
     field: str
     any_of: tuple[str, ...]     # the field must contain one of these (e.g. 正高 for 名医)
     none_of: tuple[str, ...]    # … and none of these (副主任医师 contains 主任医师)
     explain: str                # the notice's condition in its own words, for the finding
+    within_years: int = 0       # an item of the field must name a year this recent (awards "申报前3年内")
+    code: Code = Code.LEADER_CONDITION
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,7 @@ class FormRules:
     min_results: int = 0          # TOO_FEW_RESULTS below this
     min_months_running: int = 0   # TOO_RECENT: established less than this many months before the deadline
     category_field: str = ""      # a form field that names the studio's category (else the studio name does)
-    leader_conditions: tuple[LeaderCondition, ...] = ()
+    conditions: tuple[LeaderCondition, ...] = ()   # leader_conditions, then conditions, from the config
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,7 @@ class Campaign:
     units: tuple[UnitKind, ...]
     unit_exclude: tuple[re.Pattern[str], ...]
     categories: tuple[str, ...]
+    default_category: str       # when neither the form, the studio's name nor the subject names one ("": unknown)
     documents: tuple[DocumentRole, ...]
     narrative_min_chars: int
     evidence: EvidenceRule
@@ -550,6 +556,8 @@ def _evidence(c: dict[str, Any], where: str, p: _Problems) -> EvidenceRule:
         image_formats=_str_list(t, "image_formats", ("jpeg",), w, p),
         other_formats=_str_list(t, "other_formats", ("pdf",), w, p),
         require_sequence=_get(t, "require_sequence", bool, True, w, p),
+        require_numbering=_get(t, "require_numbering", bool, True, w, p),
+        min_count=_get(t, "min_count", int, 0, w, p), title=_get(t, "title", str, "佐证材料", w, p),
     )
 
 
@@ -571,7 +579,8 @@ def _field_specs(table: Any, where: str, p: _Problems) -> list[tuple[FieldSpec, 
         kind = _get(spec, "kind", str, "text", w, p)
         if kind not in (*KINDS, LIST_KIND):
             p.add(f"{w}.kind", f"unknown kind {kind!r} (known: {', '.join((*KINDS, LIST_KIND))})")
-        specs.append((FieldSpec(name, labels or (name,), kind, _get(spec, "required", bool, False, w, p)),
+        specs.append((FieldSpec(name, labels or (name,), kind, _get(spec, "required", bool, False, w, p),
+                                _get(spec, "max_items", int, 0, w, p)),
                       _get(spec, "header", bool, False, w, p)))
     return specs
 
@@ -592,16 +601,19 @@ def _form(c: dict[str, Any], where: str, p: _Problems) -> FormRules | None:
     specs = _field_specs(_get(t, "fields", dict, {}, w, p), f"{w}.fields", p)
     members = _table_spec(p.watch(f"{w}.members", t["members"]), f"{w}.members", p) if "members" in t else None
     conditions = []
-    for i, cond in enumerate(_get(t, "leader_conditions", list, [], w, p)):
-        cw = f"{w}.leader_conditions[{i}]"
-        cond = p.watch(cw, cond if isinstance(cond, dict) else {})
-        conditions.append(LeaderCondition(
-            category=_get(cond, "category", str, "", cw, p), field=_get(cond, "field", str, "", cw, p),
-            any_of=_str_list(cond, "any_of", (), cw, p), none_of=_str_list(cond, "none_of", (), cw, p), explain=_get(cond, "explain", str, "", cw, p)))
+    for key, code in (("leader_conditions", Code.LEADER_CONDITION), ("conditions", Code.CATEGORY_CONDITION)):
+        for i, cond in enumerate(_get(t, key, list, [], w, p)):
+            cw = f"{w}.{key}[{i}]"
+            cond = p.watch(cw, cond if isinstance(cond, dict) else {})
+            conditions.append(LeaderCondition(
+                category=_get(cond, "category", str, "", cw, p), field=_get(cond, "field", str, "", cw, p),
+                any_of=_str_list(cond, "any_of", (), cw, p), none_of=_str_list(cond, "none_of", (), cw, p),
+                explain=_get(cond, "explain", str, "", cw, p), within_years=_get(cond, "within_years", int, 0, cw, p),
+                code=code))
     names = {spec.name for spec, _ in specs}
     for cond in conditions:
         if cond.field not in names:
-            p.add(f"{w}.leader_conditions", f"field {cond.field!r} is not a form field")
+            p.add(f"{w}.conditions", f"field {cond.field!r} is not a form field")
     schema = FormSchema(fields=tuple(s for s, header in specs if not header),
                         header_fields=tuple(s for s, header in specs if header), members=members,
                         section_labels=_str_list(t, "section_labels", (), w, p))
@@ -611,7 +623,7 @@ def _form(c: dict[str, Any], where: str, p: _Problems) -> FormRules | None:
     return FormRules(schema=schema, min_members=_get(t, "min_members", int, 0, w, p),
                      min_results=_get(t, "min_results", int, 0, w, p),
                      min_months_running=_get(t, "min_months_running", int, 0, w, p),
-                     category_field=category_field, leader_conditions=tuple(conditions))
+                     category_field=category_field, conditions=tuple(conditions))
 
 
 def _summary_table(c: dict[str, Any], where: str, p: _Problems) -> SummaryRules | None:
@@ -646,6 +658,7 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         subject=_subject(c, where, p), units=_units(c, where, p),
         unit_exclude=tuple(r for s in _str_list(c, "unit_exclude", (), where, p) if (r := _regex(s, f"{where}.unit_exclude", p))),
         categories=_str_list(c, "categories", (), where, p), documents=_documents(c, where, p),
+        default_category=_get(c, "default_category", str, "", where, p),
         narrative_min_chars=_get(c, "narrative_min_chars", int, 0, where, p), evidence=_evidence(c, where, p),
         archive_required=_get(c, "archive_required", bool, True, where, p), severities=_severities(c, where, p),
         form=_form(c, where, p), summary_table=_summary_table(c, where, p),

@@ -7,12 +7,14 @@ unless a campaign's severities say otherwise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
+from parsers import normalize
 from parsers.form_reader import KINDS, FormRecord
 from parsers.names import normalize_name
-from pipeline.config import Campaign, FormRules
+from pipeline.config import Campaign, FormRules, LeaderCondition
 from pipeline.findings import Code, Finding
 from pipeline.forms import MaterialFacts, SummaryFacts, age_at, months_between
 from pipeline.messages import default_severity, make_finding, unreadable_reason
@@ -72,21 +74,50 @@ def check_form(form_file: str, record: FormRecord, rules: FormRules, campaign: C
     if studio and isinstance(form_studio, str) and normalize_name(form_studio) != normalize_name(studio):
         out.append(_finding(campaign, Code.FORM_MISMATCH, file=form_file,
                             detail=f"的工作室名称“{form_studio}”与邮件主题中的“{studio}”不一致"))
-    out += _leader_conditions(form_file, record, rules, campaign, category)
+    out += _too_many(form_file, record, rules, campaign)
+    out += _conditions(form_file, record, rules, campaign, category)
     return out
 
 
-def _leader_conditions(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign,
-                       category: str) -> list[Finding]:
+def _too_many(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign) -> list[Finding]:
+    out = []
+    for spec in rules.schema.fields:
+        items = record.values.get(spec.name)
+        if spec.max_items and isinstance(items, list) and len(items) > spec.max_items:
+            out.append(_finding(campaign, Code.TOO_MANY_ITEMS, file=form_file, field=spec.title, count=len(items),
+                                maximum=spec.max_items))
+    return out
+
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+
+
+def _meets(cond: LeaderCondition, value: object, deadline: datetime) -> bool:
+    """Whether a field's value (one text, or a list of items) satisfies `cond`."""
+    items = value if isinstance(value, list) else [value]
+    for item in map(str, items):
+        if not any(word in item for word in cond.any_of) or any(word in item for word in cond.none_of):
+            continue
+        if not cond.within_years:
+            return True
+        years = [int(y) for y in _YEAR.findall(item)]
+        if any(deadline.year - cond.within_years <= y <= deadline.year for y in years):
+            return True
+    return False
+
+
+def _conditions(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign,
+                category: str) -> list[Finding]:
     out = []
     titles = {spec.name: spec.title for spec in rules.schema.fields}
-    for cond in rules.leader_conditions:
+    for cond in rules.conditions:
         value = record.values.get(cond.field)
-        if cond.category != category or not isinstance(value, str):
+        if cond.category != category or value in (None, "", []):
             continue  # blank: FORM_FIELDS_MISSING already asks for it
-        if not any(word in value for word in cond.any_of) or any(word in value for word in cond.none_of):
-            out.append(_finding(campaign, Code.LEADER_CONDITION, file=form_file, field=titles.get(cond.field, cond.field),
-                                value=value, explain=cond.explain))
+        if not _meets(cond, value, campaign.deadline):
+            shown = "；".join(map(str, value)) if isinstance(value, list) else str(value)
+            out.append(_finding(campaign, cond.code, file=form_file, field=titles.get(cond.field, cond.field),
+                                value=shown, explain=cond.explain))
     return out
 
 
@@ -143,19 +174,18 @@ def _read(kind: str, raw: str) -> object:
     return KINDS.get(kind, KINDS["text"])(raw)  # the same normalisers the form went through
 
 
-def category_of(studio: str, record: FormRecord | None, campaign: Campaign) -> str:
+def category_of(studio: str, record: FormRecord | None, campaign: Campaign, subject: str = "") -> str:
     """The studio's category: a form field naming it when the campaign has one, else a category word in the
-    studio's name (名师 / 名医 studios are named that way), else the campaign's first category."""
+    studio's name (名师 / 名医 studios are named that way) or the subject, else the campaign's default."""
     rules = campaign.form
+    texts = [studio, subject]
     if rules is not None and rules.category_field and record is not None:
-        written = str(record.values.get(rules.category_field) or "")
-        named = [c for c in campaign.categories if c in written]
+        texts.insert(0, normalize.checked_option(str(record.values.get(rules.category_field) or "")))
+    for text in texts:
+        named = [c for c in campaign.categories if c and c in text]
         if named:
             return named[0]
-    named = [c for c in campaign.categories[1:] if c in studio]
-    if named:
-        return named[0]
-    return campaign.categories[0] if campaign.categories and studio else ""
+    return campaign.default_category if studio else ""
 
 
 def check_materials(materials: MaterialFacts, campaign: Campaign, unit: str, studio: str,

@@ -254,7 +254,7 @@ def with_materials(facts: SubmissionFacts, campaign: Campaign) -> SubmissionFact
     record = materials.form.record if materials.form else None
     studio = studio or (str(record.values.get("studio_name") or "") if record else "")
     return replace(facts, materials=materials, unit=unit, studio=studio,
-                   category=category_of(studio, record, campaign))
+                   category=category_of(studio, record, campaign, facts.subject))
 
 
 def _fields(facts: SubmissionFacts, campaign: Campaign) -> dict[str, object]:

@@ -152,10 +152,14 @@ def check_evidence(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fin
     rule = campaign.evidence
     evidence = [f for f in files if f.role == EVIDENCE]
     out: list[Finding] = []
+    if len(evidence) < rule.min_count:
+        out.append(_finding(campaign, Code.MISSING_EVIDENCE, title=rule.title))
     for f in evidence:
         allowed = f.format in rule.image_formats or f.format in rule.other_formats
         if not allowed and (f.format in IMAGE_FORMATS or f.format not in ("docx", "doc", "xlsx", "xls")):
             out.append(_finding(campaign, Code.EVIDENCE_NOT_JPEG, file=f.name, actual=FORMAT_NAMES.get(f.format, f.format.upper())))
+    if not rule.require_numbering:
+        return out
     unnumbered = [f.basename for f in evidence if f.evidence_no is None]
     problems = [f"“{'、'.join(unnumbered)}”没有按“{rule.major}-1、{rule.major}-2”编号"] if unnumbered else []
     numbers = [f.evidence_no[1] for f in evidence if f.evidence_no]

@@ -151,3 +151,24 @@ def test_fields_are_flat_and_complete(campaign: Campaign) -> None:
 def test_date_arithmetic(campaign: Campaign) -> None:
     assert age_at("1975-06", campaign.deadline) == 49 and age_at("1975-05", campaign.deadline) == 50
     assert months_between("2024-05", campaign.deadline) == 12 and months_between("2019", campaign.deadline) is None
+
+
+def test_too_many_items_and_dated_conditions(campaign: Campaign) -> None:
+    from dataclasses import replace as dc_replace
+
+    from parsers.form_reader import FieldSpec
+    from pipeline.config import LeaderCondition
+
+    assert campaign.form is not None
+    honours = FieldSpec("leader_honours", ("主要荣誉",), "list", max_items=5)
+    award = LeaderCondition("技术创新型", "innovation_results", ("二等奖", "一等奖", "特等奖"), (),
+                            "申报前3年内获得过至少1项市级二等奖", within_years=3, code=Code.CATEGORY_CONDITION)
+    rules = dc_replace(campaign.form, schema=dc_replace(campaign.form.schema, fields=(
+        *campaign.form.schema.fields, honours)), conditions=(award,))
+    rec = record(leader_honours=[f"荣誉{i}" for i in range(6)],
+                 innovation_results=["2019年获市科技进步二等奖", "2023年获国家专利1项"])
+    found = codes(check_form(FORM, rec, rules, campaign, "张三创新工作室", "技术创新型"))
+    assert found == ["TOO_MANY_ITEMS", "CATEGORY_CONDITION"]   # 2019 is more than 3 years before 2025
+    rec = record(leader_honours=["甲"], innovation_results=["2023年获市科技进步二等奖", "一种新型导管"])
+    assert codes(check_form(FORM, rec, rules, campaign, "张三创新工作室", "技术创新型")) == []
+    assert codes(check_form(FORM, rec, rules, campaign, "张三创新工作室", "服务创新型")) == []

@@ -99,7 +99,7 @@ def test_no_attachment_and_large_attachment_link(campaign) -> None:
 def test_loose_files_are_not_an_archive_but_still_checked(campaign) -> None:
     assert codes(campaign, facts(campaign, archive=None)) == ["NOT_ARCHIVE"]
     assert codes(campaign, facts(campaign, files=complete_files()[:2], archive=None)) == [
-        "MISSING_NARRATIVE", "MISSING_SUMMARY", "NOT_ARCHIVE"]
+        "MISSING_EVIDENCE", "MISSING_NARRATIVE", "MISSING_SUMMARY", "NOT_ARCHIVE"]
 
 
 @pytest.mark.parametrize("problem,code", [("encrypted", "ARCHIVE_ENCRYPTED"), ("corrupt", "ARCHIVE_CORRUPT"),
