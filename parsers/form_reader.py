@@ -20,6 +20,7 @@ Normaliser = Callable[[str], object]
 KINDS: dict[str, Normaliser] = {
     "text": normalize.plain, "month": normalize.month, "phone": normalize.phone, "money_wan": normalize.money_wan,
     "count": normalize.count, "gender": normalize.gender, "age": normalize.age,
+    "choice": lambda text: normalize.plain(normalize.checked_option(text)),   # "☑技术创新型 □服务创新型"
 }
 LIST_KIND = "list"
 # Text a clerk writes instead of a list: "see the attached sheet" — not a count of results.
@@ -247,7 +248,9 @@ def _header_columns(grid: _Grid, row: list[_Cell], spec: TableSpec,
         for col in spec.columns:
             if col.name not in found and cell.key in {normalize.label_key(x) for x in col.labels}:
                 found[col.name] = cell
-    return found if len(found) >= spec.min_header_matches else None
+    # The first column (姓名) identifies a member row: a leader row of 学历 / 职称 / 职务 labels is not a header.
+    key = spec.columns[0].name if spec.columns else ""
+    return found if len(found) >= spec.min_header_matches and key in found else None
 
 
 def _read_members(grid: _Grid, schema: FormSchema) -> list[dict[str, object]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -226,6 +226,7 @@ class Campaign:
     severities: dict[str, Severity] = field(default_factory=dict)
     form: FormRules | None = None
     summary_table: SummaryRules | None = None
+    late_window_days: int = 60
 
     def severity(self, code: Code, default: Severity) -> Severity:
         """The severity this campaign gives `code` (config overrides the built-in default)."""
@@ -234,6 +235,13 @@ class Campaign:
     def role(self, name: str) -> DocumentRole | None:
         """The document role called `name`, if the campaign asks for it."""
         return next((d for d in self.documents if d.role == name), None)
+
+    def accepts_mail_at(self, received_at: datetime) -> bool:
+        """Whether mail received then can belong to this call: from `opens` until `late_window_days` after the
+        deadline (late mail still routes here and gets LATE; years later it is someone else's or nobody's)."""
+        if self.opens is not None and received_at < self.opens:
+            return False
+        return received_at <= self.deadline + timedelta(days=self.late_window_days)
 
     def is_late(self, received_at: datetime) -> bool:
         """Whether a message received at `received_at` missed the deadline."""
@@ -662,6 +670,7 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         narrative_min_chars=_get(c, "narrative_min_chars", int, 0, where, p), evidence=_evidence(c, where, p),
         archive_required=_get(c, "archive_required", bool, True, where, p), severities=_severities(c, where, p),
         form=_form(c, where, p), summary_table=_summary_table(c, where, p),
+        late_window_days=_get(c, "late_window_days", int, 60, where, p),
     )
     return campaign if deadline else None
 
@@ -671,10 +680,11 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     p = _Problems()
     known = {"storage", "mailbox", "smtp", "report", "limits", "campaigns", "run"}
     for key in data:
-        if key not in known:
-            p.add(key, f"unknown section (known: {', '.join(sorted(known))})")
+        if key not in known and key != "campaign_files":
+            p.add(key, f"unknown section (known: {', '.join(sorted(known))}, campaign_files)")
     # Campaign ids and document roles are the user's names, so only fixed-key tables are watched.
     section = {k: _get(data, k, dict, {}, "config", p) for k in known}
+    section["campaigns"] = {**section["campaigns"], **_included_campaigns(data, section["campaigns"], base, p)}
     section.update({k: p.watch(k, v) for k, v in section.items() if k != "campaigns"})
     campaigns = [_campaign(cid, c, p) if isinstance(c, dict) else p.add(f"campaigns.{cid}", "expected a table")
                  for cid, c in section["campaigns"].items()]
@@ -690,6 +700,33 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+def _included_campaigns(data: dict[str, Any], own: dict[str, Any], base: Path, p: _Problems) -> dict[str, Any]:
+    """`campaign_files = ["campaigns/x.toml"]`: campaign tables kept in files of their own (one per notice),
+    so one mailbox's config can serve several campaigns without copying their rules."""
+    files = data.get("campaign_files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        p.add("campaign_files", "expected a list of file names")
+        return {}
+    found: dict[str, Any] = {}
+    for name in files:
+        path = _resolve(base, name)
+        try:
+            included = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            p.add("campaign_files", f"{path}: file not found")
+            continue
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            p.add("campaign_files", f"{path}: not valid TOML: {exc}")
+            continue
+        if set(included) - {"campaigns"}:
+            p.add("campaign_files", f"{path}: may hold only [campaigns.<id>] tables")
+        for cid, table in included.get("campaigns", {}).items():
+            if cid in own or cid in found:
+                p.add("campaign_files", f"{path}: campaign {cid!r} is defined twice")
+            found[cid] = table
+    return found
 
 
 def load_config(path: Path) -> Config:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from parsers import normalize
 from parsers.form_reader import KINDS, FormRecord
+from parsers.form_reader import split_items as normalize_items
 from parsers.names import normalize_name
 from pipeline.config import Campaign, FormRules, LeaderCondition
 from pipeline.findings import Code, Finding
@@ -165,12 +166,19 @@ def check_summary(summary: SummaryFacts, campaign: Campaign, expected: Mapping[s
             continue   # a blank on either side is reported elsewhere (FORM_FIELDS_MISSING), not as a disagreement
         if not _same(want, got):
             differences.append(f"“{titles[name]}”填写为“{raw}”，与申报表或邮件主题中的“{want}”不一致")
-    if differences:
-        return [_finding(campaign, Code.SUMMARY_MISMATCH, file=summary.file, detail="；".join(differences))]
-    return []
+    out = [_finding(campaign, Code.SUMMARY_MISMATCH, file=summary.file, detail="；".join(differences))] \
+        if differences else []
+    for col in rules.table.columns:
+        items = normalize_items(row.get(col.name, "")) if col.kind == "list" else []
+        if col.max_items and len(items) > col.max_items:
+            out.append(_finding(campaign, Code.TOO_MANY_ITEMS, file=summary.file, field=col.title, count=len(items),
+                                maximum=col.max_items))
+    return out
 
 
 def _read(kind: str, raw: str) -> object:
+    if kind == "list":
+        return normalize_items(raw) or None
     return KINDS.get(kind, KINDS["text"])(raw)  # the same normalisers the form went through
 
 

@@ -55,7 +55,7 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
     Code.LEADER_CONDITION: (Severity.REVIEW, "申报表中带头人的{field}为“{value}”，按通知要求，{explain}。",
                             "工作人员将核实带头人条件；如填写有误，请更正后重新发送。"),
     Code.MISSING_EVIDENCE: (Severity.REJECT, "未找到{title}。", "请补充{title}，与其他材料一并重新发送。"),
-    Code.TOO_MANY_ITEMS: (Severity.REVIEW, "申报表“{file}”中“{field}”填写了{count}项，通知要求不超过{maximum}项。",
+    Code.TOO_MANY_ITEMS: (Severity.REVIEW, "“{file}”中“{field}”填写了{count}项，通知要求不超过{maximum}项。",
                           "请精简至{maximum}项以内后重新发送。"),
     Code.CATEGORY_CONDITION: (Severity.REVIEW, "按通知要求，{explain}；申报表“{file}”的“{field}”中未见符合条件的内容。",
                               "工作人员将核实申报条件；如有遗漏，请补充后重新发送。"),

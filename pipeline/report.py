@@ -97,7 +97,7 @@ def _local(moment: datetime, zone: ZoneInfo) -> str:
 
 def _entry(sub: Submission, decision: StaffDecision | None, zone: ZoneInfo) -> Entry:
     reply = reply_summary(sub)
-    error = sub.replies[-1].last_error or "" if sub.replies else ""
+    error = (sub.replies[-1].last_error or "") if sub.replies else ""
     return Entry(sub, effective_verdict(sub, decision), decision, _local(sub.message.received_at, zone),
                  REPLY_NAMES.get(reply["status"], reply["status"]), error if reply["status"] == "failed" else "")
 
@@ -202,7 +202,7 @@ def render_html(data: ReportData) -> str:
 
 def render_text(data: ReportData) -> str:
     """The plain-text alternative of the same report."""
-    lines = [f"申报邮件日报（截至 {data.made_at}，{data.timezone}）", "",
+    lines = [f"申报情况日报（截至 {data.made_at}，{data.timezone}）", "",
              f"全部登记 {data.total} 封：" + "，".join(f"{label} {n}" for _v, label, n in data.counts)]
     if data.since:
         lines.append(f"自上次报告（{data.since}）以来新收 {len(data.new_entries)} 封：" +
@@ -212,7 +212,8 @@ def render_text(data: ReportData) -> str:
     lines += ["", f"退回或待人工核实 {len(data.problems)} 封："]
     for e in data.problems:
         codes = "、".join(f.code for f in e.sub.findings) or "-"
-        lines.append(f"  #{e.sub.id} {e.verdict_name}「{e.sub.message.subject}」{codes}；回复：{e.reply_status}")
+        again = f"（已由 #{e.sub.superseded_by} 重新报送）" if e.sub.superseded_by else ""
+        lines.append(f"  #{e.sub.id} {e.verdict_name}「{e.sub.message.subject}」{codes}；回复：{e.reply_status}{again}")
     lines += ["", f"尚未报送的单位 {len(data.silent_units)} 个：" + "、".join(u for _k, u in data.silent_units)]
     lines += ["", f"回复发送失败 {len(data.failed_replies)} 封："]
     lines += [f"  #{r['id']} {r['to']}「{r['subject']}」：{r['error']}" for r in data.failed_replies]

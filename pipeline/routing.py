@@ -43,16 +43,27 @@ def relevance(mail: DecodedMail, campaign: Campaign) -> int:
 def route(mail: DecodedMail, campaigns: tuple[Campaign, ...], received_at: datetime) -> Campaign | None:
     """The best campaign for this message, or None (UNRELATED).
 
-    Among several, a campaign that had opened and not yet closed at receipt
-    wins, then the most relevant, then the nearest deadline. Late mail still
-    routes, so it gets LATE rather than UNRELATED.
+    Among several, a campaign that was open at receipt wins, then the most
+    relevant, then the one whose window (opens … deadline) is nearest to the
+    receipt time. Late mail still routes, so it gets LATE rather than
+    UNRELATED; a reminder sent before a call opens goes to that call, not to
+    one that closed years ago.
     """
     scored = []
     for campaign in campaigns:
+        if not campaign.accepts_mail_at(received_at):
+            continue  # outside the call's window: mail for another (or no) campaign
         score = relevance(mail, campaign)
         if score == 0:
             continue
         started = campaign.opens is None or received_at >= campaign.opens
         open_now = started and not campaign.is_late(received_at)
-        scored.append(((started, open_now, score, -abs((campaign.deadline - received_at).total_seconds())), campaign))
+        scored.append(((open_now, score, -_distance(campaign, received_at)), campaign))
     return max(scored, key=lambda item: item[0])[1] if scored else None
+
+
+def _distance(campaign: Campaign, received_at: datetime) -> float:
+    """Seconds between the receipt time and the campaign's window (0 inside it)."""
+    if campaign.opens is not None and received_at < campaign.opens:
+        return (campaign.opens - received_at).total_seconds()
+    return max(0.0, (received_at - campaign.deadline).total_seconds())

@@ -11,9 +11,11 @@ on a SQLite file too.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,9 @@ from smtp_server import toml_set
 from sqlalchemy import func, select
 
 from pipeline.bootstrap import build_app
+from pipeline.claims import owner
 from pipeline.config import load_config
+from pipeline.intake import App, process_by_id, record_delivery
 from storage.models import Message, OutboxItem, Submission
 
 pytestmark = pytest.mark.both_databases
@@ -81,3 +85,34 @@ def test_two_hosts_polling_together_judge_and_answer_each_message_once(
     assert replies == {"sent": len(answered)}
     got = Counter(r.message["In-Reply-To"] for r in saving_smtp.received)
     assert got == Counter(answered)  # one reply per answered message, at the server, none for ignored mail
+
+
+def _claimed(app: App, by: str, at: datetime, which: int = 0) -> int:
+    """A ledger row left `processing` by `by` (another host, or a process that died)."""
+    message, _new = record_delivery(app, corpus(3)[which].raw, f"file:/x/claimed-{which}.eml")
+    with app.sessions() as session:
+        row = session.get(Message, message.id)
+        row.status, row.error = "processing", f"claimed by {by} at {at.isoformat()}"
+        session.commit()
+    return message.id
+
+
+def test_another_hosts_claim_is_taken_over_only_once_it_is_stale(app, clock) -> None:
+    pk = _claimed(app, "elsewhere.example.cn:4242:123456", clock())
+    assert process_by_id(app, pk, notify=True).status == "known"  # it may still be working on it
+    clock.now += timedelta(seconds=app.config.sandbox.wall_seconds + 30)
+    assert process_by_id(app, pk, notify=True).status == "known"  # within the margin
+    clock.now += timedelta(seconds=60)
+    assert process_by_id(app, pk, notify=True).status == "new"
+    with app.sessions() as session:
+        assert session.get(Message, pk).status == "processed"
+
+
+def test_a_claim_of_a_process_gone_from_this_host_is_taken_over_at_once(app, clock) -> None:
+    mine = _claimed(app, owner(), clock(), 1)
+    assert process_by_id(app, mine, notify=True).status == "known"  # this very process: alive
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # its pid no longer runs (a killed intake)
+    ticks = owner().rsplit(":", 1)[1]
+    pk = _claimed(app, f"{socket.gethostname()}:{finished.pid}:{ticks}", clock(), 2)
+    assert process_by_id(app, pk, notify=True).status == "new"

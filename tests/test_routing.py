@@ -49,3 +49,21 @@ def test_questions_and_other_mail_are_unrelated(campaign, subject: str, attachme
 def test_large_attachment_link_without_attachment_is_a_submission(campaign) -> None:
     html = '<p>从网易163邮箱发来的超大附件</p><a href="https://mail.163.com/large-attachment-download/index.html?p=X">材料.zip</a>'
     assert route(_mail("材料", html=html), (campaign,), WHEN) is campaign
+
+
+def test_two_campaigns_by_subject_and_date_window(campaign) -> None:
+    """One mailbox, two calls: the subject convention and the receipt time decide; outside both windows,
+    nothing matches (UNRELATED)."""
+    from conftest import REPO
+
+    from pipeline.config import load_config
+
+    qingdao = load_config(REPO / "config.qingdao.toml").campaigns[0]
+    both = (campaign, qingdao)
+    qd_subject = "青岛市市立医院张伟劳模创新工作室申报材料"
+    zip_att = [("材料.zip", b"PK\x03\x04", "attachment")]
+    assert route(_mail(qd_subject, zip_att), both, datetime(2022, 5, 12, tzinfo=timezone.utc)) is qingdao
+    assert route(_mail(qd_subject, zip_att), both, datetime(2022, 5, 25, tzinfo=timezone.utc)) is qingdao  # LATE
+    assert route(_mail("正定县总工会张三创新工作室入库材料", zip_att), both, WHEN) is campaign
+    assert route(_mail(qd_subject, []), (qingdao,), WHEN) is None   # three years after its deadline
+    assert route(_mail(qd_subject, []), (qingdao,), datetime(2022, 4, 1, tzinfo=timezone.utc)) is None  # before
