@@ -12,13 +12,14 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline import progress
+from pipeline.batch import ingest_file, ingest_parallel, worker_count
 from pipeline.bootstrap import build_app
 from pipeline.cli_db import db_group
 from pipeline.cli_staff import STAFF_COMMANDS
 from pipeline.config import Config, demo_config, load_config
 from pipeline.delivery import deliver, retry_failed
 from pipeline.errors import ConfigError, IntakeError, StorageError
-from pipeline.intake import App, IngestResult, file_source_key, ingest_bytes, reprocess_all
+from pipeline.intake import App, IngestResult, reprocess_all
 from pipeline.outbox import drain_to_folder
 from pipeline.runner import run_once, summary_line
 from pipeline.scheduler import LockHeld, configure_logging, run_lock, serve
@@ -59,15 +60,17 @@ def main(verbose: bool) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-def _ingest_paths(app: App, paths: list[Path]) -> list[IngestResult]:
-    results = []
+def _ingest_paths(app: App, paths: list[Path], workers: int = 1) -> list[IngestResult]:
+    """Record and judge every message file in receipt order; with workers > 1 see `ingest_parallel`."""
     ordered = in_receipt_order(list(message_paths(paths)))
     with progress.tracking("处理邮件", len(ordered)) as bar:  # on stderr: stdout is the summary line
+        if workers > 1:
+            return ingest_parallel(app, ordered, workers, bar.step)
+        results = []
         for path in ordered:
-            raw = path.read_bytes()
-            results.append(ingest_bytes(app, raw, file_source_key(path, raw)))
+            results.append(ingest_file(app, path))
             bar.step()
-    return results
+        return results
 
 
 def _drain(app: App) -> list[Path]:
@@ -92,7 +95,7 @@ def demo(workdir: Path, mail_dir: Path | None) -> None:
     """Process the bundled sample mail with the embedded Shijiazhuang 2025 defaults."""
     mail_dir = mail_dir or _bundled_samples()
     app = _app(demo_config(workdir))
-    results = _ingest_paths(app, [mail_dir])
+    results = _ingest_paths(app, [mail_dir], worker_count(app.config))
     written = _drain(app)
     with app.sessions() as session:
         click.echo(submissions_table(list(repo.submissions(session))))
@@ -110,16 +113,20 @@ def _bundled_samples() -> Path:
 
 @main.command()
 @config_option
+@click.option("--workers", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Messages judged at once, each in its own child (default: [run] workers; 0 = one per CPU).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def ingest(config_file: str | None, paths: tuple[Path, ...]) -> None:
+def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]) -> None:
     """Process .eml files, folders of them, or Maildirs (a backfill); known files are skipped.
 
+    Every file is recorded in the ledger first (in receipt order), then judged N at a time; a later receipt
+    supersedes an earlier one whatever order they finish in.
     Exit status 0, 1 when a message failed, 2 when the database or the raw store could not be written
     (locked, disk full): the batch stops there, and running the same command again finishes it.
     """
     app = _app(_load(config_file))
     try:
-        results = _ingest_paths(app, list(paths))
+        results = _ingest_paths(app, list(paths), worker_count(app.config, workers))
         written = _drain(app)
     except (StorageError, SQLAlchemyError, OSError) as exc:
         # Everything recorded so far is complete (ledger rows are committed only with their raw file); what

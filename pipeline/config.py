@@ -88,6 +88,7 @@ class RunConfig:
 
     lock_file: Path
     misfire_grace_seconds: int = 300
+    workers: int = 0                 # messages judged at once by `intake ingest`; 0 = one per CPU
 
 
 @dataclass(frozen=True)
@@ -385,8 +386,11 @@ def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
 def _run(t: dict[str, Any], data_dir: Path, p: _Problems) -> RunConfig:
     w = "run"
     lock = _get(t, "lock_file", str, "intake.lock", w, p)
+    workers = _get(t, "workers", int, 0, w, p)
+    if isinstance(workers, int) and workers < 0:
+        p.add("run.workers", f"must be 0 (one per CPU) or more, got {workers!r}")
     return RunConfig(lock_file=_resolve(data_dir, lock),
-                     misfire_grace_seconds=_get(t, "misfire_grace_seconds", int, 300, w, p))
+                     misfire_grace_seconds=_get(t, "misfire_grace_seconds", int, 300, w, p), workers=workers)
 
 
 def _smtp(t: dict[str, Any], base: Path, p: _Problems) -> SmtpConfig:

@@ -8,6 +8,7 @@ can replay.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import traceback
 from collections.abc import Callable
@@ -34,10 +35,12 @@ from pipeline.forms import read_materials, word_path
 from pipeline.identify import FileFacts, assign_roles, inspect_file
 from pipeline.mail import Attachment, DecodedMail, decode_headers, decode_message
 from pipeline.messages import make_finding
+from pipeline.mimestream import STREAM_THRESHOLD, split_file
 from pipeline.recipients import own_addresses, reply_refusal
 from pipeline.replies import ReceivedDocument, ReplyContext, build_reply, reply_text
 from pipeline.routing import route
 from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
+from pipeline.sources import HEADER_BYTES
 from pipeline.subject import archive_stem, parse_subject
 from storage import forms, repo
 from storage.models import Message, Submission
@@ -84,9 +87,12 @@ def receipt_time(mail: DecodedMail, fallback: datetime) -> datetime:
     return mail.received_at or mail.date or fallback
 
 
-def record_delivery(app: App, raw: bytes, source_key: str, *, received_at: datetime | None = None,
-                    folder: str | None = None, uidvalidity: int | None = None, uid: int | None = None) -> tuple[Message, bool]:
+def record_delivery(app: App, raw: bytes | Path, source_key: str, *, received_at: datetime | None = None,
+                    folder: str | None = None, uidvalidity: int | None = None, uid: int | None = None,
+                    digest: str | None = None) -> tuple[Message, bool]:
     """Store the raw bytes and the ledger row, committed; returns (row, is_new).
+
+    `raw` may be a message file, copied in chunks (with its `file_sha256` as `digest` when known).
 
     The file comes first: a ledger row always has its raw bytes on disk, while a crash or a failure between
     the two leaves at most an unreferenced file (harmless; the next delivery of the same bytes reuses it).
@@ -98,17 +104,25 @@ def record_delivery(app: App, raw: bytes, source_key: str, *, received_at: datet
             known = repo.message_by_source(session, source_key)
             if known is not None:
                 return known, False
-            digest = app.raw.put(raw)
+            digest = app.raw.put(raw) if isinstance(raw, bytes) else app.raw.put_file(raw, digest)
             now = app.clock()
-            mail = decode_headers(raw)  # the ledger needs headers only; the body is decoded when judged
+            # the ledger needs headers only; the body is decoded when judged
+            mail = decode_headers(raw if isinstance(raw, bytes) else _head(raw))
             message, added = repo.add_message(
                 session, source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
-                size=len(raw), message_id=mail.message_id, subject=mail.subject[:2000], from_addr=mail.from_addr,
+                size=len(raw) if isinstance(raw, bytes) else raw.stat().st_size, message_id=mail.message_id,
+                subject=mail.subject[:2000], from_addr=mail.from_addr,
                 received_at=received_at or receipt_time(mail, now), fetched_at=now, status="new", attempts=0)
             session.commit()
             return message, added  # not added: another process recorded it a moment ago
     except SQLAlchemyError as exc:  # "database is locked" past the busy timeout, a full disk under the DB …
         raise StorageError(f"cannot record {source_key} in the database: {_one_line(exc)}") from exc
+
+
+def _head(path: Path) -> bytes:
+    """The start of a message file: enough for its headers."""
+    with path.open("rb") as fh:
+        return fh.read(HEADER_BYTES)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -204,7 +218,10 @@ def _save_attachments(attachments: tuple[Attachment, ...], folder: Path) -> list
     for i, att in enumerate(attachments):
         suffix = Path(att.filename).suffix[:16] if att.filename else ""
         path = folder / f"{i:03d}{suffix}"
-        path.write_bytes(att.data)
+        if att.path is not None:
+            os.replace(att.path, path)  # decoded on disk by pipeline/mimestream.py, in the same file system
+        else:
+            path.write_bytes(att.data)
         saved.append((att, path))
     return saved
 
@@ -224,7 +241,7 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
     for i, (att, path) in enumerate(saved):
         name = att.filename or f"附件{i + 1}"
         if sniff_file(path) not in ARCHIVE_KINDS:  # by bytes: a .docx is a zip but not an archive of materials
-            files.append(inspect_file(name, path, len(att.data)))
+            files.append(inspect_file(name, path, path.stat().st_size))
             continue
         # If the unpacking kills the process, the marker tells the sandbox's parent which archive did it.
         (workdir / UNPACKING_MARKER).write_text(name, encoding="utf-8")
@@ -305,8 +322,24 @@ def _document_rows(facts: SubmissionFacts) -> list[dict[str, object]]:
 
 def process_message(app: App, session: Session, message: Message, *, notify: bool) -> Submission:
     """Judge one ledger row and store the outcome (the caller commits)."""
-    raw = app.raw.get(message.sha256)
-    mail = decode_message(raw)
+    workdir = message_workdir(app, message)
+    spill = workdir.with_name(workdir.name + ".spill")  # large attachments decoded to disk, moved from here
+    try:
+        return _judge(app, session, message, _decode_stored(app, message, spill), notify=notify)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _decode_stored(app: App, message: Message, spill: Path) -> DecodedMail:
+    """The stored message decoded: a large one streamed from its file, its big attachments into `spill`."""
+    path = app.raw.path_for(message.sha256)
+    if (message.size or 0) > STREAM_THRESHOLD and path.is_file():
+        shutil.rmtree(spill, ignore_errors=True)
+        return split_file(path, spill)
+    return decode_message(app.raw.get(message.sha256))
+
+
+def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, notify: bool) -> Submission:
     now = app.clock()
     campaign = route(mail, app.config.campaigns, message.received_at)
     ignored = _ignored(mail, message, session, app.config)
@@ -387,4 +420,9 @@ def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:
 
 def file_source_key(path: Path, raw: bytes) -> str:
     """Ledger key of a local file: its path and content (an edited file is a new delivery)."""
-    return f"file:{path.resolve()}#{sha256_hex(raw)[:16]}"
+    return file_key(path, sha256_hex(raw))
+
+
+def file_key(path: Path, digest: str) -> str:
+    """file_source_key from the content's sha256."""
+    return f"file:{path.resolve()}#{digest[:16]}"

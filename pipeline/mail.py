@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 CHINA_TZ = timezone(timedelta(hours=8), "+08:00")
 
@@ -49,12 +50,24 @@ _INVISIBLE = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 @dataclass(frozen=True)
 class Attachment:
-    """One attached (or named inline) part."""
+    """One attached (or named inline) part: its bytes in `data`, or (a large one) in the file `path`."""
 
     filename: str
     content_type: str
     data: bytes
     disposition: str
+    path: Path | None = None  # set by pipeline/mimestream.py: the decoded bytes are on disk, `data` is empty
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size if self.path is not None else len(self.data)
+
+    def head(self, n: int) -> bytes:
+        """The first `n` decoded bytes."""
+        if self.path is None:
+            return self.data[:n]
+        with self.path.open("rb") as fh:
+            return fh.read(n)
 
 
 @dataclass(frozen=True)

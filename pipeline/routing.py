@@ -17,7 +17,7 @@ IMAGE_KINDS = frozenset({"jpeg", "png", "gif", "bmp", "webp"})
 
 def is_material(att: Attachment) -> bool:
     """An attachment that could be application material, not a signature logo inline in the HTML."""
-    return att.disposition != "inline" or sniff_bytes(att.data[:64]) not in IMAGE_KINDS
+    return att.disposition != "inline" or sniff_bytes(att.head(64)) not in IMAGE_KINDS
 
 
 def relevance(mail: DecodedMail, campaign: Campaign) -> int:

@@ -6,11 +6,14 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
+from typing import BinaryIO
 
 from pipeline.errors import StorageError
 
+_CHUNK = 2**20
 PARTIAL_SUFFIX = ".part"  # a write in progress (or one a kill interrupted): never a stored message
 
 
@@ -33,6 +36,23 @@ def sha256_hex(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """sha256_hex of a file's bytes, read in chunks."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _copy_checked(source: Path, out: BinaryIO, digest: str) -> None:
+    """Copy `source` into `out` in chunks; OSError when its bytes no longer hash to `digest` (changed meanwhile)."""
+    hasher = hashlib.sha256()
+    with source.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            hasher.update(chunk)
+            out.write(chunk)
+    if hasher.hexdigest() != digest:
+        raise OSError(f"{source} changed while it was being stored")
+
+
 class RawStore:
     """Content-addressed files under `root`; writing the same bytes twice stores them once."""
 
@@ -52,15 +72,29 @@ class RawStore:
         removes it later.
         """
         digest = sha256_hex(raw)
+        if not self.path_for(digest).exists():
+            self._write(digest, lambda fh: fh.write(raw))
+        return digest
+
+    def put_file(self, source: Path, digest: str | None = None) -> str:
+        """Store the message file `source` as `put` stores bytes, streamed: never whole in memory.
+
+        `digest` (from `file_sha256`, when the caller has it) spares a second read; the copy is hashed as it
+        is written and must match it.
+        """
+        digest = digest or file_sha256(source)
+        if not self.path_for(digest).exists():
+            self._write(digest, lambda fh: _copy_checked(source, fh, digest))
+        return digest
+
+    def _write(self, digest: str, write: Callable[[BinaryIO], object]) -> None:
         target = self.path_for(digest)
-        if target.exists():
-            return digest
         tmp: str | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=PARTIAL_SUFFIX)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
+                write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
@@ -71,7 +105,6 @@ class RawStore:
                 with suppress(OSError):
                     os.unlink(tmp)
             raise StorageError(f"cannot store raw message {digest}: {exc}") from exc
-        return digest
 
     def sweep_partials(self, older_than_seconds: float = 3600.0) -> int:
         """Remove temp files a killed process left behind; recent ones may belong to a writer still running."""

@@ -117,14 +117,23 @@ def replies_sent_since(session: Session, to_addr: str, since: datetime) -> int:
     return len(rows)
 
 
+# Replies go out in ledger (receipt) order, whatever order the messages were judged in (`intake ingest
+# --workers`), then in the order they were queued.
+_REPLY_ORDER = (Message.id, OutboxItem.id)
+
+
+def _replies() -> Any:
+    return select(OutboxItem).join(Submission, OutboxItem.submission_id == Submission.id).join(Message)
+
+
 def pending_replies(session: Session) -> Sequence[OutboxItem]:
-    """Replies waiting to be delivered, oldest first."""
-    return session.scalars(select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id)).all()
+    """Replies waiting to be delivered, oldest message first."""
+    return session.scalars(_replies().where(OutboxItem.status == "pending").order_by(*_REPLY_ORDER)).all()
 
 
 def submissions(session: Session, verdict: str | None = None, unit: str | None = None) -> Sequence[Submission]:
     """Submissions with everything the listings show, in ledger order."""
-    query = (select(Submission).join(Message).order_by(Submission.id)
+    query = (select(Submission).join(Message).order_by(Message.id, Submission.id)
              .options(selectinload(Submission.findings), selectinload(Submission.replies),
                       selectinload(Submission.documents), selectinload(Submission.message)))
     if verdict:
@@ -137,7 +146,7 @@ def submissions(session: Session, verdict: str | None = None, unit: str | None =
 def due_replies(session: Session, now: datetime) -> Sequence[OutboxItem]:
     """Pending replies whose back-off (if any) has run out, oldest first."""
     due = or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now)
-    return session.scalars(select(OutboxItem).where(OutboxItem.status == "pending", due).order_by(OutboxItem.id)).all()
+    return session.scalars(_replies().where(OutboxItem.status == "pending", due).order_by(*_REPLY_ORDER)).all()
 
 
 def claim_reply(session: Session, item: OutboxItem, claim: str | None = None) -> bool:

@@ -1,0 +1,511 @@
+"""Deadline-day benchmarks: figures and ratios, printed as a table (and saved as OUT/results.json).
+
+    python benchmarks/generate.py --out /tmp/intake-bench --count 300            # the batch, once
+    python benchmarks/run.py --out /tmp/intake-bench                             # everything below
+    python benchmarks/run.py --out /tmp/intake-bench throughput floor tools      # or some of it
+
+throughput  `intake ingest --workers N` (a subprocess, config.example.toml with a fresh SQLite file) on the
+            batch for N = 1 and 2: submissions/s, MB/s, peak RSS of the whole process tree (sampled from
+            /proc every 50 ms: the parent, the forkserver, every sandbox child and the unpackers they start)
+            and of the largest single process (wait4's ru_maxrss), and the speed-up from 1 to 2 workers.
+floor       the same archives unpacked with the pipeline's libraries (zipfile, py7zr, unar), each DOCX opened
+            with python-docx and each JPEG's header read with Pillow, 1 and 2 processes; pipeline ÷ floor.
+tools       py7zr against 7zz on the batch's 7z archives, unar against bsdtar on its RAR archives.
+poll        an idle poll (nothing new) against Dovecot holding 100, 1,000 and 10,000 messages: time and bytes
+            both ways through a counting TCP proxy, and whether any body was fetched.
+large       peak RSS of `intake ingest` on one message with a 500 MB archive (generate.py large), and of
+            decoding that message in memory (decode_message) against splitting it on disk (mimestream).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+INTAKE = [sys.executable, "-m", "pipeline"]
+MIB = 2**20
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- measuring a process tree -------------------------------------------------------------------------
+
+
+def _tree(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [root], [root]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+@dataclass
+class Measured:
+    seconds: float
+    tree_peak: int      # bytes: the largest sum of RSS over the whole tree at one sample
+    single_peak: int    # bytes: wait4's ru_maxrss (the largest process of the tree)
+    status: int
+    stdout: str
+
+
+def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Measured:
+    """Run `cmd`, sampling the RSS of its process tree every 50 ms."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
+        peak = 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, sum(_rss(p) for p in _tree(proc.pid)))
+                stop.wait(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - started
+        stop.set()
+        sampler.join()
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return Measured(seconds, peak, usage.ru_maxrss * 1024, proc.returncode, text)
+
+
+# --- the pipeline --------------------------------------------------------------------------------------
+
+
+def write_config(folder: Path) -> Path:
+    """config.example.toml with storage, data and outbox under `folder` (as the tests do)."""
+    from smtp_server import toml_set
+
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    text = toml_set(text, "storage", url=f"sqlite:///{folder}/intake.db")
+    text = text.replace('data_dir = "data"', f'data_dir = "{folder}/data"')
+    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{folder}/outbox"')
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def verdicts(config: Path) -> dict[str, int]:
+    rows = json.loads(subprocess.run([*INTAKE, "submissions", "--config", str(config), "--json"], cwd=REPO,
+                                     check=True, capture_output=True, text=True).stdout)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    return counts
+
+
+def throughput(out: Path, manifest: dict, workers: list[int]) -> dict:
+    count = len(manifest["submissions"])
+    eml_mb = sum(e["eml_bytes"] for e in manifest["submissions"]) / MIB
+    archive_mb = sum(e["archive_bytes"] for e in manifest["submissions"]) / MIB
+    runs = {}
+    for n in workers:
+        work = out / f"run-workers-{n}"
+        shutil.rmtree(work, ignore_errors=True)
+        config = write_config(work)
+        subprocess.run([*INTAKE, "db", "upgrade", "--config", str(config)], cwd=REPO, check=True, capture_output=True)
+        m = measure([*INTAKE, "ingest", "--config", str(config), "--workers", str(n), str(out / "mail")])
+        runs[n] = {"seconds": m.seconds, "per_second": count / m.seconds, "eml_mb_s": eml_mb / m.seconds,
+                   "archive_mb_s": archive_mb / m.seconds, "tree_peak_mb": m.tree_peak / MIB,
+                   "single_peak_mb": m.single_peak / MIB, "status": m.status, "verdicts": verdicts(config),
+                   "summary": m.stdout.strip()}
+        shutil.rmtree(work / "data", ignore_errors=True)  # GBs of raw mail and unpacked files
+        print(f"  ingest --workers {n}: {m.seconds:.1f} s, {runs[n]['verdicts']}", flush=True)
+    return {"count": count, "eml_mb": eml_mb, "archive_mb": archive_mb, "runs": runs}
+
+
+# --- the floor -----------------------------------------------------------------------------------------
+
+
+def _unpack(archive: Path, kind: str, dest: Path) -> None:
+    if kind == "zip":
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(dest)
+    elif kind == "7z":
+        import py7zr
+
+        with py7zr.SevenZipFile(archive) as sz:
+            sz.extractall(dest)
+    else:
+        subprocess.run(["unar", "-q", "-f", "-D", "-o", str(dest), str(archive)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def floor_one(archive: str, kind: str) -> int:
+    """Unpack one archive, open its DOCX files and read its JPEG headers; returns the files touched."""
+    import docx
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+        _unpack(Path(archive), kind, Path(tmp))
+        touched = 0
+        for folder, _dirs, names in os.walk(tmp):
+            for name in names:
+                path = os.path.join(folder, name)
+                if name.lower().endswith(".docx"):
+                    docx.Document(path)
+                    touched += 1
+                elif name.lower().endswith((".jpg", ".jpeg")):
+                    with Image.open(path) as img:
+                        img.size  # noqa: B018 - the header is read
+                    touched += 1
+        return touched
+
+
+def floor(manifest: dict, procs: int) -> float:
+    entries = manifest["submissions"]
+    started = time.monotonic()
+    with ProcessPoolExecutor(max_workers=procs) as pool:
+        list(pool.map(floor_one, [e["archive"] for e in entries], [e["kind"] for e in entries]))
+    return time.monotonic() - started
+
+
+# --- unpacking tools -----------------------------------------------------------------------------------
+
+
+def _timed(fn, archives: list[str]) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    for archive in archives:
+        with tempfile.TemporaryDirectory(prefix="bench-tool-") as tmp:
+            fn(archive, tmp)
+    return time.monotonic() - started
+
+
+def _run(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def tools(manifest: dict) -> dict:
+    import py7zr
+
+    def with_py7zr(archive: str, tmp: str) -> None:
+        with py7zr.SevenZipFile(archive) as sz:
+            sz.extractall(tmp)
+
+    by_kind = {k: [e["archive"] for e in manifest["submissions"] if e["kind"] == k] for k in ("7z", "rar", "zip")}
+    mb = {k: sum(os.path.getsize(a) for a in v) / MIB for k, v in by_kind.items()}
+    result = {"7z_mb": mb["7z"], "rar_mb": mb["rar"], "zip_mb": mb["zip"]}
+    if by_kind["7z"]:
+        result["py7zr"] = _timed(with_py7zr, by_kind["7z"])
+        result["7zz"] = _timed(lambda a, t: _run("7zz", "x", "-y", "-bd", f"-o{t}", "--", a), by_kind["7z"])
+    if by_kind["rar"]:
+        result["unar"] = _timed(lambda a, t: _run("unar", "-q", "-f", "-D", "-o", t, a), by_kind["rar"])
+        result["bsdtar"] = _timed(lambda a, t: _run("bsdtar", "-x", "-f", a, "-C", t), by_kind["rar"])
+    if by_kind["zip"]:
+        def with_zipfile(archive: str, tmp: str) -> None:
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(tmp)
+        result["zipfile"] = _timed(with_zipfile, by_kind["zip"])
+        result["7zz_zip"] = _timed(lambda a, t: _run("7zz", "x", "-y", "-bd", f"-o{t}", "--", a), by_kind["zip"])
+    return result
+
+
+# --- idle polling --------------------------------------------------------------------------------------
+
+
+class CountingProxy:
+    """A loopback TCP relay that counts the bytes each way and keeps what the client sent."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.up = self.down = 0
+        self.sent = bytearray()
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.up = self.down = 0
+            self.sent.clear()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                with self.lock:
+                    if upstream:
+                        self.up += len(data)
+                        self.sent += data
+                    else:
+                        self.down += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _fill_maildir(server, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Write `count` small messages straight into the user's Maildir, then let Dovecot index them."""
+    import pwd
+
+    from dovecot_server import USER
+
+    maildir = server.root / "mail" / USER
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    start = datetime(2025, 5, 20, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+    base = int(start.timestamp())
+    for i in range(count):
+        when = start + timedelta(seconds=37 * i)
+        raw = (f"Received: from mx.126.com; {when:%a, %d %b %Y %H:%M:%S %z}\r\nFrom: a{i}@126.com\r\n"
+               f"To: sjzjjb@126.com\r\nSubject: message {i}\r\nMessage-ID: <idle.{i}@126.com>\r\n"
+               f"Date: {when:%a, %d %b %Y %H:%M:%S %z}\r\n\r\n{'body line ' * 40}\r\n").encode()
+        path = maildir / "cur" / f"{base + i}.M{i}P1.bench,S={len(raw)}:2,S"
+        path.write_bytes(raw)
+        os.utime(path, (base + 37 * i, base + 37 * i))
+    if os.geteuid() == 0:  # Dovecot runs the mail processes as nobody when started by root
+        nobody = pwd.getpwnam("nobody")
+        for folder, _dirs, names in os.walk(server.root / "mail"):
+            os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+            for name in names:
+                os.chown(os.path.join(folder, name), nobody.pw_uid, nobody.pw_gid)
+    with server.client() as c:
+        c.select_folder("INBOX", readonly=True)  # the first SELECT builds the index
+        assert len(c.search()) == count
+
+
+def poll(out: Path, sizes: list[int], repeats: int = 5) -> dict:
+    from dataclasses import replace as dc_replace
+
+    from dovecot_server import DovecotServer
+
+    from pipeline.bootstrap import build_app
+    from pipeline.config import load_config
+    from pipeline.poller import poll_once
+    from storage import mailbox_state as state
+
+    results = {}
+    for count in sizes:
+        server = DovecotServer.start()
+        proxy = CountingProxy(server.port)
+        try:
+            _fill_maildir(server, count)
+            work = out / f"poll-{count}"
+            shutil.rmtree(work, ignore_errors=True)
+            config = load_config(write_config(work))
+            config = dc_replace(config, mailbox=server.mailbox_config(port=proxy.port))
+            app = build_app(config)
+            uidvalidity = server.uidvalidity("INBOX")
+            with app.sessions() as session:  # every message dealt with already: the state after earlier polls
+                state.note_folder(session, "INBOX", uidvalidity, app.clock())
+                state.advance(session, "INBOX", uidvalidity, count)
+                session.commit()
+            poll_once(app, password=server.password)  # the junk folder's state, the login record
+            timings, ups, downs, bodies = [], [], [], 0
+            for _ in range(repeats):
+                proxy.reset()
+                started = time.monotonic()
+                result = poll_once(app, password=server.password)
+                timings.append(time.monotonic() - started)
+                ups.append(proxy.up)
+                downs.append(proxy.down)
+                bodies += proxy.sent.upper().count(b"BODY.PEEK[]") + proxy.sent.upper().count(b"RFC822)")
+                assert result.fetched == 0 and result.processed == 0, result
+            timings.sort()
+            results[count] = {"seconds": timings[len(timings) // 2], "up": max(ups), "down": max(downs),
+                              "bodies_fetched": bodies, "known": result.known}
+            print(f"  idle poll, {count} messages: {results[count]}", flush=True)
+        finally:
+            proxy.close()
+            server.stop()
+    return results
+
+
+# --- one large message ---------------------------------------------------------------------------------
+
+_DECODE = """
+import resource, sys, time
+from pathlib import Path
+started = time.monotonic()
+if sys.argv[1] == "memory":
+    from pipeline.mail import decode_message
+    mail = decode_message(Path(sys.argv[2]).read_bytes())
+    size = sum(len(a.data) for a in mail.attachments)
+else:
+    from pipeline.mimestream import split_file
+    mail = split_file(Path(sys.argv[2]), Path(sys.argv[3]))
+    size = sum(a.size for a in mail.attachments)
+print(size, time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def large(out: Path) -> dict:
+    eml = out / "large" / "large.eml"
+    if not eml.is_file():
+        subprocess.run([sys.executable, str(REPO / "benchmarks" / "generate.py"), "--out", str(out), "large"],
+                       check=True)
+    result: dict = {"eml_mb": eml.stat().st_size / MIB}
+    for how in ("memory", "split"):
+        spill = out / "large" / "spill"
+        shutil.rmtree(spill, ignore_errors=True)
+        m = measure([sys.executable, "-c", _DECODE, how, str(eml), str(spill)])
+        size, seconds, _maxrss = m.stdout.split()
+        result[f"decode_{how}"] = {"seconds": float(seconds), "peak_mb": m.single_peak / MIB,
+                                   "attachment_mb": int(size) / MIB}
+        shutil.rmtree(spill, ignore_errors=True)
+    work = out / "run-large"
+    shutil.rmtree(work, ignore_errors=True)
+    config = write_config(work)
+    subprocess.run([*INTAKE, "db", "upgrade", "--config", str(config)], cwd=REPO, check=True, capture_output=True)
+    m = measure([*INTAKE, "ingest", "--config", str(config), "--workers", "1", str(eml)])
+    result["ingest"] = {"seconds": m.seconds, "tree_peak_mb": m.tree_peak / MIB, "single_peak_mb": m.single_peak / MIB,
+                        "status": m.status, "verdicts": verdicts(config), "summary": m.stdout.strip()}
+    shutil.rmtree(work / "data", ignore_errors=True)
+    return result
+
+
+# --- report --------------------------------------------------------------------------------------------
+
+
+def report(results: dict) -> str:
+    lines = []
+    t = results.get("throughput")
+    if t:
+        lines.append(f"Batch: {t['count']} submissions, {t['eml_mb']:.0f} MiB of mail, {t['archive_mb']:.0f} MiB "
+                     "of archives")
+        lines.append(f"{'':28}{'s':>8}{'subm/s':>9}{'MiB/s':>8}{'tree RSS':>10}{'max proc':>10}")
+        for n, r in sorted(t["runs"].items(), key=lambda kv: int(kv[0])):
+            lines.append(f"{'intake ingest --workers ' + str(n):28}{r['seconds']:8.1f}{r['per_second']:9.2f}"
+                         f"{r['eml_mb_s']:8.1f}{r['tree_peak_mb']:8.0f}MB{r['single_peak_mb']:8.0f}MB")
+        runs = {int(k): v for k, v in t["runs"].items()}
+        if 1 in runs and 2 in runs:
+            lines.append(f"speed-up 1 -> 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}x")
+        floors = {int(k): v for k, v in results.get("floor", {}).items()}
+        for n, seconds in sorted(floors.items()):
+            lines.append(f"{'floor, ' + str(n) + ' process(es)':28}{seconds:8.1f}")
+        for n in sorted(set(floors) & set(runs)):
+            lines.append(f"pipeline / floor, {n} worker(s): {runs[n]['seconds'] / floors[n]:.2f}x (target <= 1.5x)")
+    tl = results.get("tools")
+    if tl:
+        lines.append("")
+        if "py7zr" in tl:
+            lines.append(f"7z  ({tl['7z_mb']:.0f} MiB): py7zr {tl['py7zr']:.1f} s, 7zz {tl['7zz']:.1f} s "
+                         f"-> py7zr / 7zz = {tl['py7zr'] / tl['7zz']:.2f}x")
+        if "unar" in tl:
+            lines.append(f"rar ({tl['rar_mb']:.0f} MiB): unar {tl['unar']:.1f} s, bsdtar {tl['bsdtar']:.1f} s "
+                         f"-> unar / bsdtar = {tl['unar'] / tl['bsdtar']:.2f}x")
+        if "zipfile" in tl:
+            lines.append(f"zip ({tl['zip_mb']:.0f} MiB): zipfile {tl['zipfile']:.1f} s, 7zz {tl['7zz_zip']:.1f} s "
+                         f"-> zipfile / 7zz = {tl['zipfile'] / tl['7zz_zip']:.2f}x")
+    p = results.get("poll")
+    if p:
+        lines.append("")
+        lines.append(f"{'idle poll (nothing new)':28}{'ms':>8}{'bytes up':>10}{'bytes down':>12}{'bodies':>8}")
+        for count, r in sorted(p.items(), key=lambda kv: int(kv[0])):
+            lines.append(f"{str(count) + ' messages':28}{r['seconds'] * 1000:8.1f}{r['up']:10d}{r['down']:12d}"
+                         f"{r['bodies_fetched']:8d}")
+        counts = sorted(p, key=int)
+        lo, hi = p[counts[0]], p[counts[-1]]
+        lines.append(f"{counts[-1]} vs {counts[0]}: time {hi['seconds'] / lo['seconds']:.2f}x, "
+                     f"bytes {(hi['up'] + hi['down']) / (lo['up'] + lo['down']):.2f}x (target: within 1.2x)")
+    lg = results.get("large")
+    if lg:
+        lines.append("")
+        lines.append(f"one {lg['eml_mb']:.0f} MiB message ({lg['decode_split']['attachment_mb']:.0f} MiB archive):")
+        for how in ("memory", "split"):
+            r = lg[f"decode_{how}"]
+            what = "decode_message (in memory)" if how == "memory" else "mimestream.split_file"
+            lines.append(f"  {what:30} {r['seconds']:6.1f} s, peak RSS {r['peak_mb']:6.0f} MB")
+        r = lg["ingest"]
+        lines.append(f"  intake ingest                  {r['seconds']:6.1f} s, peak RSS tree {r['tree_peak_mb']:.0f} MB, "
+                     f"largest process {r['single_peak_mb']:.0f} MB (target <= 300 MB); {r['verdicts']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/intake-bench"), help="generate.py's folder")
+    parser.add_argument("--workers", default="1,2", help="worker counts for the throughput runs")
+    parser.add_argument("--poll-sizes", default="100,1000,10000")
+    parser.add_argument("parts", nargs="*", default=["throughput", "floor", "tools", "poll", "large"],
+                        choices=["throughput", "floor", "tools", "poll", "large"])
+    args = parser.parse_args()
+    out = args.out.resolve()
+    results_file = out / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").is_file() else None
+    workers = [int(n) for n in args.workers.split(",")]
+    if manifest is None and {"throughput", "floor", "tools"} & set(args.parts):
+        parser.error(f"no batch in {out}: run benchmarks/generate.py first")
+    results["machine"] = {"cpus": os.cpu_count(), "when": datetime.now(UTC).isoformat(timespec="seconds")}
+    if "throughput" in args.parts:
+        print("throughput ...", flush=True)
+        results["throughput"] = throughput(out, manifest, workers)
+    if "floor" in args.parts:
+        print("floor ...", flush=True)
+        results["floor"] = {n: floor(manifest, n) for n in workers}
+    if "tools" in args.parts:
+        print("tools ...", flush=True)
+        results["tools"] = tools(manifest)
+    if "poll" in args.parts:
+        print("idle polls ...", flush=True)
+        results["poll"] = poll(out, [int(n) for n in args.poll_sizes.split(",")])
+    if "large" in args.parts:
+        print("large message ...", flush=True)
+        results["large"] = large(out)
+    results_file.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str))
+    print()
+    print(report(json.loads(results_file.read_text())))
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()

@@ -1,0 +1,93 @@
+"""`intake ingest` over many files: every delivery recorded in the ledger first, then judged N at a time.
+
+Each judgement already runs in a sandbox child of its own (pipeline/sandbox.py), so a pool of N threads that
+each wait for one child keeps N cores busy. Recording stays sequential and in receipt order, so ledger ids
+follow receipt order: a duplicate is recognised against the earlier row (`repo.earlier_copy` compares ids)
+and the later receipt supersedes the earlier one (`repo.refresh_supersession` orders by receipt time) in
+whatever order the children finish.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from pipeline.config import Config
+from pipeline.intake import (
+    PROCESSING,
+    UNFINISHED,
+    App,
+    IngestResult,
+    file_key,
+    file_source_key,
+    process_by_id,
+    record_delivery,
+)
+from pipeline.mimestream import STREAM_THRESHOLD
+from storage.models import Message
+from storage.rawstore import file_sha256
+
+
+def worker_count(config: Config, requested: int | None = None) -> int:
+    """Messages judged at once: `requested` (the --workers option), else `[run] workers`; 0 = one per CPU.
+
+    Without isolation every judgement runs in this process, where threads would only contend: one then.
+    """
+    from pipeline.sandbox import can_isolate  # imports this package's intake module
+
+    wanted = config.run.workers if requested is None else requested
+    if wanted <= 0:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, wanted) if can_isolate(config) else 1
+
+
+def record_file(app: App, path: Path) -> tuple[Message, bool]:
+    """Store one message file and its ledger row, committed (see `record_delivery`); a large one streamed."""
+    if path.stat().st_size <= STREAM_THRESHOLD:
+        raw = path.read_bytes()
+        return record_delivery(app, raw, file_source_key(path, raw))
+    digest = file_sha256(path)
+    return record_delivery(app, path, file_key(path, digest), digest=digest)
+
+
+def _needs_judging(message: Message, is_new: bool) -> bool:
+    return is_new or message.status in (*UNFINISHED, PROCESSING)
+
+
+def ingest_file(app: App, path: Path) -> IngestResult:
+    """Ledger then process one file (what `ingest_bytes` does for bytes)."""
+    message, is_new = record_file(app, path)
+    if not _needs_judging(message, is_new):
+        return IngestResult(message.source_key, "known")
+    return process_by_id(app, message.id, notify=True)
+
+
+def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
+                    step: Callable[[], None] = lambda: None) -> list[IngestResult]:
+    """Record every file (in the given order, committed), then judge them `workers` at a time.
+
+    Results come back in the order of `paths`. A storage failure (StorageError, SQLAlchemyError, OSError)
+    raises after the children already running have finished; nothing queued after it is started.
+    """
+    results: list[IngestResult | None] = [None] * len(paths)
+    todo: list[tuple[int, int]] = []
+    for i, path in enumerate(paths):
+        message, is_new = record_file(app, path)
+        if _needs_judging(message, is_new):
+            todo.append((i, message.id))
+        else:
+            results[i] = IngestResult(message.source_key, "known")
+            step()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="intake-judge") as pool:
+        futures: dict[Future[IngestResult], int] = {
+            pool.submit(process_by_id, app, pk, notify=True): i for i, pk in todo}
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                step()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return [r for r in results if r is not None]
