@@ -98,10 +98,12 @@ def _either_width(ch: str) -> str:
     return re.escape(ch)
 
 
-def _labels_pattern(label: str) -> re.Pattern[str]:
-    """`label` with any spacing between its characters, then a colon or space, then the value."""
+def _labels_pattern(label: str, anywhere: bool = False) -> re.Pattern[str]:
+    """`label` with any spacing between its characters, then a colon or space, then the value; `anywhere`:
+    the label may also follow other text on the line after a space ("姓名：张三　　性别：男")."""
     chars = r"[\s\u3000]*".join(_either_width(ch) for ch in normalize.squash(label))
-    return re.compile(rf"^[\s\u3000]*{chars}[\s\u3000]*(?:[:：][\s\u3000]*|[\s\u3000]+)(?P<value>\S.*)$", re.DOTALL)
+    start = r"(?:^|(?<=[\s\u3000]))" if anywhere else r"^[\s\u3000]*"
+    return re.compile(rf"{start}{chars}[\s\u3000]*(?:[:：][\s\u3000]*|[\s\u3000]+)(?P<value>\S.*)$", re.DOTALL)
 
 
 class _Grid:
@@ -150,7 +152,10 @@ def read_form(layout: DocxLayout, schema: FormSchema) -> FormRecord:
             raw = _table_value(grid, spec)
         _store(record, spec, raw or "")
     for spec in schema.fields:
-        _store(record, spec, _table_value(grid, spec) or "")
+        raw = _table_value(grid, spec)
+        if raw is None:   # the label is in no table: a form typed as lines ("姓名：张三　　性别：男")
+            raw = _header_value(layout.paragraphs, spec)
+        _store(record, spec, raw or "")
     return record
 
 
@@ -195,9 +200,9 @@ _DATE_TAIL = re.compile(r"[\s\u3000]*(?:\d{4}|[〇一二三四五六七八九○
 def _header_value(paragraphs: Sequence[str], spec: FieldSpec) -> str | None:
     """`申报单位：XX公司　　　2025年5月19日` → 'XX公司' (the date the template prints beside it removed)."""
     for label in spec.labels:
-        pattern = _labels_pattern(label)
+        pattern = _labels_pattern(label, anywhere=True)
         for paragraph in paragraphs:
-            m = pattern.match(paragraph.strip())
+            m = pattern.search(paragraph.strip())
             if m:
                 value = _DATE_TAIL.sub("", m.group("value").strip())
                 return re.split(r"[\s\u3000]{2,}|\t", value.strip())[0] if value.strip() else ""
@@ -238,13 +243,14 @@ def _table_value(grid: _Grid, spec: FieldSpec) -> str | None:
     return ""
 
 
-def _header_columns(grid: _Grid, row: list[_Cell], spec: TableSpec,
-                    non_member: set[str]) -> dict[str, _Cell] | None:
+def _header_columns(grid: _Grid, row: list[_Cell], spec: TableSpec, non_member: set[str],
+                    member_only: set[str]) -> dict[str, _Cell] | None:
     """Column name → header cell, when `row` is the member table's header row."""
+    keys = {cell.key for cell in row}
+    if keys & non_member and not keys & member_only:
+        return None   # a leader block laid out vertically (出生年月, 联系电话 …; no 年龄): not the member table
     found: dict[str, _Cell] = {}
     for cell in row:
-        if cell.key in non_member:
-            return None   # a leader row laid out vertically has 性别 / 出生年月: not the member table
         for col in spec.columns:
             if col.name not in found and cell.key in {normalize.label_key(x) for x in col.labels}:
                 found[col.name] = cell
@@ -258,14 +264,16 @@ def _read_members(grid: _Grid, schema: FormSchema) -> list[dict[str, object]]:
     spec = schema.members
     assert spec is not None
     member_labels = {normalize.label_key(x) for col in spec.columns for x in col.labels}
-    non_member = {normalize.label_key(x) for f in schema.fields for x in f.labels} - member_labels
+    field_labels = {normalize.label_key(x) for f in schema.fields for x in f.labels}
+    non_member = field_labels - member_labels
+    member_only = member_labels - field_labels          # 年龄: only a member table has it
     ends = {normalize.label_key(x) for x in spec.end_labels} | non_member
     members: list[dict[str, object]] = []
     for t, table in enumerate(grid.rows):
         header: dict[str, _Cell] | None = None
         for r, row in enumerate(table):
             if header is None:
-                header = _header_columns(grid, row, spec, non_member)
+                header = _header_columns(grid, row, spec, non_member, member_only)
                 if header is not None:
                     grid.excluded.add((t, r))
                 continue
@@ -284,6 +292,8 @@ def _member_row(row: list[_Cell], header: dict[str, _Cell], spec: TableSpec) -> 
     raw_any = False
     for col in spec.columns:
         head = header.get(col.name)
+        if head is None:
+            continue  # a column this form's table doesn't have (性别 in most)
         cell = next((c for c in row if head is not None and c.col <= head.col < c.col + c.span), None)
         text = cell.text if cell is not None and not cell.continued else ""
         if head is not None and cell is not None and cell.col != head.col and cell.span > 1 and cell.col < head.col:

@@ -1,10 +1,11 @@
-"""`intake ingest` over many files: every delivery recorded in the ledger first, then judged N at a time.
+"""`intake ingest` over many files: each delivery recorded in the ledger (committed), then judged, N at a time.
 
 Each judgement already runs in a sandbox child of its own (pipeline/sandbox.py), so a pool of N threads that
-each wait for one child keeps N cores busy. Recording stays sequential and in receipt order, so ledger ids
-follow receipt order: a duplicate is recognised against the earlier row (`repo.earlier_copy` compares ids)
-and the later receipt supersedes the earlier one (`repo.refresh_supersession` orders by receipt time) in
-whatever order the children finish.
+each wait for one child keeps N cores busy. Recording stays sequential, in receipt order, and a message is
+judged only once it and every earlier one are recorded, so ledger ids follow receipt order: a duplicate is
+recognised against the earlier row (`repo.earlier_copy` compares ids), the later receipt supersedes the earlier
+one (`repo.refresh_supersession` orders by receipt time) and replies go out in ledger order
+(`repo.pending_replies`), in whatever order the children finish.
 """
 
 from __future__ import annotations
@@ -66,28 +67,35 @@ def ingest_file(app: App, path: Path) -> IngestResult:
 
 def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
                     step: Callable[[], None] = lambda: None) -> list[IngestResult]:
-    """Record every file (in the given order, committed), then judge them `workers` at a time.
+    """Record the files one after the other in the given order, each judged as soon as it is recorded,
+    `workers` at a time (so recording the next files overlaps judging the first ones).
 
     Results come back in the order of `paths`. A storage failure (StorageError, SQLAlchemyError, OSError)
-    raises after the children already running have finished; nothing queued after it is started.
+    raises once the judgements already started have finished; nothing after it is recorded or judged.
     """
     results: list[IngestResult | None] = [None] * len(paths)
-    todo: list[tuple[int, int]] = []
-    for i, path in enumerate(paths):
-        message, is_new = record_file(app, path)
-        if _needs_judging(message, is_new):
-            todo.append((i, message.id))
-        else:
-            results[i] = IngestResult(message.source_key, "known")
-            step()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="intake-judge") as pool:
-        futures: dict[Future[IngestResult], int] = {
-            pool.submit(process_by_id, app, pk, notify=True): i for i, pk in todo}
+        futures: dict[Future[IngestResult], int] = {}
         try:
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                step()
+            for i, path in enumerate(paths):
+                message, is_new = record_file(app, path)
+                if _needs_judging(message, is_new):
+                    futures[pool.submit(process_by_id, app, message.id, notify=True)] = i
+                else:
+                    results[i] = IngestResult(message.source_key, "known")
+                    step()
+                _collect(futures, results, step, wait=False)
+            _collect(futures, results, step, wait=True)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return [r for r in results if r is not None]
+
+
+def _collect(futures: dict[Future[IngestResult], int], results: list[IngestResult | None],
+             step: Callable[[], None], *, wait: bool) -> None:
+    """Move finished judgements into `results` (all of them when `wait`); a judgement's exception raises."""
+    done = list(as_completed(futures)) if wait else [f for f in futures if f.done()]
+    for future in done:
+        results[futures.pop(future)] = future.result()
+        step()

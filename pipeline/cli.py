@@ -119,8 +119,8 @@ def _bundled_samples() -> Path:
 def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]) -> None:
     """Process .eml files, folders of them, or Maildirs (a backfill); known files are skipped.
 
-    Every file is recorded in the ledger first (in receipt order), then judged N at a time; a later receipt
-    supersedes an earlier one whatever order they finish in.
+    Files are recorded in the ledger one by one in receipt order, each judged once recorded, N at a time; a
+    later receipt supersedes an earlier one whatever order they finish in.
     Exit status 0, 1 when a message failed, 2 when the database or the raw store could not be written
     (locked, disk full): the batch stops there, and running the same command again finishes it.
     """

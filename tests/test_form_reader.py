@@ -154,3 +154,25 @@ def test_summary_rows_under_a_split_header(campaign: Campaign) -> None:
     out = read_table_rows(rows, campaign.summary_table.table)
     assert out == [{"seq": "1", "recommending_unit": "正定县总工会", "applicant_unit": "某公司",
                     "studio_name": "张三创新工作室", "leader_name": "张三", "leader_age": "50", "member_count": "7"}]
+
+
+def test_a_form_typed_as_lines_without_a_table(tmp_path: Path, campaign: Campaign) -> None:
+    lines = ["工作室名称：张三创新工作室　　成立时间：2019年3月　　所属行业：制造业",
+             "姓名：张三　　性别：男　　出生年月：1975.06", "联系电话：13812345678"]
+    xml = "".join(_runs(line) for line in lines)
+    record = read(tmp_path, campaign, xml)
+    v = record.values
+    assert (v["studio_name"], v["established"], v["industry"]) == ("张三创新工作室", "2019-03", "制造业")
+    assert (v["leader_name"], v["leader_gender"], v["leader_birth"]) == ("张三", "男", "1975-06")
+    assert v["leader_phone"] == "13812345678" and v["member_count"] is None
+
+
+def test_a_member_table_with_a_gender_column(tmp_path: Path, campaign: Campaign) -> None:
+    members = [
+        [("工作室成员情况", 1, "restart"), "姓名", "性别", "年龄", "学历", "职称/技术等级", "工作岗位及职务"],
+        [("", 1, "continue"), "李四", "女", "45", "大专", "技师", "班组长"],
+        ["本单位工会意见", ("同意推荐。", 6)],
+    ]
+    record = read(tmp_path, campaign, table(TOP + LEADER + BUILD + members))
+    assert [m["name"] for m in record.members] == ["李四"] and record.members[0]["post"] == "班组长"
+    assert record.values["leader_gender"] == "男"
