@@ -12,7 +12,8 @@ own, so no two files in one archive are alike (7z would otherwise store a repeat
 is 5-40 MB at scale 1. Writes OUT/mail/NNN.eml, OUT/archives/NNN.<kind> (the same archive, for the floor
 measurement) and OUT/manifest.json.
 
-`large`: one message carrying a single zip of about --mb megabytes (OUT/large/large.eml), written in chunks.
+`large`: one message carrying a single zip of about --mb MiB (OUT/large/large.eml), written in chunks: the
+notice's documents, up to 300 photos for half of it and a video (noise) for the rest.
 
 zip archives come from samplegen.zip_bytes (GBK names, deflate). 7z archives are written by `7zz a -mx=1`
 and RAR5 archives by samplegen's `rars` builder in store mode: the same formats the pipeline reads, made
@@ -171,11 +172,16 @@ def large(out: Path, mb: int) -> Path:
         for name, data in g.materials(studio, g.Package(evidence=0)):
             zf.writestr(name, data)
         j = 0
-        while zpath.stat().st_size < mb * 2**20 and j < 450:
+        while zpath.stat().st_size < mb * 2**20 // 2 and j < 300:  # half photos, at most 300 (limits.max_files)
             j += 1
             zf.writestr(f"{g.EVIDENCE_DIR}/3-{j} 工作室活动照片{j}.jpg",
                         _tagged(pool[j % len(pool)].read_bytes(), f"large photo {j}"))
             zf.fp.flush()  # type: ignore[union-attr]
+        rest = mb * 2**20 - zpath.stat().st_size
+        rng = random.Random("large video")
+        with zf.open(f"{g.EVIDENCE_DIR}/工作室宣传片.mp4", "w", force_zip64=True) as video:  # noise: incompressible
+            for _ in range(max(rest, 0) // 2**20):
+                video.write(rng.randbytes(2**20))
     # The message around it: samplegen writes the headers and parts; the body of the zip is streamed in.
     marker = b"BENCHMARK-PLACEHOLDER"
     raw = g.eml(subject=studio.subject, from_name=studio.unit, from_addr="large@126.com", date=DAY, received=DAY,

@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 INTAKE = [sys.executable, "-m", "pipeline"]
 MIB = 2**20
+PARTS = ("throughput", "floor", "tools", "poll", "large")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -112,16 +113,9 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Measured:
 
 def write_config(folder: Path) -> Path:
     """config.example.toml with storage, data and outbox under `folder` (as the tests do)."""
-    from smtp_server import toml_set
+    from configfile import write_example_config
 
-    folder.mkdir(parents=True, exist_ok=True)
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", url=f"sqlite:///{folder}/intake.db")
-    text = text.replace('data_dir = "data"', f'data_dir = "{folder}/data"')
-    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{folder}/outbox"')
-    path = folder / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_example_config(folder)
 
 
 def verdicts(config: Path) -> dict[str, int]:
@@ -433,41 +427,45 @@ def report(results: dict) -> str:
             lines.append(f"{'floor, ' + str(n) + ' process(es)':28}{seconds:8.1f}")
         for n in sorted(set(floors) & set(runs)):
             lines.append(f"pipeline / floor, {n} worker(s): {runs[n]['seconds'] / floors[n]:.2f}x (target <= 1.5x)")
-    tl = results.get("tools")
-    if tl:
-        lines.append("")
-        if "py7zr" in tl:
-            lines.append(f"7z  ({tl['7z_mb']:.0f} MiB): py7zr {tl['py7zr']:.1f} s, 7zz {tl['7zz']:.1f} s "
-                         f"-> py7zr / 7zz = {tl['py7zr'] / tl['7zz']:.2f}x")
-        if "unar" in tl:
-            lines.append(f"rar ({tl['rar_mb']:.0f} MiB): unar {tl['unar']:.1f} s, bsdtar {tl['bsdtar']:.1f} s "
-                         f"-> unar / bsdtar = {tl['unar'] / tl['bsdtar']:.2f}x")
-        if "zipfile" in tl:
-            lines.append(f"zip ({tl['zip_mb']:.0f} MiB): zipfile {tl['zipfile']:.1f} s, 7zz {tl['7zz_zip']:.1f} s "
-                         f"-> zipfile / 7zz = {tl['zipfile'] / tl['7zz_zip']:.2f}x")
-    p = results.get("poll")
-    if p:
-        lines.append("")
-        lines.append(f"{'idle poll (nothing new)':28}{'ms':>8}{'bytes up':>10}{'bytes down':>12}{'bodies':>8}")
-        for count, r in sorted(p.items(), key=lambda kv: int(kv[0])):
-            lines.append(f"{str(count) + ' messages':28}{r['seconds'] * 1000:8.1f}{r['up']:10d}{r['down']:12d}"
-                         f"{r['bodies_fetched']:8d}")
-        counts = sorted(p, key=int)
-        lo, hi = p[counts[0]], p[counts[-1]]
-        lines.append(f"{counts[-1]} vs {counts[0]}: time {hi['seconds'] / lo['seconds']:.2f}x, "
-                     f"bytes {(hi['up'] + hi['down']) / (lo['up'] + lo['down']):.2f}x (target: within 1.2x)")
-    lg = results.get("large")
-    if lg:
-        lines.append("")
-        lines.append(f"one {lg['eml_mb']:.0f} MiB message ({lg['decode_split']['attachment_mb']:.0f} MiB archive):")
-        for how in ("memory", "split"):
-            r = lg[f"decode_{how}"]
-            what = "decode_message (in memory)" if how == "memory" else "mimestream.split_file"
-            lines.append(f"  {what:30} {r['seconds']:6.1f} s, peak RSS {r['peak_mb']:6.0f} MB")
-        r = lg["ingest"]
-        lines.append(f"  intake ingest                  {r['seconds']:6.1f} s, peak RSS tree {r['tree_peak_mb']:.0f} MB, "
-                     f"largest process {r['single_peak_mb']:.0f} MB (target <= 300 MB); {r['verdicts']}")
-    return "\n".join(lines)
+    sections = [lines, _tools_lines(results.get("tools")), _poll_lines(results.get("poll")),
+                _large_lines(results.get("large"))]
+    return "\n\n".join("\n".join(section) for section in sections if section)
+
+
+def _tools_lines(tl: dict | None) -> list[str]:
+    lines = []
+    for kind, lib, cli in (("7z", "py7zr", "7zz"), ("rar", "unar", "bsdtar"), ("zip", "zipfile", "7zz_zip")):
+        if tl and lib in tl:
+            name = cli.split("_")[0]
+            lines.append(f"{kind:3} ({tl[kind + '_mb']:.0f} MiB): {lib} {tl[lib]:.1f} s, {name} {tl[cli]:.1f} s "
+                         f"-> {lib} / {name} = {tl[lib] / tl[cli]:.2f}x")
+    return lines
+
+
+def _poll_lines(p: dict | None) -> list[str]:
+    if not p:
+        return []
+    lines = [f"{'idle poll (nothing new)':28}{'ms':>8}{'bytes up':>10}{'bytes down':>12}{'bodies':>8}"]
+    lines += [f"{str(count) + ' messages':28}{r['seconds'] * 1000:8.1f}{r['up']:10d}{r['down']:12d}"
+              f"{r['bodies_fetched']:8d}" for count, r in sorted(p.items(), key=lambda kv: int(kv[0]))]
+    counts = sorted(p, key=int)
+    lo, hi = p[counts[0]], p[counts[-1]]
+    lines.append(f"{counts[-1]} vs {counts[0]}: time {hi['seconds'] / lo['seconds']:.2f}x, "
+                 f"bytes {(hi['up'] + hi['down']) / (lo['up'] + lo['down']):.2f}x (target: within 1.2x)")
+    return lines
+
+
+def _large_lines(lg: dict | None) -> list[str]:
+    if not lg:
+        return []
+    lines = [f"one {lg['eml_mb']:.0f} MiB message ({lg['decode_split']['attachment_mb']:.0f} MiB archive):"]
+    for how, what in (("memory", "decode_message (in memory)"), ("split", "mimestream.split_file")):
+        r = lg[f"decode_{how}"]
+        lines.append(f"  {what:30} {r['seconds']:6.1f} s, peak RSS {r['peak_mb']:6.0f} MB")
+    r = lg["ingest"]
+    lines.append(f"  intake ingest                  {r['seconds']:6.1f} s, peak RSS tree {r['tree_peak_mb']:.0f} MB, "
+                 f"largest process {r['single_peak_mb']:.0f} MB (target <= 300 MB); {r['verdicts']}")
+    return lines
 
 
 def main() -> None:
@@ -475,9 +473,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/intake-bench"), help="generate.py's folder")
     parser.add_argument("--workers", default="1,2", help="worker counts for the throughput runs")
     parser.add_argument("--poll-sizes", default="100,1000,10000")
-    parser.add_argument("parts", nargs="*", default=["throughput", "floor", "tools", "poll", "large"],
-                        choices=["throughput", "floor", "tools", "poll", "large"])
+    parser.add_argument("parts", nargs="*", choices=[*PARTS, []], help=f"default: all of {', '.join(PARTS)}")
     args = parser.parse_args()
+    args.parts = args.parts or list(PARTS)
     out = args.out.resolve()
     results_file = out / "results.json"
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}

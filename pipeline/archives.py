@@ -539,13 +539,14 @@ def _run(cmd: list[str], watch: Path | None, st: _State) -> tuple[int, str]:
         try:
             deadline = time.monotonic() + lim.timeout_seconds
             while True:
+                # Checked before waiting: a tool that is quick enough (bsdtar) must not beat a timeout of 0.
+                if time.monotonic() >= deadline:
+                    raise _ToolFailed(f"{cmd[0]} timed out after {lim.timeout_seconds:g} s")
                 try:
                     proc.wait(timeout=min(0.05, max(deadline - time.monotonic(), 0)))
                     break
                 except subprocess.TimeoutExpired:
                     pass
-                if time.monotonic() >= deadline:
-                    raise _ToolFailed(f"{cmd[0]} timed out after {lim.timeout_seconds:g} s")
                 if watch is not None:
                     st.check(*_usage(watch))
         finally:

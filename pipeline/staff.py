@@ -104,14 +104,14 @@ def decision_text(sub: Submission, row: StaffDecision, campaign: Campaign) -> st
     return "\n".join(lines) + "\n"
 
 
-def _notice_address(app: App, sub: Submission) -> str:
+def _notice_address(sub: Submission) -> str:
     """Where the first reply went (it honoured Reply-To), else the sender."""
     return sub.replies[0].to_addr if sub.replies else sub.message.from_addr
 
 
 def _queue_decision_notice(app: App, session: Session, sub: Submission, row: StaffDecision) -> tuple[int | None, str | None]:
     """Queue the notice through the outbox; (outbox id, None) or (None, why nobody is told)."""
-    to_addr = _notice_address(app, sub)
+    to_addr = _notice_address(sub)
     refusal = reply_refusal(to_addr, own_addresses(app.config)) if to_addr else "no sender address"
     if refusal is not None:
         return None, refusal

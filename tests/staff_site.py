@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import re
 from base64 import b64encode
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import REPO
 from smtp_server import SmtpServer, toml_set
@@ -80,3 +82,13 @@ def build_site(root: Path, server: SmtpServer) -> Site:
     server.refuse("554 5.7.1 recipient address rejected", times=1)
     site.cli("outbox", "--retry", code=1)  # 1: one reply failed
     return site
+
+
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A module's site with its own SMTP relay (`yield from office(...)` in a module-scoped fixture)."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield build_site(tmp_path_factory.mktemp("office"), server)
+    finally:
+        server.stop()

@@ -10,8 +10,7 @@ import pytest
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from openpyxl import load_workbook
-from smtp_server import SmtpServer
-from staff_site import Site, build_site
+from staff_site import Site, office
 
 from pipeline.export import COLUMNS, SUMMARY_TITLE, age, month_text, write_xlsx
 
@@ -20,16 +19,8 @@ NOTICE_COLUMNS = ["序号", "推荐单位", "申报单位", "工作室名称", "
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[SmtpServer]:
-    smtp = SmtpServer()
-    smtp.start()
-    yield smtp
-    smtp.stop()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, server: SmtpServer) -> Site:
-    return build_site(tmp_path_factory.mktemp("office"), server)
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from office(tmp_path_factory)
 
 
 def _accepted(site: Site) -> list[dict]:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from smtp_server import SmtpServer
-from staff_site import HOSTILE_SUBJECT, Site, build_site
+from staff_site import HOSTILE_SUBJECT, Site, office
 
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
@@ -29,16 +28,8 @@ VERDICT_SHEETS = {"accepted": "已受理", "rejected": "退回", "review": "待�
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[SmtpServer]:
-    smtp = SmtpServer()
-    smtp.start()
-    yield smtp
-    smtp.stop()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, server: SmtpServer) -> Site:
-    return build_site(tmp_path_factory.mktemp("office"), server)
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from office(tmp_path_factory)
 
 
 def _report(site: Site, out: Path, *extra: str) -> tuple[str, Path]:
@@ -111,7 +102,8 @@ def test_since_the_last_report_counts_only_new_mail(site: Site, tmp_path: Path) 
     assert "自上次报告以来新收（0 封）" in html and "上次报告：" in html
 
 
-def test_send_delivers_html_text_and_the_workbook(site: Site, server: SmtpServer, tmp_path: Path) -> None:
+def test_send_delivers_html_text_and_the_workbook(site: Site, tmp_path: Path) -> None:
+    server = site.server
     before = len(server.received)
     _, xlsx = _report(site, tmp_path, "--send")
     [mail] = server.received[before:]
@@ -127,9 +119,10 @@ def test_send_delivers_html_text_and_the_workbook(site: Site, server: SmtpServer
     assert load_workbook(BytesIO(attachment.get_content())).sheetnames == list(VERDICT_SHEETS.values())
 
 
-def test_the_nightly_job_sends_the_full_report(site: Site, server: SmtpServer) -> None:
+def test_the_nightly_job_sends_the_full_report(site: Site) -> None:
     app = build_app(load_config(site.config))
     job = build_scheduler(app).get_job("report")
+    server = site.server
     before = len(server.received)
     job.func(*job.args)  # what the scheduler runs at report.at
     [mail] = server.received[before:]

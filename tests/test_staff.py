@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from smtp_server import SmtpServer
-from staff_site import SAMPLES, Site, build_site
+from staff_site import SAMPLES, Site, office, write_config
 
 from pipeline.cli import main
 from pipeline.progress import Progress, tracking
@@ -20,16 +19,8 @@ from pipeline.staff import default_staff_name
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[SmtpServer]:
-    smtp = SmtpServer()
-    smtp.start()
-    yield smtp
-    smtp.stop()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, server: SmtpServer) -> Site:
-    return build_site(tmp_path_factory.mktemp("office"), server)
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    yield from office(tmp_path_factory)
 
 
 def _row(site: Site, code: str) -> dict:
@@ -123,10 +114,8 @@ def test_progress_lines_in_a_log_and_a_bar_on_a_terminal() -> None:
     assert "处理邮件" in screen.getvalue() and "5/5" in screen.getvalue()
 
 
-def test_ingest_keeps_stdout_and_reports_progress_on_stderr(tmp_path: Path, server: SmtpServer) -> None:
-    from staff_site import write_config
-
-    config = write_config(tmp_path, server)
+def test_ingest_keeps_stdout_and_reports_progress_on_stderr(tmp_path: Path, site: Site) -> None:
+    config = write_config(tmp_path, site.server)
     mail = tmp_path / "mail"
     mail.mkdir()
     names = sorted(p.name for p in SAMPLES.glob("1*.eml"))[:10] + ["23-auto-reply.eml", "26-unrelated.eml"]

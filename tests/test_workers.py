@@ -12,21 +12,10 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from configfile import write_example_config
 from conftest import REPO
-from smtp_server import toml_set
 
 SAMPLES = REPO / "sample_mail"
-
-
-def _config(folder: Path) -> Path:
-    folder.mkdir()
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", url=f"sqlite:///{folder}/intake.db")
-    text = text.replace('data_dir = "data"', f'data_dir = "{folder}/data"')
-    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{folder}/outbox"')
-    path = folder / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def _intake(*args: str) -> str:
@@ -38,7 +27,7 @@ def _intake(*args: str) -> str:
 
 def _outcome(folder: Path, workers: int) -> tuple[dict, dict]:
     """({message key: what was decided}, {In-Reply-To: the reply}) after one ingest with `workers`."""
-    config = _config(folder)
+    config = write_example_config(folder)
     _intake("ingest", "--config", str(config), "--workers", str(workers), str(SAMPLES))
     rows = json.loads(_intake("submissions", "--config", str(config), "--json"))
     key = {r["id"]: (r["message_id"], r["received_at"]) for r in rows}
