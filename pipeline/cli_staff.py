@@ -53,11 +53,15 @@ def export_group() -> None:
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The file to write (FILE.xlsx or FILE.docx).")
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "docx"]), default="xlsx", show_default=True)
-def export_summary_command(config_file: str | None, out_file: Path, fmt: str) -> None:
+@click.option("--campaign", "campaign_id", default=None, help="The campaign's id (default: the first in the config).")
+def export_summary_command(config_file: str | None, out_file: Path, fmt: str, campaign_id: str | None) -> None:
     """The 汇总表 (附件2) of the accepted studios, grouped by recommending unit, ready to print."""
     from pipeline.export import export_summary
 
-    path, count = export_summary(_app(config_file), out_file, fmt)
+    try:
+        path, count = export_summary(_app(config_file), out_file, fmt, campaign_id)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     click.echo(f"汇总表已写入 {path}（{count} 个工作室）。")
 
 

@@ -198,6 +198,7 @@ class SummaryRules:
 
     table: TableSpec
     compare: tuple[str, ...] = ()
+    title: str = ""                  # the table's title as the notice prints it (the export's title row)
 
 
 @dataclass(frozen=True)
@@ -648,7 +649,7 @@ def _summary_table(c: dict[str, Any], where: str, p: _Problems) -> SummaryRules 
     for name in compare:
         if name not in {col.name for col in table.columns}:
             p.add(f"{w}.compare", f"{name!r} is not one of the table's columns")
-    return SummaryRules(table=table, compare=compare)
+    return SummaryRules(table=table, compare=compare, title=_get(t, "title", str, "", w, p))
 
 
 def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:

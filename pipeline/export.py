@@ -7,6 +7,7 @@ later submission for the same studio replaced. A value the form did not give lea
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,14 +58,52 @@ def _text(value: Any) -> Any:
     return value if value not in (None, "") else None
 
 
-def summary_row(sub: Submission, campaign: Campaign) -> list[Any]:
-    """One studio in the columns of 附件2 (without its 序号)."""
+@dataclass(frozen=True)
+class Layout:
+    """The summary table a campaign's notice prints: title, column headers, the field each column shows."""
+
+    title: str
+    fields: tuple[str, ...]      # "seq" is the running number 序号
+    headers: tuple[str, ...]
+    widths: tuple[int, ...]
+
+
+SJZ_FIELDS = ("seq", "recommending_unit", "applicant_unit", "studio_name", "leader_name", "leader_age",
+              "leader_gender", "leader_post", "leader_title", "leader_honour", "leader_specialty", "innovation_field",
+              "member_count", "established", "industry")
+
+
+def layout_for(campaign: Campaign) -> Layout:
+    """The campaign's `summary_table` (columns in order, each headed by its first label, and its title), else
+    the Shijiazhuang 附件2."""
+    rules = campaign.summary_table
+    if rules is None or not rules.table.columns:
+        return Layout(SUMMARY_TITLE, SJZ_FIELDS, COLUMNS, WIDTHS)
+    names = tuple(col.name for col in rules.table.columns)
+    headers = tuple(col.labels[0] for col in rules.table.columns)
+    known = dict(zip(COLUMNS, WIDTHS))
+    widths = tuple(known.get(h, 30 if len(h) > 6 else max(8, 2 * len(h) + 2)) for h in headers)
+    return Layout(rules.title or f"{campaign.title}汇总表", names, headers, widths)
+
+
+def _cell(name: str, sub: Submission, f: dict[str, Any], campaign: Campaign) -> Any:
+    if name == "leader_age":
+        return age(f, campaign.deadline)
+    if name == "established":
+        return month_text(f.get("established"))
+    if name in ("recommending_unit", "studio_name"):
+        return _text(f.get(name) or getattr(sub, name))
+    value = f.get(name)
+    if isinstance(value, list):   # results, honours: one cell, items separated as clerks write them
+        return "；".join(str(v) for v in value) or None
+    return _text(value)
+
+
+def summary_row(sub: Submission, campaign: Campaign, layout: Layout | None = None) -> list[Any]:
+    """One studio in the columns of the campaign's summary table (without its 序号)."""
+    layout = layout or layout_for(campaign)
     f = sub.fields or {}
-    return [_text(f.get("recommending_unit") or sub.recommending_unit), _text(f.get("applicant_unit")),
-            _text(f.get("studio_name") or sub.studio_name), _text(f.get("leader_name")), age(f, campaign.deadline),
-            _text(f.get("leader_gender")), _text(f.get("leader_post")), _text(f.get("leader_title")),
-            _text(f.get("leader_honour")), _text(f.get("leader_specialty")), _text(f.get("innovation_field")),
-            _text(f.get("member_count")), month_text(f.get("established")), _text(f.get("industry"))]
+    return [_cell(name, sub, f, campaign) for name in layout.fields if name != "seq"]
 
 
 def _unit_order(campaign: Campaign) -> dict[str, int]:
@@ -76,18 +115,22 @@ def _unit_order(campaign: Campaign) -> dict[str, int]:
 def summary_rows(app: App, campaign: Campaign | None = None) -> list[list[Any]]:
     """The table body: accepted, current studios of `campaign` (default: the first), numbered, by unit."""
     campaign = campaign or app.config.campaigns[0]
+    layout = layout_for(campaign)
+    unit_column = next((i for i, n in enumerate(n for n in layout.fields if n != "seq") if n == "recommending_unit"), 0)
     order = _unit_order(campaign)
     with app.sessions() as session:
         subs = [s for s in repo.submissions(session) if s.campaign == campaign.id and not s.superseded_by]
         latest = staff_repo.latest_decisions(session, [s.id for s in subs])
         chosen = [s for s in subs if effective_verdict(s, latest.get(s.id)) == "accepted"]
-        rows = [summary_row(s, campaign) for s in
+        rows = [summary_row(s, campaign, layout) for s in
                 sorted(chosen, key=lambda s: (s.message.received_at, s.id))]
-    rows.sort(key=lambda r: (order.get(unit_key(r[0] or ""), len(order)), r[0] or ""))  # stable: receipt order kept
-    return [[i, *row] for i, row in enumerate(rows, 1)]
+    # Grouped by recommending unit in roster order; stable, so receipt order is kept within a unit.
+    rows.sort(key=lambda r: (order.get(unit_key(r[unit_column] or ""), len(order)), r[unit_column] or ""))
+    return [[i, *row] for i, row in enumerate(rows, 1)] if "seq" in layout.fields else rows
 
 
-def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) -> Path:
+def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE, columns: tuple[str, ...] = COLUMNS,
+               widths: tuple[int, ...] = WIDTHS) -> Path:
     """The 汇总表 as a print-ready workbook: title row, header repeated on every page, A4 landscape."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
@@ -97,19 +140,19 @@ def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) ->
     ws = book.active
     ws.title = "汇总表"
     ws.append([title])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     ws["A1"].font, ws["A1"].alignment = Font(bold=True, size=16), Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 32
-    ws.append(list(COLUMNS))
+    ws.append(list(columns))
     for row in rows:
         ws.append(row)
     line = Side(style="thin", color="000000")
-    for i, row in enumerate(ws.iter_rows(min_row=2, max_col=len(COLUMNS)), 2):
+    for i, row in enumerate(ws.iter_rows(min_row=2, max_col=len(columns)), 2):
         for cell in row:
             cell.border = Border(left=line, right=line, top=line, bottom=line)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             cell.font = Font(bold=i == 2, size=10)
-    for i, width in enumerate(WIDTHS, 1):
+    for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
@@ -122,7 +165,8 @@ def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) ->
     return path
 
 
-def write_docx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) -> Path:
+def write_docx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE, columns: tuple[str, ...] = COLUMNS,
+               widths: tuple[int, ...] = WIDTHS) -> Path:
     """The 汇总表 as a Word table in the same layout, A4 landscape, header row repeated on every page."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
@@ -145,9 +189,9 @@ def write_docx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) ->
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = heading.add_run(title)
     run.bold, run.font.size = True, Pt(16)
-    table = doc.add_table(rows=1, cols=len(COLUMNS))
+    table = doc.add_table(rows=1, cols=len(columns))
     table.style = "Table Grid"
-    for cell, name in zip(table.rows[0].cells, COLUMNS):
+    for cell, name in zip(table.rows[0].cells, columns):
         cell.text = name
         cell.paragraphs[0].runs[0].bold = True
     marker = OxmlElement("w:tblHeader")  # Word repeats this row at the top of every page
@@ -157,16 +201,22 @@ def write_docx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE) ->
         for cell, value in zip(table.add_row().cells, row):
             cell.text = "" if value is None else str(value)
     for row in table.rows:
-        for cell, width in zip(row.cells, WIDTHS):
+        for cell, width in zip(row.cells, widths):
             cell.width = Cm(width * 0.2)
             cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.save(str(path))
     return path
 
 
-def export_summary(app: App, out: Path, fmt: str = "xlsx") -> tuple[Path, int]:
-    """Write the 汇总表 to `out` as xlsx or docx; returns the path and the number of studios."""
-    rows = summary_rows(app)
+def export_summary(app: App, out: Path, fmt: str = "xlsx", campaign_id: str | None = None) -> tuple[Path, int]:
+    """Write the 汇总表 of a campaign (default: the first) to `out` as xlsx or docx; returns the path and the
+    number of studios."""
+    campaign = next((c for c in app.config.campaigns if c.id == campaign_id), None) if campaign_id else None
+    if campaign_id and campaign is None:
+        raise ValueError(f"no campaign {campaign_id!r} in the config")
+    campaign = campaign or app.config.campaigns[0]
+    layout = layout_for(campaign)
+    rows = summary_rows(app, campaign)
     out.parent.mkdir(parents=True, exist_ok=True)
-    (write_docx if fmt == "docx" else write_xlsx)(rows, out)
+    (write_docx if fmt == "docx" else write_xlsx)(rows, out, layout.title, layout.headers, layout.widths)
     return out, len(rows)

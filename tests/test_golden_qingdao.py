@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
+from openpyxl import load_workbook
 from smtp_server import toml_set
 
-from conftest import REPO
 from pipeline.cli import main
 
 QINGDAO = REPO / "sample_mail_qingdao"
@@ -71,6 +72,19 @@ def test_qingdao_samples_get_their_verdicts(tmp_path: Path, storage_settings: di
     assert rows["q02-accepted-service-loose-files.eml"]["fields"]["category"] == "服务创新型"
     assert rows["q03-accepted-management-7z.eml"]["fields"]["category"] == "管理创新型"
     assert len(rows["q05-too-many-honours.eml"]["fields"]["leader_honours"]) == 6
+    # Its own 汇总表 layout, from config: the six columns of 附件2, the accepted studios only.
+    out = tmp_path / "汇总表.xlsx"
+    _run("export", "summary", "--config", str(config), "--out", str(out))
+    sheet = load_workbook(out).active
+    assert sheet["A1"].value == "劳动模范（领军人才）创新工作室汇总表"
+    assert [c.value for c in sheet[2]] == ["创新工作室所在单位", "创新工作室", "领衔人", "职称技术等级", "主要创新成果",
+                                          "领衔人主要荣誉（限5项以内）"]
+    body = {row[1]: row for row in sheet.iter_rows(min_row=3, values_only=True)}
+    accepted = {r["fields"]["studio_name"]: r for r in rows.values() if r["verdict"] == "accepted"}
+    assert set(body) == set(accepted)
+    zhang = body["张伟劳模创新工作室"]
+    assert zhang[0] == "青岛市市立医院" and zhang[2] == "张伟" and zhang[3] == "主任医师"
+    assert "2021年获青岛市科技进步二等奖" in zhang[4] and zhang[5] == "青岛市劳动模范；青岛市拔尖人才"
     replies = sorted((tmp_path / "outbox").glob("*.eml"))
     assert len(replies) == len(EXPECTED_Q)
     assert any("青岛市医务工会" in p.read_bytes().decode("utf-8", "replace") or p.stat().st_size for p in replies)
