@@ -14,6 +14,7 @@ from datetime import datetime
 from email.utils import getaddresses
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.config import Campaign
@@ -25,6 +26,7 @@ from pipeline.rules import format_moment
 from pipeline.views import DISPLAY_ZONE, reply_summary, table
 from storage import repo
 from storage import staff as staff_repo
+from storage.forms import Narrative
 from storage.models import Submission
 from storage.staff import StaffDecision
 
@@ -153,7 +155,13 @@ def show_text(app: App, submission_id: int) -> str:
         decisions = staff_repo.decisions_for(session, sub.id)
         history = staff_repo.studio_history(session, sub)
         latest = staff_repo.latest_decisions(session, [h.id for h in history])
-        return "\n".join(_show_lines(sub, decisions, history, latest)) + "\n"
+        narrative = session.scalar(select(Narrative).where(Narrative.submission_id == sub.id))
+        lines = _show_lines(sub, decisions, history, latest)
+        if narrative is not None:
+            excerpt = " ".join(narrative.text.split())[:160]
+            lines += ["", f"事迹材料：{narrative.file}（Word字数约{narrative.word_count}字，字符{narrative.char_count}个）",
+                      f"  {excerpt}{'……' if len(narrative.text) > 160 else ''}"]
+        return "\n".join(lines) + "\n"
 
 
 def _show_lines(sub: Submission, decisions: Sequence[StaffDecision], history: Sequence[Submission],

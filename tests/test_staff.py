@@ -76,6 +76,9 @@ def test_show_lists_the_resubmission_history(site: Site) -> None:
     assert first["fields"]["superseded_by"]
     shown = site.cli("show", str(first["id"]))
     assert f"#{first['id']} ←" in shown and f"#{first['fields']['superseded_by']}" in shown and "有效" in shown
+    # The parsed records: form fields and the narrative with its counts.
+    assert "leader_name: 孙伟" in shown and "事迹材料：" in shown
+    assert f"Word字数约{first['fields']['narrative_char_count']}字" in shown
 
 
 def test_open_prints_the_folder_and_its_files(site: Site) -> None:
