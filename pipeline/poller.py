@@ -191,8 +191,28 @@ def _report_missing(app: App, missing: Sequence[str]) -> None:
         log.log(level, "configured folder %r is not on the server; skipping it", spec)
 
 
+def _nothing_new(app: App, box: Mailbox, folder: str, tally: _Tally) -> bool:
+    """True when STATUS shows a folder we know (same UIDVALIDITY) with nothing above the last UID dealt
+    with: the poll stops there, without the EXAMINE whose cost grows with the folder's size."""
+    quick = box.status(folder)
+    if quick is None or quick.uidnext is None:
+        return False
+    with app.sessions() as session:
+        if not state.knows_folder(session, folder, quick.uidvalidity):
+            return False
+        last = state.last_uid(session, folder, quick.uidvalidity)
+        if quick.uidnext > last + 1:
+            return False
+        state.note_folder(session, folder, quick.uidvalidity, app.clock())   # polled_at, as EXAMINE would
+        session.commit()
+    tally.skip(_Where(folder, quick.uidvalidity), quick.exists, 0, last)
+    return True
+
+
 def _poll_folder(app: App, box: Mailbox, folder: str, target: str | None, tally: _Tally) -> None:
     """Fetch and process the UIDs of one folder above the last one dealt with."""
+    if target is None and _nothing_new(app, box, folder, tally):
+        return
     status = box.examine(folder, readonly=target is None)
     where = _Where(folder, status.uidvalidity)
     with app.sessions() as session:

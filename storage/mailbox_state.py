@@ -88,6 +88,12 @@ def note_folder(session: Session, folder: str, uidvalidity: int, now: datetime) 
     return previous if added else None
 
 
+def knows_folder(session: Session, folder: str, uidvalidity: int) -> bool:
+    """Whether (folder, uidvalidity) was polled before."""
+    return session.scalar(select(ImapFolder.id).where(ImapFolder.folder == folder,
+                                                      ImapFolder.uidvalidity == uidvalidity)) is not None
+
+
 def last_uid(session: Session, folder: str, uidvalidity: int) -> int:
     """The highest UID of (folder, uidvalidity) already dealt with: state, ledger and aliases agree on a floor."""
     state = session.scalar(select(ImapFolder.last_uid).where(ImapFolder.folder == folder,

@@ -136,6 +136,29 @@ def test_a_message_appended_between_polls_is_picked_up(imap, dovecot: DovecotSer
     assert counts(app) == (2, 2, 2)
 
 
+def test_an_idle_poll_asks_status_and_selects_nothing(imap, dovecot: DovecotServer,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """EXAMINE makes the server re-scan the folder (its cost grows with the mailbox); with nothing new, the
+    poll learns that from STATUS alone. New mail still goes through EXAMINE and is fetched."""
+    app = imap()
+    dovecot.append("INBOX", submission(1, date=at(26, 10)), at(26, 10))
+    poll_once(app)
+    examined: list[str] = []
+    real = Mailbox.examine
+
+    def counting(self: Mailbox, folder: str, *, readonly: bool = True):  # type: ignore[no-untyped-def]
+        examined.append(folder)
+        return real(self, folder, readonly=readonly)
+
+    monkeypatch.setattr(Mailbox, "examine", counting)
+    idle = poll_once(app)
+    assert (idle.fetched, idle.processed, idle.known) == (0, 0, 1) and examined == []
+    uid = dovecot.append("INBOX", submission(2, date=at(27, 9)), at(27, 9))
+    busy = poll_once(app)
+    assert examined == ["INBOX"] and (busy.fetched, busy.processed) == (1, 1)
+    assert verdict_of(app, "INBOX", uid) == ("accepted", [])
+
+
 def test_the_same_message_in_inbox_and_junk_is_one_submission_and_a_duplicate(imap, dovecot: DovecotServer) -> None:
     app = imap()
     raw = submission(1, date=at(26, 10))
