@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -500,15 +501,22 @@ def _norm(text: str) -> str:
     return normalize_name(text)
 
 
+def _named_tables(table: Any, where: str, p: _Problems, hint: str = "a table") -> Iterator[tuple[str, str, _Table]]:
+    """(name, where, watched table) for each `[where.<name>]` (or `name = { … }`) entry; others are problems."""
+    if not isinstance(table, dict):
+        p.add(where, f"expected {hint}")
+        return
+    for name, value in table.items():
+        w = f"{where}.{name}"
+        if not isinstance(value, dict):
+            p.add(w, f"expected {hint}")
+            continue
+        yield name, w, p.watch(w, value)
+
+
 def _documents(c: dict[str, Any], where: str, p: _Problems) -> tuple[DocumentRole, ...]:
     roles: list[DocumentRole] = []
-    table = _get(c, "documents", dict, {}, where, p)
-    for name, d in table.items():
-        w = f"{where}.documents.{name}"
-        if not isinstance(d, dict):
-            p.add(w, "expected a table")
-            continue
-        d = p.watch(w, d)
+    for name, w, d in _named_tables(_get(c, "documents", dict, {}, where, p), f"{where}.documents", p):
         formats = _str_list(d, "formats", (), w, p)
         for f in formats:
             if f not in DOCUMENT_FORMATS:
@@ -577,15 +585,7 @@ def _evidence(c: dict[str, Any], where: str, p: _Problems) -> EvidenceRule:
 def _field_specs(table: Any, where: str, p: _Problems) -> list[tuple[FieldSpec, bool]]:
     """`name = { labels = [...], kind = "...", required = true, header = false }` entries."""
     specs: list[tuple[FieldSpec, bool]] = []
-    if not isinstance(table, dict):
-        p.add(where, "expected a table of fields")
-        return specs
-    for name, spec in table.items():
-        w = f"{where}.{name}"
-        if not isinstance(spec, dict):
-            p.add(w, "expected a table like { labels = [\"…\"] }")
-            continue
-        spec = p.watch(w, spec)
+    for name, w, spec in _named_tables(table, where, p, 'a table like { labels = ["…"] }'):
         labels = _str_list(spec, "labels", (), w, p)
         if not labels:
             p.add(f"{w}.labels", "at least one label is required")

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from parsers import normalize
-from parsers.form_reader import KINDS, FormRecord
-from parsers.form_reader import split_items as normalize_items
+from parsers.form_reader import KINDS, FormRecord, split_items
 from parsers.names import normalize_name
 from pipeline.config import Campaign, FormRules, LeaderCondition
 from pipeline.findings import Code, Finding
@@ -169,7 +168,7 @@ def check_summary(summary: SummaryFacts, campaign: Campaign, expected: Mapping[s
     out = [_finding(campaign, Code.SUMMARY_MISMATCH, file=summary.file, detail="；".join(differences))] \
         if differences else []
     for col in rules.table.columns:
-        items = normalize_items(row.get(col.name, "")) if col.kind == "list" else []
+        items = split_items(row.get(col.name, "")) if col.kind == "list" else []
         if col.max_items and len(items) > col.max_items:
             out.append(_finding(campaign, Code.TOO_MANY_ITEMS, file=summary.file, field=col.title, count=len(items),
                                 maximum=col.max_items))
@@ -178,7 +177,7 @@ def check_summary(summary: SummaryFacts, campaign: Campaign, expected: Mapping[s
 
 def _read(kind: str, raw: str) -> object:
     if kind == "list":
-        return normalize_items(raw) or None
+        return split_items(raw) or None
     return KINDS.get(kind, KINDS["text"])(raw)  # the same normalisers the form went through
 
 

@@ -52,6 +52,12 @@ class MaterialFacts:
     scans: tuple[ScanFacts, ...] = field(default_factory=tuple)
 
 
+def best_narrative(files: tuple[FileFacts, ...] | list[FileFacts]) -> FileFacts | None:
+    """Of the counted narratives, the longest by Word's low count (the one the 字数 rule and records use)."""
+    counted = [f for f in files if f.role == "narrative" and f.words is not None]
+    return max(counted, key=lambda f: f.words.low if f.words else 0) if counted else None
+
+
 def word_path(facts: FileFacts) -> Path | None:
     """The .docx to read for a Word file: itself, or the LibreOffice conversion of a .doc / .wps."""
     if facts.format == "docx":

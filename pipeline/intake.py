@@ -31,7 +31,7 @@ from pipeline.config import Campaign, Config
 from pipeline.eligibility import category_of, form_fields
 from pipeline.errors import StorageError
 from pipeline.findings import Code, Finding, Verdict, verdict_for
-from pipeline.forms import read_materials, word_path
+from pipeline.forms import best_narrative, read_materials, word_path
 from pipeline.identify import FileFacts, assign_roles, inspect_file
 from pipeline.mail import Attachment, DecodedMail, decode_headers, decode_message
 from pipeline.messages import make_finding
@@ -275,8 +275,7 @@ def with_materials(facts: SubmissionFacts, campaign: Campaign) -> SubmissionFact
 
 
 def _fields(facts: SubmissionFacts, campaign: Campaign) -> dict[str, object]:
-    narrative = [f for f in facts.files if f.role == "narrative" and f.words]
-    best = max(narrative, key=lambda f: f.words.low if f.words else 0) if narrative else None
+    best = best_narrative(facts.files)
     return {
         **form_fields(facts.materials, campaign.deadline),
         "recommending_unit": facts.unit, "studio_name": facts.studio, "category": facts.category,
@@ -290,10 +289,9 @@ def _fields(facts: SubmissionFacts, campaign: Campaign) -> dict[str, object]:
 
 def _narrative_record(facts: SubmissionFacts) -> dict[str, object] | None:
     """The narrative's body text and counts, re-read from the file (FileFacts keeps only what rules need)."""
-    narrative = [f for f in facts.files if f.role == "narrative" and f.words]
-    if not narrative:
+    best = best_narrative(facts.files)
+    if best is None:
         return None
-    best = max(narrative, key=lambda f: f.words.low if f.words else 0)
     path = word_path(best)
     try:
         text = read_docx_text(path).text if path is not None else ""

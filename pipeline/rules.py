@@ -11,7 +11,7 @@ from pipeline.classify import LargeAttachmentLink
 from pipeline.config import Campaign
 from pipeline.eligibility import check_materials
 from pipeline.findings import Code, Finding, Severity
-from pipeline.forms import MaterialFacts
+from pipeline.forms import MaterialFacts, best_narrative
 from pipeline.identify import EVIDENCE, IMAGE_FORMATS, FileFacts
 from pipeline.messages import (
     default_severity,
@@ -132,12 +132,10 @@ def check_documents(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fi
 
 def check_narrative(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Finding]:
     """不少于N字 by Word's 字数: pass at the low count, reject below the high count, review in between."""
-    counted = [f for f in files if f.role == "narrative" and f.words is not None]
+    best = best_narrative(files)
     minimum = campaign.narrative_min_chars
-    if not counted or minimum <= 0:
+    if best is None or best.words is None or minimum <= 0:
         return []
-    best = max(counted, key=lambda f: f.words.low if f.words else 0)
-    assert best.words is not None
     if best.words.low >= minimum:
         return []
     code = Code.NARRATIVE_TOO_SHORT

@@ -895,6 +895,15 @@ def _scan_page(title: str, seed: int, page: int, seal: bool = True) -> Image.Ima
         draw.rectangle([w // 2 - 120, 72, w // 2 + 120, 88], fill=(40, 40, 40))
         draw.rectangle([64, 104, 360, 112], fill=(60, 60, 60))
     top, rows = (128, 14) if page == 0 else (56, 16)
+    bottom = ruled_rows(draw, rng, top, rows)
+    if seal:
+        _seal(draw, (w - 170, bottom - 70), 58)
+    return img
+
+
+def ruled_rows(draw: ImageDraw.ImageDraw, rng: random.Random, top: int, rows: int) -> int:
+    """The scanned form's ruled table from `top`: label and text bars in each row; returns its bottom edge."""
+    w, h = SCAN_SIZE
     row_h = (h - 80 - top) // rows
     for r in range(rows + 1):
         draw.line([56, top + r * row_h, w - 56, top + r * row_h], fill=(30, 30, 30), width=2)
@@ -904,9 +913,7 @@ def _scan_page(title: str, seed: int, page: int, seal: bool = True) -> Image.Ima
         y = top + r * row_h + row_h // 2 - 4
         draw.rectangle([64, y, 144, y + 8], fill=(50, 50, 50))
         _text_bars(draw, rng, (168, y, w - 72, y + 9), 16, 8, (50, 50, 50))
-    if seal:
-        _seal(draw, (w - 170, top + rows * row_h - 70), 58)
-    return img
+    return top + rows * row_h
 
 
 def _scan_pages(title: str, seed: int, pages: int, seal: bool = True) -> list[Image.Image]:

@@ -25,7 +25,7 @@ def _page(*, seal: bool = True, red_title: int = 0, seal_radius: int = 58, seed:
     `red_title`: glyph size in pixels of a red title line (24: a title in red; 56: a 红头 letterhead's ~2 cm
     characters on A4), glyphs 口-with-a-cross shaped, 20% of their size apart.
     """
-    w, h = g.SCAN_SIZE
+    w = g.SCAN_SIZE[0]
     img = Image.new("RGB", g.SCAN_SIZE, (252, 252, 250))
     draw = ImageDraw.Draw(img)
     rng = g._rng("scan", TITLE, seed, 0)
@@ -39,18 +39,9 @@ def _page(*, seal: bool = True, red_title: int = 0, seal_radius: int = 58, seed:
             draw.line([x + size // 2, 40, x + size // 2, 40 + size], fill=g.RED, width=stroke)
     else:
         draw.rectangle([w // 2 - 200, 48, w // 2 + 200, 64], fill=(40, 40, 40))
-    top, rows = 128, 14
-    row_h = (h - 80 - top) // rows
-    for r in range(rows + 1):
-        draw.line([56, top + r * row_h, w - 56, top + r * row_h], fill=(30, 30, 30), width=2)
-    for x in (56, 152, w - 56):
-        draw.line([x, top, x, top + rows * row_h], fill=(30, 30, 30), width=2)
-    for r in range(rows):
-        y = top + r * row_h + row_h // 2 - 4
-        draw.rectangle([64, y, 144, y + 8], fill=(50, 50, 50))
-        g._text_bars(draw, rng, (168, y, w - 72, y + 9), 16, 8, (50, 50, 50))
+    bottom = g.ruled_rows(draw, rng, 128, 14)
     if seal:
-        g._seal(draw, (w - 170, top + rows * row_h - 70), seal_radius)
+        g._seal(draw, (w - 170, bottom - 70), seal_radius)
     return img.filter(ImageFilter.GaussianBlur(0.5))
 
 
