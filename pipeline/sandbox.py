@@ -25,11 +25,14 @@ import os
 import resource
 import signal
 import shutil
+import threading
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import datetime
 from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as sentinel_wait
 from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 
 from pipeline.bootstrap import build_app
 from pipeline.config import Config, SandboxLimits
@@ -63,21 +66,49 @@ def process_isolated(app: App, message_pk: int, *, notify: bool,
     child = ctx.Process(target=_child,
                         args=(app.config, message_pk, notify, app.clock(), sender, _storage_secret(app.config)),
                         name=f"intake-message-{message_pk}", daemon=True)
-    child.start()
+    start_child(child)
     sender.close()
     if started is not None:
         started(child.pid or 0)
-    child.join(limits.wall_seconds)
-    timed_out = child.exitcode is None
+    exitcode = wait_child(child, limits.wall_seconds)
+    timed_out = exitcode is None
     if timed_out:
         _kill_tree(child.pid or 0)
-        child.join()
+        exitcode = wait_child(child, None)
     result = _receive(receiver)
-    if result is not None and child.exitcode == 0:
+    if result is not None:
+        # The child sends its result only after its commit: the verdict stands whatever the exit status says.
+        if exitcode != 0:
+            log.warning("message %s: child exited with status %s after sending its result", message_pk, exitcode)
         return result
-    reason = _failure_reason(child.exitcode, timed_out, limits)
+    reason = _failure_reason(exitcode, timed_out, limits)
     log.error("message %s: %s", message_pk, reason)
     return _record_failure(app, message_pk, reason)
+
+
+# multiprocessing is not thread-safe here: every Process.start() polls all other live children
+# (multiprocessing.process._cleanup), and a forkserver child's exit status is 8 bytes read once from a pipe.
+# Two threads reading it at once leave one with EOF, which multiprocessing reports as exit status 255
+# ("perhaps the forkserver got killed") although the child finished fine. With `--workers 2` that turned
+# about one message in thirty into a failure; so starting a child and reading any exit status share a lock.
+_STATUS_LOCK = threading.Lock()
+
+
+def start_child(child: BaseProcess) -> None:
+    """child.start(), safe beside other threads that start or wait for children."""
+    with _STATUS_LOCK:
+        child.start()
+
+
+def wait_child(child: BaseProcess, timeout: float | None) -> int | None:
+    """Wait up to `timeout` s (None: for ever) for `child` to end; its exit code, or None if it still runs.
+
+    The wait itself happens outside the lock, so threads wait in parallel; only reading the status is serialised.
+    """
+    sentinel_wait([child.sentinel], timeout)
+    with _STATUS_LOCK:
+        child.join(0)  # the status is ready (or the timeout passed): reads it once, reaps the Process object
+        return child.exitcode
 
 
 def _context() -> BaseContext:

@@ -19,7 +19,7 @@ from test_intake import STUDIO, submission
 from pipeline.config import Config
 from pipeline.intake import (UNPACKING_MARKER, App, ingest_bytes, message_workdir, process_in_process,
                              record_delivery)
-from pipeline.sandbox import _record_failure, apply_limits, process_isolated
+from pipeline.sandbox import _context, _record_failure, apply_limits, process_isolated, start_child, wait_child
 from storage import repo
 from storage.models import Message
 
@@ -167,6 +167,28 @@ def test_a_retried_message_is_judged_and_answered_once_it_gets_through(app: App)
     again = process_isolated(app, pk, notify=True)
     status, verdict, codes, replies, _ = _outcome(app, pk)
     assert (again.status, status, verdict, codes, replies) == ("new", "processed", "accepted", [], 1)
+
+
+def test_threads_starting_and_waiting_for_children_read_every_exit_status() -> None:
+    """`--workers N`: each Process.start() polls the other threads' children too; a status is read only once.
+
+    Unguarded, about one child in thirty came back as exit status 255 (an EOF on the forkserver's status
+    pipe) and its message was recorded as failed although the child had judged it.
+    """
+    ctx, codes = _context(), []
+
+    def run_children() -> None:
+        for _ in range(50):
+            child = ctx.Process(target=time.sleep, args=(0.001,), daemon=True)
+            start_child(child)
+            codes.append(wait_child(child, 30))
+
+    threads = [threading.Thread(target=run_children) for _ in range(6)]  # more threads: the race shows every run
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [0] * 300
 
 
 def test_limits_are_set_in_the_process_that_asks(tmp_path: Path) -> None:
