@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageChops
 
@@ -35,26 +38,32 @@ def is_jpeg_bytes(head: bytes) -> bool:
 
 def image_info(path: Path, max_pixels: int = 80_000_000) -> ImageInfo:
     """Open an image, check its size before decoding, and measure its seal-red share."""
+    with loaded_image(path, max_pixels) as im:
+        return ImageInfo(format=im.format or "", width=im.size[0], height=im.size[1], red_ratio=_red_ratio(im))
+
+
+@contextmanager
+def loaded_image(source: Path | BinaryIO, max_pixels: int = 80_000_000) -> Iterator[Image.Image]:
+    """The image decoded once at thumbnail scale, its full size checked first; DocumentUnreadable if it
+    is a bomb, truncated or not an image. `size` and `format` are those of the file, not of the draft."""
     try:
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make the warning an error.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
+            with Image.open(source) as im:
                 width, height = im.size
                 if width * height > max_pixels:
                     raise DocumentUnreadable(f"image of {width}x{height} pixels exceeds {max_pixels} pixels")
-                fmt = im.format or ""
                 # JPEG draft mode decodes at 1/2–1/8 scale directly: cheap for 12-MP phone photos.
                 im.draft("RGB", _THUMBNAIL)
                 im.load()  # decodes everything: raises on truncated or corrupt data
-                red = _red_ratio(im)
+                yield im
     except DocumentUnreadable:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DocumentUnreadable(f"image too large (decompression bomb): {exc}"[:200]) from exc
     except (OSError, SyntaxError, ValueError, EOFError, Image.UnidentifiedImageError) as exc:
         raise DocumentUnreadable(f"unreadable image: {exc}"[:200]) from exc
-    return ImageInfo(format=fmt, width=width, height=height, red_ratio=red)
 
 
 def _red_ratio(im: Image.Image) -> float:

@@ -25,6 +25,7 @@ import os
 import resource
 import signal
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -44,12 +45,15 @@ from storage.models import Message
 
 log = logging.getLogger(__name__)
 _MIB = 2**20
+FORKSERVER_MAIN_ENV = "INTAKE_FORKSERVER_MAIN"  # the parent's main script, for pipeline.forkserver_main
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
-# Imported once by the forkserver, so each child starts with them loaded; "__main__" (multiprocessing's
-# default) spares every child re-importing the entry point (intake's CLI, pytest).
-_PRELOAD = ["__main__", "pipeline.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
+# Imported once by the forkserver, so each child starts with them loaded; pipeline.forkserver_main loads
+# the entry point (intake's CLI, pytest) there, which "__main__" in this list is meant to do but doesn't.
+_PRELOAD = ["pipeline.forkserver_main", "pipeline.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
             "parsers.wordcount", "parsers.form_reader", "parsers.scan", "parsers.convert", "pipeline.eligibility", "storage.forms",
-            "storage.mailbox_state", "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb"]
+            "storage.mailbox_state", "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb",
+            # imported lazily by pdfplumber (page rendering) and py7zr (extraction): once here, not per child
+            "pypdfium2", "psutil"]
 
 
 def can_isolate(config: Config) -> bool:
@@ -112,6 +116,9 @@ def wait_child(child: BaseProcess, timeout: float | None) -> int | None:
 
 
 def _context() -> BaseContext:
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main:  # read by pipeline.forkserver_main in the forkserver (which inherits this environment)
+        os.environ[FORKSERVER_MAIN_ENV] = os.path.abspath(main)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(_PRELOAD)  # only read when the forkserver starts (once per parent)
     return ctx

@@ -7,6 +7,8 @@ import io
 import os
 import resource
 import signal
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -189,6 +191,30 @@ def test_threads_starting_and_waiting_for_children_read_every_exit_status() -> N
     for thread in threads:
         thread.join()
     assert codes == [0] * 300
+
+
+_MAIN_SCRIPT = """
+import os, sys, time
+with open(os.environ["RUNS_LOG"], "a") as fh:
+    fh.write(__name__ + "\\n")
+if __name__ == "__main__":
+    sys.path.insert(0, os.environ["REPO"])
+    from pipeline import sandbox
+    ctx = sandbox._context()
+    for _ in range(3):
+        child = ctx.Process(target=time.sleep, args=(0,))
+        sandbox.start_child(child)
+        assert sandbox.wait_child(child, 60) == 0
+"""
+
+
+def test_the_main_script_runs_once_in_the_forkserver_not_in_every_child(tmp_path: Path) -> None:
+    """A child that re-runs `intake` (and everything pipeline.cli imports) costs ~0.2 s per message."""
+    script, runs = tmp_path / "main.py", tmp_path / "runs.log"
+    script.write_text(_MAIN_SCRIPT, encoding="utf-8")
+    env = {**os.environ, "RUNS_LOG": str(runs), "REPO": str(Path(__file__).resolve().parent.parent)}
+    subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=120)
+    assert runs.read_text(encoding="utf-8").split() == ["__main__", "__mp_main__"]  # the parent, the forkserver
 
 
 def test_limits_are_set_in_the_process_that_asks(tmp_path: Path) -> None:

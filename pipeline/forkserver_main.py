@@ -1,0 +1,33 @@
+"""Imported by the sandbox's forkserver only: load the parent's main script there, once.
+
+multiprocessing means to do this itself when "__main__" is in the forkserver's preload list, but it
+passes the main script under the key "main_path" while spawn.get_preparation_data names it
+"init_main_from_path" (CPython 3.6–3.13), so it never happens. Every child then runs the main script
+again on start: for `intake` that re-imports pipeline.cli and all it imports, ~0.2 s per message. With
+the script loaded here as __mp_main__, a child sees the same __file__ and skips that.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from multiprocessing import process, spawn
+
+from pipeline.sandbox import FORKSERVER_MAIN_ENV
+
+
+def _load_parent_main() -> None:
+    path = os.environ.get(FORKSERVER_MAIN_ENV, "")
+    if not path or not os.path.isfile(path) or getattr(sys.modules["__main__"], "__file__", None) == path:
+        return
+    current = process.current_process()
+    current._inheriting = True  # type: ignore[attr-defined]  # as multiprocessing's own preload does
+    try:
+        spawn.import_main_path(path)
+    except Exception:  # noqa: BLE001 - a main that fails here is run by each child, as without this module
+        return
+    finally:
+        del current._inheriting  # type: ignore[attr-defined]
+
+
+_load_parent_main()
