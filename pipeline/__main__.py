@@ -2,4 +2,5 @@
 
 from pipeline.cli import main
 
-main(prog_name="intake")
+if __name__ == "__main__":  # not when multiprocessing runs it again as __mp_main__
+    main(prog_name="intake")

@@ -116,9 +116,13 @@ def wait_child(child: BaseProcess, timeout: float | None) -> int | None:
 
 
 def _context() -> BaseContext:
-    main = getattr(sys.modules.get("__main__"), "__file__", None)
-    if main:  # read by pipeline.forkserver_main in the forkserver (which inherits this environment)
-        os.environ[FORKSERVER_MAIN_ENV] = os.path.abspath(main)
+    main = sys.modules.get("__main__")
+    # Only a main run as a script by path (`intake`, `pytest`) is re-run by children; one run with -m
+    # (`python -m pipeline`) is imported by name, and a package's __main__ never (multiprocessing.spawn).
+    if getattr(main, "__spec__", None) is None and getattr(main, "__file__", None):
+        os.environ[FORKSERVER_MAIN_ENV] = os.path.abspath(main.__file__)  # read by pipeline.forkserver_main
+    else:
+        os.environ.pop(FORKSERVER_MAIN_ENV, None)
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(_PRELOAD)  # only read when the forkserver starts (once per parent)
     return ctx
