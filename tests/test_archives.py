@@ -16,6 +16,7 @@ import pytest
 import rars
 from docx import Document
 
+from pipeline import archives
 from pipeline.archives import ArchiveLimits, UnpackResult, sniff_archive, unpack
 
 FORM = "（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx"
@@ -398,20 +399,29 @@ def test_nested_files_count_towards_limits(tmp_path: Path) -> None:
 # --- 7z --------------------------------------------------------------------------------------------------
 
 
-def test_7z_with_chinese_names(tmp_path: Path) -> None:
+@pytest.fixture(params=["7zz", "py7zr"])
+def seven_zip_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The 7z tests run with each extractor: 7zz (first when installed) and py7zr (the one without it)."""
+    if request.param == "7zz" and shutil.which("7zz") is None:
+        pytest.skip("7zz is not installed (CI installs it)")
+    monkeypatch.setattr(archives, "prefer_7zz", lambda: request.param == "7zz")
+    return str(request.param)
+
+
+def test_7z_with_chinese_names(tmp_path: Path, seven_zip_reader: str) -> None:
     archive = write_7z(tmp_path / "a.7z", {**CONTENT, "空.txt": b"", "__MACOSX/._a": b"j", "plain.txt": b"p"})
     result, _ = run_unpack(tmp_path, archive)
     assert contents(result) == {**CONTENT, "空.txt": b"", "plain.txt": b"p"} and result.kind == "7z"
 
 
 @pytest.mark.parametrize("header_encryption", [False, True])
-def test_encrypted_7z(tmp_path: Path, header_encryption: bool) -> None:
+def test_encrypted_7z(tmp_path: Path, header_encryption: bool, seven_zip_reader: str) -> None:
     archive = write_7z(tmp_path / "e.7z", CONTENT, password="pw", header_encryption=header_encryption)
     expect_problem(tmp_path, archive, "encrypted")
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.9])
-def test_truncated_7z(tmp_path: Path, cut: float) -> None:
+def test_truncated_7z(tmp_path: Path, cut: float, seven_zip_reader: str) -> None:
     blob = write_7z(tmp_path / "a.7z", {"a.txt": text_blob(2, 200_000)}).read_bytes()
     (tmp_path / "t.7z").write_bytes(blob[: int(len(blob) * cut)])
     expect_problem(tmp_path, tmp_path / "t.7z", "corrupt")
@@ -425,7 +435,7 @@ def test_symlink_stored_by_7zz_is_unsafe(tmp_path: Path, kind: str) -> None:
     expect_problem(tmp_path, archive, "unsafe", "'link' is a link")
 
 
-def test_7z_bomb_by_ratio(tmp_path: Path) -> None:
+def test_7z_bomb_by_ratio(tmp_path: Path, seven_zip_reader: str) -> None:
     archive = write_7z(tmp_path / "b.7z", {"zeros.bin": bytes(5 * 1024 * 1024)})
     expect_problem(tmp_path, archive, "unsafe", "compression ratio")
 
