@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import lzma
 import re
 import zipfile
@@ -26,6 +27,17 @@ _DOCTYPE = tuple("<!DOCTYPE".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-b
 
 def read_xlsx_rows(path: Path, max_rows: int = 2000) -> list[list[str]]:
     """Rows of every sheet in order (empty rows dropped, trailing empty cells trimmed), at most `max_rows`."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise DocumentUnreadable(f"cannot read the XLSX: {exc}"[:200]) from exc
+    return [list(row) for row in _rows(path, st.st_size, st.st_mtime_ns, max_rows)]
+
+
+@functools.lru_cache(maxsize=8)
+def _rows(path: Path, size: int, mtime_ns: int, max_rows: int) -> tuple[tuple[str, ...], ...]:
+    """read_xlsx_rows for one version of a file: the role check and the summary reader both read the
+    summary table, and openpyxl costs ~17 ms a workbook. A damaged file raises each time (not cached)."""
     _check_container(path)
     rows: list[list[str]] = []
     try:
@@ -43,7 +55,7 @@ def read_xlsx_rows(path: Path, max_rows: int = 2000) -> list[list[str]]:
         raise
     except Exception as exc:  # openpyxl raises KeyError, ValueError, TypeError … on damaged files
         raise DocumentUnreadable(f"corrupt XLSX: {type(exc).__name__}: {exc}"[:200]) from exc
-    return rows
+    return tuple(tuple(row) for row in rows)
 
 
 def _check_container(path: Path) -> None:
