@@ -14,6 +14,7 @@ from PIL import Image, ImageChops
 from parsers.errors import DocumentUnreadable
 
 _THUMBNAIL = (512, 512)
+_FILE_SIZE = "intake_file_size"  # key in Image.info: the size before the draft decode
 # Seal red on the HSV wheel (Pillow scales H, S, V to 0–255): hue within ~±20° of red, clearly
 # saturated and not dark. Faded stamps (240,150,150) still pass; skin (220,170,140) and grey do not.
 _RED_HUE_LOW, _RED_HUE_HIGH = 14, 241
@@ -39,13 +40,16 @@ def is_jpeg_bytes(head: bytes) -> bool:
 def image_info(path: Path, max_pixels: int = 80_000_000) -> ImageInfo:
     """Open an image, check its size before decoding, and measure its seal-red share."""
     with loaded_image(path, max_pixels) as im:
-        return ImageInfo(format=im.format or "", width=im.size[0], height=im.size[1], red_ratio=_red_ratio(im))
+        # The draft decode shrinks `size`; the header's size is what staff and the rules mean.
+        width, height = im.info[_FILE_SIZE]
+        return ImageInfo(format=im.format or "", width=width, height=height, red_ratio=_red_ratio(im))
 
 
 @contextmanager
 def loaded_image(source: Path | BinaryIO, max_pixels: int = 80_000_000) -> Iterator[Image.Image]:
     """The image decoded once at thumbnail scale, its full size checked first; DocumentUnreadable if it
-    is a bomb, truncated or not an image. `size` and `format` are those of the file, not of the draft."""
+    is a bomb, truncated or not an image. `size` is the draft's; the file's own (width, height) is in
+    `info[_FILE_SIZE]`."""
     try:
         # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make the warning an error.
         with warnings.catch_warnings():
@@ -54,6 +58,7 @@ def loaded_image(source: Path | BinaryIO, max_pixels: int = 80_000_000) -> Itera
                 width, height = im.size
                 if width * height > max_pixels:
                     raise DocumentUnreadable(f"image of {width}x{height} pixels exceeds {max_pixels} pixels")
+                im.info[_FILE_SIZE] = (width, height)
                 # JPEG draft mode decodes at 1/2–1/8 scale directly: cheap for 12-MP phone photos.
                 im.draft("RGB", _THUMBNAIL)
                 im.load()  # decodes everything: raises on truncated or corrupt data

@@ -59,6 +59,9 @@ class MailboxConfig:
     max_attempts: int = 3
     move_processed_to: str = ""       # off by default: nothing on the server changes
     login_retry_minutes: int = 5      # repeated failed logins earn a temporary ban on 126
+    # `intake run` keeps its connection between polls (fewer LOGINs, cheap idle polls); one idle longer is
+    # replaced, since NAT and firewalls drop idle TCP silently. 0 = log out after every poll.
+    keep_connection_minutes: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -365,6 +368,9 @@ def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
     for key in ("poll_minutes", "batch_size", "timeout_seconds"):
         if _get(t, key, (int, float), 1, w, p) <= 0:
             p.add(f"{w}.{key}", "must be positive")
+    keep = _get(t, "keep_connection_minutes", float, 20.0, w, p)
+    if keep < 0:
+        p.add(f"{w}.keep_connection_minutes", f"must be 0 (log out after every poll) or more, got {keep!r}")
     main = _get(t, "folder", str, "INBOX", w, p)
     extra = _str_list(t, "extra_folders", DEFAULT_EXTRA_FOLDERS, w, p)
     folders = _str_list(t, "folders", (), w, p) or tuple(dict.fromkeys((main, *extra)))
@@ -382,6 +388,7 @@ def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
         max_attempts=_get(t, "max_attempts", int, 3, w, p),
         move_processed_to=_get(t, "move_processed_to", str, "", w, p),
         login_retry_minutes=_get(t, "login_retry_minutes", int, 5, w, p),
+        keep_connection_minutes=keep,
     )
 
 

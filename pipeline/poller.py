@@ -13,6 +13,10 @@ the earlier row, without a second verdict or reply; only what is really new is
 processed. A dropped connection is re-opened with back-off and the poll resumes
 from the ledger. Nothing on the server changes unless `move_processed_to` is set,
 and then only after the message's commit.
+
+`intake run` passes a `MailboxLink`: the connection then stays open between
+polls, with the main folder EXAMINEd, so an idle poll needs no LOGIN and its
+STATUS of that folder is answered without re-reading it.
 """
 
 from __future__ import annotations
@@ -22,13 +26,22 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pipeline import progress
 from pipeline.config import MailboxConfig
 from pipeline.errors import MailboxError
-from pipeline.imap import (ConnectionLost, Envelope, FolderRefused, LoginFailed, Mailbox, connect, match_folder,
-                           resolve_folders)
+from pipeline.imap import (
+    ConnectionLost,
+    Envelope,
+    FolderRefused,
+    LoginFailed,
+    Mailbox,
+    ServerFolder,
+    connect,
+    match_folder,
+    resolve_folders,
+)
 from pipeline.intake import App, process_by_id, record_delivery
 from pipeline.mail import decode_message
 from storage import mailbox_state as state
@@ -39,6 +52,7 @@ log = logging.getLogger(__name__)
 RECONNECT_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0)  # seconds before the 2nd, 3rd, 4th connection of one poll
 BATCH_BYTES = 64 * 2**20     # a body batch also stops at this many bytes (126 allows 50 MB messages)
 ENVELOPE_CHUNK = 200         # UIDs per INTERNALDATE/SIZE fetch: keeps the command line short
+LOGOUT_WAIT = 5.0            # seconds for the goodbye of a kept connection, which may be dead already
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,45 @@ class _Tally:
                           tuple(self.folders), self.missing, tuple(self.errors))
 
 
+class MailboxLink:
+    """The IMAP connection `intake run` keeps open between polls, and when a poll last used it.
+
+    Keeping it saves a LOGIN per poll (126 throttles accounts that log in often) and keeps the idle
+    poll's cost flat as the mailbox grows (see `Mailbox.status`). A connection idle for longer than
+    `keep_connection_minutes` is logged out rather than used: NAT and firewalls drop idle TCP without
+    a word, and a command on such a socket only fails when the timeout runs out."""
+
+    def __init__(self) -> None:
+        self.box: Mailbox | None = None
+        self.used_at: datetime | None = None
+
+    def take(self, app: App) -> Mailbox | None:
+        """The kept connection, unless there is none or it has been idle too long (then it is logged out)."""
+        if self.box is None or self.used_at is None:
+            return None
+        idle = app.clock() - self.used_at
+        if idle > timedelta(minutes=app.config.mailbox.keep_connection_minutes):
+            log.info("the kept IMAP connection has been idle for %d s; logging out and connecting again",
+                     idle.total_seconds())
+            self.close()
+            return None
+        return self.box
+
+    def keep(self, app: App, box: Mailbox) -> None:
+        """Hold `box` for the next poll (or log it out at once when keep_connection_minutes is 0)."""
+        if box is not self.box:
+            self.close()
+        self.box, self.used_at = box, app.clock()
+        if app.config.mailbox.keep_connection_minutes <= 0:
+            self.close()
+
+    def close(self) -> None:
+        """LOGOUT the kept connection, if any."""
+        box, self.box, self.used_at = self.box, None, None
+        if box is not None:
+            box.close(wait=LOGOUT_WAIT)
+
+
 def mailbox_password(cfg: MailboxConfig) -> str:
     """The authorization code from the environment variable the config names."""
     value = os.environ.get(cfg.password_env, "")
@@ -102,16 +155,21 @@ def mailbox_password(cfg: MailboxConfig) -> str:
     return value
 
 
-def poll_once(app: App, *, password: str | None = None) -> PollResult:
-    """Retry failed messages, then poll every configured folder once; MailboxError if the mailbox is unusable."""
+def poll_once(app: App, *, password: str | None = None, link: MailboxLink | None = None) -> PollResult:
+    """Retry failed messages, then poll every configured folder once; MailboxError if the mailbox is unusable.
+
+    Without `link` the poll connects and logs out; with it, it reuses the link's connection when there
+    is one and leaves its connection in the link."""
     cfg = app.config.mailbox
     secret = password if password is not None else mailbox_password(cfg)
     tally = _Tally()
     _retry_failed(app, tally)
+    if link is not None and _kept_poll(app, link, tally):
+        return _finished(tally)
     _check_login_pause(app)
     for attempt, delay in enumerate((*RECONNECT_DELAYS, None), start=1):
         try:
-            _connected_poll(app, secret, tally)
+            _connected_poll(app, secret, tally, link)
             break
         except ConnectionLost as exc:
             tally.error(str(exc))
@@ -119,6 +177,10 @@ def poll_once(app: App, *, password: str | None = None) -> PollResult:
                 raise MailboxError(f"{exc} (gave up after {attempt} connections)") from None
             log.warning("%s; reconnecting in %g s", exc, delay)
             time.sleep(delay)
+    return _finished(tally)
+
+
+def _finished(tally: _Tally) -> PollResult:
     result = tally.result()
     log.info("IMAP poll: %d fetched, %d processed, %d failed, %d known; folders %s; missing %s",
              result.fetched, result.processed, result.failed, result.known, result.folders, result.missing_folders)
@@ -142,8 +204,34 @@ def _check_login_pause(app: App) -> None:
                           f"({failure.error}); not trying again before {until:%H:%M:%S} UTC")
 
 
-def _connected_poll(app: App, secret: str, tally: _Tally) -> None:
-    """One connection: LOGIN (remembering a failure), ID, then every folder."""
+def _kept_poll(app: App, link: MailboxLink, tally: _Tally) -> bool:
+    """Poll over the link's connection; False when there is none to use or it dropped (then connect anew)."""
+    box = link.take(app)
+    if box is None:
+        return False
+    listing: list[ServerFolder] | None = None
+    try:
+        listing = box.folders()
+        _poll_folders(app, box, tally, listing)
+    except ConnectionLost as exc:
+        link.close()
+        if listing is None:
+            # Refused at the first command: servers close idle connections (Dovecot after 30 minutes),
+            # which is no poll error, just a reason to connect again at once.
+            log.info("the kept IMAP connection is gone (%s); connecting again", exc)
+        else:
+            tally.error(str(exc))  # dropped in the middle of the poll: reported as on a fresh connection
+            log.warning("%s; reconnecting", exc)
+        return False
+    except BaseException:
+        link.close()  # storage failure, interrupt: the connection may be in the middle of a command
+        raise
+    _keep(app, link, box, tally)
+    return True
+
+
+def _connected_poll(app: App, secret: str, tally: _Tally, link: MailboxLink | None = None) -> None:
+    """One connection: LOGIN (remembering a failure), ID, then every folder; kept in `link` if given."""
     cfg = app.config.mailbox
     try:
         box = connect(cfg, secret)
@@ -153,16 +241,40 @@ def _connected_poll(app: App, secret: str, tally: _Tally) -> None:
             session.commit()
         log.error("%s; next attempt in %d minutes at the earliest", exc, cfg.login_retry_minutes)
         raise LoginFailed(f"{exc} (not retried for {cfg.login_retry_minutes} minutes)") from None
-    with box:
+    try:
         with app.sessions() as session:
             state.clear_login_failure(session, _account(cfg))
             session.commit()
         _poll_folders(app, box, tally)
+    except BaseException:
+        box.close()
+        raise
+    if link is None:
+        box.close()
+    else:
+        _keep(app, link, box, tally)
 
 
-def _poll_folders(app: App, box: Mailbox, tally: _Tally) -> None:
+def _keep(app: App, link: MailboxLink, box: Mailbox, tally: _Tally) -> None:
+    """Hand the connection to the link with the first polled folder (normally INBOX) left EXAMINEd, so the
+    next poll's STATUS of it is cheap. Not with move_processed_to: that polls through SELECT anyway."""
+    link.keep(app, box)
+    first = tally.folders[0] if tally.folders else None
+    if link.box is None or app.config.mailbox.move_processed_to or first is None or box.selected == first:
+        return
+    try:
+        box.examine(first)
+    except FolderRefused as exc:
+        log.warning("could not leave %s EXAMINEd for the next poll: %s", first, exc)
+    except ConnectionLost as exc:
+        log.info("the IMAP connection dropped after the poll (%s); the next poll connects again", exc)
+        link.close()
+
+
+def _poll_folders(app: App, box: Mailbox, tally: _Tally, listing: list[ServerFolder] | None = None) -> None:
     cfg = app.config.mailbox
-    listing = box.folders()
+    if listing is None:
+        listing = box.folders()
     names, tally.missing = resolve_folders(cfg.folders, listing)
     _report_missing(app, tally.missing)
     target = match_folder(cfg.move_processed_to, listing) if cfg.move_processed_to else None

@@ -24,7 +24,7 @@ from pipeline.delivery import Sleep, deliver
 from pipeline.errors import MailboxError, StorageError
 from pipeline.intake import App
 from pipeline.outbox import drain_to_folder
-from pipeline.poller import poll_once
+from pipeline.poller import MailboxLink, poll_once
 from pipeline.smtp import SmtpClient, SmtpError
 from storage import repo
 
@@ -55,11 +55,14 @@ class RunResult:
         return 1 if self.failed_messages or self.failed_replies or self.alert else 0
 
 
-def run_once(app: App, *, sleep: Sleep = time.sleep) -> RunResult:
-    """Poll and process what is new, then deliver the outbox; problems are recorded, not raised."""
+def run_once(app: App, *, sleep: Sleep = time.sleep, link: MailboxLink | None = None) -> RunResult:
+    """Poll and process what is new, then deliver the outbox; problems are recorded, not raised.
+
+    `link` keeps the IMAP connection open for the next pass (the scheduler's); without it the pass
+    logs out when its poll is done."""
     started = app.clock()
     result = RunResult()
-    _poll(app, result)
+    _poll(app, result, link)
     with app.sessions() as session:  # before delivery touches anything: these were queued over the daily cap
         capped = repo.failed_replies_queued_since(session, started)
     _deliver(app, result, sleep)
@@ -68,11 +71,11 @@ def run_once(app: App, *, sleep: Sleep = time.sleep) -> RunResult:
     return result
 
 
-def _poll(app: App, result: RunResult) -> None:
+def _poll(app: App, result: RunResult, link: MailboxLink | None) -> None:
     try:
         if not app.config.mailbox.host:
             raise MailboxError("mailbox.host is not set in the configuration")
-        polled = poll_once(app)
+        polled = poll_once(app, link=link)
     except MailboxError as exc:
         result.mailbox_error = str(exc)
         result.errors.append(f"mailbox: {exc}")

@@ -4,8 +4,10 @@ The only module that touches APScheduler. Two jobs in the report's time zone:
 a pass (`runner.run_once`) every `mailbox.poll_minutes`, the first one at
 once, and the nightly report at `report.at`. One worker thread, so a pass and
 the report never overlap; `max_instances=1, coalesce=True` so a slow pass is
-never doubled or replayed in a burst. SIGTERM / SIGINT let the running job
-finish, then the process exits 0 and the lock is released.
+never doubled or replayed in a burst. The passes share one `MailboxLink`: the
+IMAP connection stays open between them (one LOGIN instead of one per pass).
+SIGTERM / SIGINT let the running job finish, then the connection is logged out,
+the process exits 0 and the lock is released.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.errors import IntakeError
 from pipeline.intake import App
+from pipeline.poller import MailboxLink
 from pipeline.report import nightly_report
 from pipeline.runner import run_once
 
@@ -91,28 +94,28 @@ def configure_logging(level: int | None = None) -> None:
     logging.getLogger("imapclient").setLevel(logging.INFO)
 
 
-def _pass(app: App) -> None:
+def _pass(app: App, link: MailboxLink | None) -> None:
     """One scheduled pass; a bug is logged and the next pass still runs."""
     try:
-        run_once(app)
-    except Exception:  # noqa: BLE001 - an unattended service must outlive one bad pass
+        run_once(app, link=link)
+    except Exception:  # an unattended service must outlive one bad pass
         log.exception("the pass failed")
 
 
 def _report(app: App) -> None:
     try:
         log.info("nightly report written to %s", nightly_report(app))  # HTML + XLSX, mailed to staff
-    except Exception:  # noqa: BLE001
+    except Exception:  # a failed report must not stop the polling
         log.exception("the nightly report failed")
 
 
-def build_scheduler(app: App) -> BlockingScheduler:
-    """The poll job (first run now) and the nightly report job, in the report's time zone."""
+def build_scheduler(app: App, link: MailboxLink | None = None) -> BlockingScheduler:
+    """The poll job (first run now; its passes share `link`) and the nightly report job, in the report's time zone."""
     zone = ZoneInfo(app.config.report.timezone)
     grace = app.config.run.misfire_grace_seconds
     # One worker: a pass and the report never run at once (one SMTP connection, one database writer).
     scheduler = BlockingScheduler(timezone=zone, executors={"default": ThreadPoolExecutor(1)})
-    scheduler.add_job(_pass, IntervalTrigger(minutes=app.config.mailbox.poll_minutes, timezone=zone), args=[app],
+    scheduler.add_job(_pass, IntervalTrigger(minutes=app.config.mailbox.poll_minutes, timezone=zone), args=[app, link],
                       id="poll", name="poll, process, send", max_instances=1, coalesce=True,
                       misfire_grace_time=grace, next_run_time=datetime.now(zone))
     hour, minute = (int(x) for x in app.config.report.at.split(":"))
@@ -122,8 +125,10 @@ def build_scheduler(app: App) -> BlockingScheduler:
 
 
 def serve(app: App) -> None:
-    """Run the scheduler until SIGTERM or SIGINT; the running job finishes first."""
-    scheduler = build_scheduler(app)
+    """Run the scheduler until SIGTERM or SIGINT; the running job finishes first, then the kept IMAP
+    connection is logged out."""
+    link = MailboxLink()
+    scheduler = build_scheduler(app, link)
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -141,6 +146,7 @@ def serve(app: App) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        link.close()  # after start() returns no pass is running (shutdown waits for it)
     log.info("stopped")
 
 
