@@ -224,6 +224,11 @@ def test_a_stray_instance_on_the_profile_is_killed_first(legacy: dict[str, Path]
     # What a converter killed from outside leaves behind: a process still holding the shared profile.
     stray = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)",
                               f"-env:UserInstallation={(base / 'profile').as_uri()}"])
+    # Popen returns once exec has begun; /proc/PID/cmdline stays empty until the kernel has set up the new
+    # image's arguments. A real stray has run for a while; wait until this one shows its command line.
+    deadline = time.monotonic() + 10
+    while b"UserInstallation" not in Path(f"/proc/{stray.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         assert sniff_file(convert_to_docx(legacy["narrative.doc"], tmp_path)) == "docx"
         assert stray.wait(5) == -9
