@@ -5,12 +5,15 @@ passes the main script under the key "main_path" while spawn.get_preparation_dat
 "init_main_from_path" (CPython 3.6–3.13), so it never happens. Every child then runs the main script
 again on start: for `intake` that re-imports pipeline.cli and all it imports, ~0.2 s per message. With
 the script loaded here as __mp_main__, a child sees the same __file__ and skips that.
+
+It also does here, once, the set-up every child would otherwise repeat before its first query (see _warm).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 from multiprocessing import process, spawn
 
 from pipeline.sandbox import FORKSERVER_MAIN_ENV
@@ -30,4 +33,21 @@ def _load_parent_main() -> None:
         del current._inheriting  # type: ignore[attr-defined]
 
 
+def _warm() -> None:
+    """What each child paid for on its first query: SQLAlchemy configuring the mappers (30 ms a child, a
+    third of the sandbox's cost per message in benchmarks/run.py) and the libc lookup for prctl."""
+    from sqlalchemy.orm import configure_mappers
+
+    import storage.forms
+    import storage.mailbox_state
+    import storage.models
+    import storage.staff  # noqa: F401 - every mapped class is defined before configuring
+    from pipeline.sandbox import libc
+
+    configure_mappers()
+    with suppress(OSError):
+        libc()
+
+
 _load_parent_main()
+_warm()

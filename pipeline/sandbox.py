@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import multiprocessing
 import os
 import resource
-import signal
 import shutil
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -38,8 +39,16 @@ from multiprocessing.process import BaseProcess
 from pipeline.bootstrap import build_app
 from pipeline.config import Config, SandboxLimits
 from pipeline.findings import Code, Severity
+
 # _mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
-from pipeline.intake import UNPACKING_MARKER, App, IngestResult, _mark_failed, message_workdir, process_in_process
+from pipeline.intake import (
+    UNPACKING_MARKER,
+    App,
+    IngestResult,
+    _mark_failed,
+    message_workdir,
+    process_in_process,
+)
 from pipeline.messages import make_finding
 from storage.models import Message
 
@@ -53,7 +62,10 @@ _PRELOAD = ["pipeline.forkserver_main", "pipeline.sandbox", "parsers.pdf", "pars
             "parsers.wordcount", "parsers.form_reader", "parsers.scan", "parsers.convert", "pipeline.eligibility", "storage.forms",
             "storage.mailbox_state", "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb",
             # imported lazily by pdfplumber (page rendering) and py7zr (extraction): once here, not per child
-            "pypdfium2", "psutil"]
+            "pypdfium2", "psutil",
+            # Image.open's first call loads these; names in GBK and CP437 (zip) decode with these codecs
+            "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.PpmImagePlugin", "encodings.gb18030", "encodings.cp437",
+            "email.generator"]
 
 
 def can_isolate(config: Config) -> bool:
@@ -158,6 +170,13 @@ def _child(config: Config, message_pk: int, notify: bool, now: datetime, sender:
     sender.close()
 
 
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library, for prctl. Looked up once, in the forkserver (pipeline.forkserver_main): find_library
+    runs `ldconfig -p`, 3 ms a child otherwise."""
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
 def _die_with_forkserver() -> None:
     """SIGKILL this child when its parent (the forkserver) exits, which it does as soon as intake dies.
 
@@ -167,8 +186,7 @@ def _die_with_forkserver() -> None:
     """
     parent = os.getppid()
     with suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the forkserver died before prctl: nobody is waiting for this verdict
         os._exit(1)
 

@@ -236,3 +236,16 @@ def test_an_in_memory_database_is_judged_in_process(config: Config) -> None:
     from pipeline.sandbox import can_isolate
 
     assert can_isolate(config) and not can_isolate(memory)
+
+def _exit_with_mapper_state() -> None:
+    """A child's target: exit 0 when SQLAlchemy's mappers were configured before it started."""
+    from storage.models import Message
+
+    os._exit(0 if Message.__mapper__.configured else 3)
+
+
+def test_children_start_with_the_mappers_configured() -> None:
+    """Configured once in the forkserver, not on every message's first query (30 ms a child)."""
+    child = _context().Process(target=_exit_with_mapper_state, daemon=True)
+    start_child(child)
+    assert wait_child(child, 60) == 0
