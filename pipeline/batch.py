@@ -70,11 +70,15 @@ def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
     """Record the files one after the other in the given order, each judged as soon as it is recorded,
     `workers` at a time (so recording the next files overlaps judging the first ones).
 
-    Results come back in the order of `paths`. A storage failure (StorageError, SQLAlchemyError, OSError)
-    raises once the judgements already started have finished; nothing after it is recorded or judged.
+    Recording stays at most `workers` files ahead of the judging: a backlog of 300 large messages is not
+    first copied whole into the raw store (all the disk's bandwidth, nothing judged meanwhile) and an
+    interrupted run leaves few rows recorded but not judged. Results come back in the order of `paths`.
+    A storage failure (StorageError, SQLAlchemyError, OSError) raises once the judgements already started
+    have finished; nothing after it is recorded or judged.
     """
     results: list[IngestResult | None] = [None] * len(paths)
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="intake-judge") as pool:
+    workers = max(1, workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="intake-judge") as pool:
         futures: dict[Future[IngestResult], int] = {}
         try:
             for i, path in enumerate(paths):
@@ -84,8 +88,8 @@ def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
                 else:
                     results[i] = IngestResult(message.source_key, "known")
                     step()
-                _collect(futures, results, step, wait=False)
-            _collect(futures, results, step, wait=True)
+                _collect(futures, results, step, keep=2 * workers)
+            _collect(futures, results, step, keep=0)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -93,9 +97,15 @@ def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
 
 
 def _collect(futures: dict[Future[IngestResult], int], results: list[IngestResult | None],
-             step: Callable[[], None], *, wait: bool) -> None:
-    """Move finished judgements into `results` (all of them when `wait`); a judgement's exception raises."""
-    done = list(as_completed(futures)) if wait else [f for f in futures if f.done()]
-    for future in done:
-        results[futures.pop(future)] = future.result()
-        step()
+             step: Callable[[], None], *, keep: int) -> None:
+    """Move finished judgements into `results`, waiting until at most `keep` are left running or queued
+    (`workers` judging and as many recorded, waiting); a judgement's exception raises."""
+    while True:
+        done = [f for f in futures if f.done()]
+        if not done and len(futures) > keep:
+            done = [next(as_completed(futures))]
+        for future in done:
+            results[futures.pop(future)] = future.result()
+            step()
+        if len(futures) <= keep:
+            return

@@ -22,6 +22,7 @@ from pipeline.errors import ConfigError, IntakeError, StorageError
 from pipeline.intake import App, IngestResult, reprocess_all
 from pipeline.outbox import drain_to_folder
 from pipeline.runner import run_once, summary_line
+from pipeline.sandbox import can_isolate
 from pipeline.scheduler import LockHeld, configure_logging, run_lock, serve
 from pipeline.sources import in_receipt_order, message_paths
 from pipeline.views import submission_json, submissions_table
@@ -61,10 +62,11 @@ def main(verbose: bool) -> None:
 
 
 def _ingest_paths(app: App, paths: list[Path], workers: int = 1) -> list[IngestResult]:
-    """Record and judge every message file in receipt order; with workers > 1 see `ingest_parallel`."""
+    """Record and judge every message file in receipt order, see `ingest_parallel`; one at a time only when
+    judging runs in this process (then recording the next file could not overlap it)."""
     ordered = in_receipt_order(list(message_paths(paths)))
     with progress.tracking("处理邮件", len(ordered)) as bar:  # on stderr: stdout is the summary line
-        if workers > 1:
+        if workers > 1 or can_isolate(app.config):
             return ingest_parallel(app, ordered, workers, bar.step)
         results = []
         for path in ordered:

@@ -55,3 +55,29 @@ def test_two_workers_decide_and_reply_as_one_does(tmp_path: Path) -> None:
     assert two_decided == one_decided
     assert two_replies == one_replies
     assert len(one_replies) == sum(d["reply"]["status"] != "none" for d in one_decided.values())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_recording_stays_a_few_files_ahead_of_judging(app, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backlog is not first copied whole into the raw store: when the k-th judgement starts, at most
+    k + 2 x workers + 1 messages are recorded (the judgements are real sandbox children, the ledger real SQLite)."""
+    from sqlalchemy import func, select
+
+    from pipeline import batch
+    from storage.models import Message
+
+    paths = sorted(SAMPLES.glob("*.eml"))[:10]
+    seen: list[tuple[int, int]] = []
+    real = batch.process_by_id
+
+    def judge(app_, message_pk: int, **kw: object):  # type: ignore[no-untyped-def]
+        with app_.sessions() as session:
+            recorded = session.scalar(select(func.count()).select_from(Message))
+        seen.append((len(seen), recorded))
+        return real(app_, message_pk, **kw)
+
+    monkeypatch.setattr(batch, "process_by_id", judge)
+    results = batch.ingest_parallel(app, paths, workers)
+    assert [r.status for r in results] == ["new"] * len(paths)
+    assert len(seen) == len(paths)
+    assert all(recorded <= k + 2 * workers + 1 for k, recorded in seen), seen
