@@ -160,24 +160,48 @@ def throughput(out: Path, manifest: dict, workers: list[int]) -> dict:
 # --- the floor -----------------------------------------------------------------------------------------
 
 
+def _run(*cmd: str) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# Each unpacker as the floor and the tools comparison both call it: (archive, destination folder).
+def with_zipfile(archive: str, dest: str) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(dest)
+
+
+def with_py7zr(archive: str, dest: str) -> None:
+    import py7zr
+
+    with py7zr.SevenZipFile(archive) as sz:
+        sz.extractall(dest)
+
+
+def with_7zz(archive: str, dest: str) -> None:
+    _run("7zz", "x", "-y", "-bd", f"-o{dest}", "--", archive)
+
+
+def with_bsdtar(archive: str, dest: str) -> None:
+    _run("bsdtar", "-x", "--no-same-owner", "-f", archive, "-C", dest)
+
+
+def with_unar(archive: str, dest: str) -> None:
+    _run("unar", "-q", "-f", "-D", "-o", dest, archive)
+
+
 def _unpack(archive: Path, kind: str, dest: Path) -> None:
     """With the tool the pipeline uses first for this archive (pipeline/archives.py), nothing else."""
     from pipeline.archives import _RAR5, _head, prefer_7zz
 
     if kind == "zip":
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(dest)
-    elif kind == "7z" and not prefer_7zz():
-        import py7zr
-
-        with py7zr.SevenZipFile(archive) as sz:
-            sz.extractall(dest)
+        unpacker = with_zipfile
     elif kind == "7z":
-        _run("7zz", "x", "-y", "-bd", f"-o{dest}", "--", str(archive))
+        unpacker = with_7zz if prefer_7zz() else with_py7zr
     elif _head(archive).startswith(_RAR5) and shutil.which("bsdtar"):
-        _run("bsdtar", "-x", "--no-same-owner", "-f", str(archive), "-C", str(dest))
+        unpacker = with_bsdtar
     else:
-        _run("unar", "-q", "-f", "-D", "-o", str(dest), str(archive))
+        unpacker = with_unar
+    unpacker(str(archive), str(dest))
 
 
 def floor_one(archive: str, kind: str) -> int:
@@ -220,32 +244,15 @@ def _timed(fn, archives: list[str]) -> float:  # type: ignore[no-untyped-def]
     return time.monotonic() - started
 
 
-def _run(*cmd: str) -> None:
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def tools(manifest: dict) -> dict:
-    import py7zr
-
-    def with_py7zr(archive: str, tmp: str) -> None:
-        with py7zr.SevenZipFile(archive) as sz:
-            sz.extractall(tmp)
-
     by_kind = {k: [e["archive"] for e in manifest["submissions"] if e["kind"] == k] for k in ("7z", "rar", "zip")}
     mb = {k: sum(os.path.getsize(a) for a in v) / MIB for k, v in by_kind.items()}
     result = {"7z_mb": mb["7z"], "rar_mb": mb["rar"], "zip_mb": mb["zip"]}
-    if by_kind["7z"]:
-        result["py7zr"] = _timed(with_py7zr, by_kind["7z"])
-        result["7zz"] = _timed(lambda a, t: _run("7zz", "x", "-y", "-bd", f"-o{t}", "--", a), by_kind["7z"])
-    if by_kind["rar"]:
-        result["unar"] = _timed(lambda a, t: _run("unar", "-q", "-f", "-D", "-o", t, a), by_kind["rar"])
-        result["bsdtar"] = _timed(lambda a, t: _run("bsdtar", "-x", "-f", a, "-C", t), by_kind["rar"])
-    if by_kind["zip"]:
-        def with_zipfile(archive: str, tmp: str) -> None:
-            with zipfile.ZipFile(archive) as zf:
-                zf.extractall(tmp)
-        result["zipfile"] = _timed(with_zipfile, by_kind["zip"])
-        result["7zz_zip"] = _timed(lambda a, t: _run("7zz", "x", "-y", "-bd", f"-o{t}", "--", a), by_kind["zip"])
+    for kind, timed in (("7z", {"py7zr": with_py7zr, "7zz": with_7zz}),
+                        ("rar", {"unar": with_unar, "bsdtar": with_bsdtar}),
+                        ("zip", {"zipfile": with_zipfile, "7zz_zip": with_7zz})):
+        if by_kind[kind]:
+            result.update({name: _timed(fn, by_kind[kind]) for name, fn in timed.items()})
     return result
 
 
@@ -391,6 +398,7 @@ def poll(out: Path, sizes: list[int], repeats: int = 21) -> dict:
             server.stop()
     return results
 
+
 # --- one large message ---------------------------------------------------------------------------------
 
 _DECODE = """
@@ -487,6 +495,7 @@ def _poll_lines(p: dict | None) -> list[str]:
         lines.append(f"{how}, {counts[-1]} vs {counts[0]}: time {hi['seconds'] / lo['seconds']:.2f}x, "
                      f"bytes {(hi['up'] + hi['down']) / (lo['up'] + lo['down']):.2f}x{target}")
     return lines
+
 
 def _large_lines(lg: dict | None) -> list[str]:
     if not lg:

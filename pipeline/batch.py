@@ -70,7 +70,7 @@ def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
     """Record the files one after the other in the given order, each judged as soon as it is recorded,
     `workers` at a time (so recording the next files overlaps judging the first ones).
 
-    Recording stays at most `workers` files ahead of the judging: a backlog of 300 large messages is not
+    Recording stays at most 2 × `workers` files ahead of the judging: a backlog of 300 large messages is not
     first copied whole into the raw store (all the disk's bandwidth, nothing judged meanwhile) and an
     interrupted run leaves few rows recorded but not judged. Results come back in the order of `paths`.
     A storage failure (StorageError, SQLAlchemyError, OSError) raises once the judgements already started

@@ -66,7 +66,7 @@ def _ingest_paths(app: App, paths: list[Path], workers: int = 1) -> list[IngestR
     judging runs in this process (then recording the next file could not overlap it)."""
     ordered = in_receipt_order(list(message_paths(paths)))
     with progress.tracking("处理邮件", len(ordered)) as bar:  # on stderr: stdout is the summary line
-        if workers > 1 or can_isolate(app.config):
+        if can_isolate(app.config):  # worker_count gives more than one worker only then
             return ingest_parallel(app, ordered, workers, bar.step)
         results = []
         for path in ordered:

@@ -150,9 +150,13 @@ class Mailbox:
     def __init__(self, client: IMAPClient, where: str) -> None:
         self.client = client
         self.where = where
-        self.selected: str | None = None  # the folder the last EXAMINE/SELECT opened (None: none)
-        self.selected_status: FolderStatus | None = None  # what that EXAMINE/SELECT reported
+        self._examined: tuple[str, FolderStatus] | None = None  # the folder the last EXAMINE/SELECT opened, as it said
         client.normalise_times = False  # keep INTERNALDATE aware; the default converts it to naive local time
+
+    @property
+    def selected(self) -> str | None:
+        """The folder the last EXAMINE/SELECT opened (None: none)."""
+        return self._examined[0] if self._examined else None
 
     def __enter__(self) -> Mailbox:
         return self
@@ -181,14 +185,14 @@ class Mailbox:
 
     def examine(self, folder: str, *, readonly: bool = True) -> FolderStatus:
         """EXAMINE (or SELECT when we must move mail) and report UIDVALIDITY, UIDNEXT and EXISTS."""
-        self.selected, self.selected_status = None, None  # a refused SELECT leaves none selected (RFC 3501 6.3.1)
+        self._examined = None  # a refused SELECT leaves none selected (RFC 3501 6.3.1)
         info = _call(f"{self.where} {'EXAMINE' if readonly else 'SELECT'} {folder}",
                      self.client.select_folder, folder, readonly)
         if b"UIDVALIDITY" not in info:
             raise FolderRefused(f"{self.where} {folder}: the server gave no UIDVALIDITY")
         uidnext = info.get(b"UIDNEXT")
         found = FolderStatus(int(info[b"UIDVALIDITY"]), int(uidnext) if uidnext else None, int(info.get(b"EXISTS", 0)))
-        self.selected, self.selected_status = folder, found
+        self._examined = (folder, found)
         return found
 
     def status(self, folder: str) -> FolderStatus | None:
@@ -199,8 +203,8 @@ class Mailbox:
         that is not selected, Dovecot still opens it and reads its uidlist (40 ms at 10,000 messages);
         the selected one (a kept connection leaves the main folder EXAMINEd) is asked differently, see
         _selected_status."""
-        if folder == self.selected and self.selected_status is not None:
-            return self._selected_status(self.selected_status)
+        if self._examined is not None and self._examined[0] == folder:
+            return self._selected_status(self._examined[1])
         try:
             info = _call(f"{self.where} STATUS {folder}", self.client.folder_status, folder,
                          ["UIDVALIDITY", "UIDNEXT", "MESSAGES"])
@@ -275,7 +279,7 @@ class Mailbox:
         if wait is not None:
             with suppress(Exception):
                 self.client.socket().settimeout(wait)
-        self.selected, self.selected_status = None, None
+        self._examined = None
         try:
             self.client.logout()
         except Exception:  # noqa: BLE001 - a dead connection cannot say goodbye
