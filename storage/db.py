@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from contextlib import suppress
 from pathlib import Path
 
@@ -54,10 +56,29 @@ def make_engine(url: str, *, busy_timeout_seconds: float = 30.0, password_env: s
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cur, busy_timeout_seconds)
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     return engine
+
+
+def _switch_to_wal(cur: sqlite3.Cursor, busy_timeout_seconds: float) -> None:
+    """Put the database in WAL mode, waiting out other processes that are doing the same.
+
+    SQLite answers the switch with "database is locked" at once, without its busy handler, while another
+    connection holds the lock it needs (two hosts starting together on a new file do this); so wait here.
+    """
+    deadline = time.monotonic() + busy_timeout_seconds
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def create_schema(engine: Engine, *, busy_timeout_seconds: float = 30.0) -> Upgrade:
