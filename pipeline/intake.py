@@ -92,7 +92,7 @@ def record_delivery(app: App, raw: bytes | Path, source_key: str, *, received_at
                     digest: str | None = None) -> tuple[Message, bool]:
     """Store the raw bytes and the ledger row, committed; returns (row, is_new).
 
-    `raw` may be a message file, copied in chunks (with its `file_sha256` as `digest` when known).
+    `raw` may be a message file, copied in chunks; `digest`, when known, is the sha256 of `raw`'s bytes.
 
     The file comes first: a ledger row always has its raw bytes on disk, while a crash or a failure between
     the two leaves at most an unreferenced file (harmless; the next delivery of the same bytes reuses it).
@@ -104,7 +104,7 @@ def record_delivery(app: App, raw: bytes | Path, source_key: str, *, received_at
             known = repo.message_by_source(session, source_key)
             if known is not None:
                 return known, False
-            digest = app.raw.put(raw) if isinstance(raw, bytes) else app.raw.put_file(raw, digest)
+            digest = app.raw.put(raw, digest) if isinstance(raw, bytes) else app.raw.put_file(raw, digest)
             now = app.clock()
             # the ledger needs headers only; the body is decoded when judged
             mail = decode_headers(raw if isinstance(raw, bytes) else _head(raw))

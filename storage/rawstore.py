@@ -63,15 +63,15 @@ class RawStore:
         """Where the message with this hash lives (two-level fan-out keeps folders small)."""
         return self.root / digest[:2] / f"{digest}.eml"
 
-    def put(self, raw: bytes) -> str:
+    def put(self, raw: bytes, digest: str | None = None) -> str:
         """Store `raw` durably (temp file, fsync, rename, fsync of the folder) and return its hash.
 
         The final name appears only once every byte is on disk, so a crash or a full disk can never leave a
         short file under a hash name: `path_for` either does not exist or holds exactly `raw`. A failed
         write removes its temp file; one left by a kill (`*.part`) is never read and `sweep_partials`
-        removes it later.
+        removes it later. `digest` is `sha256_hex(raw)` when the caller has computed it already.
         """
-        digest = sha256_hex(raw)
+        digest = digest or sha256_hex(raw)
         if not self.path_for(digest).exists():
             self._write(digest, lambda fh: fh.write(raw))
         return digest

@@ -135,3 +135,19 @@ def test_file_source_key_changes_with_content(tmp_path: Path) -> None:
     path = tmp_path / "a.eml"
     assert file_source_key(path, b"x") != file_source_key(path, b"y")
     assert file_source_key(path, b"x") == file_source_key(path, b"x")
+
+
+@pytest.mark.parametrize("in_memory", [True, False], ids=["read-whole", "streamed"])
+def test_a_message_file_is_stored_exactly_and_keyed_alike_read_whole_or_streamed(
+        app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool) -> None:
+    from pipeline import batch
+
+    raw = submission()
+    path = tmp_path / "a.eml"
+    path.write_bytes(raw)
+    if not in_memory:
+        monkeypatch.setattr(batch, "RECORD_IN_MEMORY", len(raw) - 1)
+    message, is_new = batch.record_file(app, path)
+    assert is_new and message.source_key == file_source_key(path, raw)
+    assert app.raw.get(message.sha256) == raw and message.size == len(raw)
+    assert batch.record_file(app, path)[1] is False  # the same file again: known, nothing new
