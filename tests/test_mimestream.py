@@ -94,3 +94,53 @@ def test_golden_corpus_streamed_end_to_end_gets_its_expected_verdicts(app, monke
             got[path.name] = {"verdict": sub.verdict, "codes": sorted({f.code for f in sub.findings})}
     assert got == expected
     assert not list(app.files_root.glob("*/*.spill"))  # every spilled file was moved or removed
+
+
+def _attachment_mail(body: bytes) -> bytes:
+    """A message whose one attachment has `body` as its base64 transfer-encoded lines, exactly as given."""
+    return (b"From: a@b.cn\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
+            b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n"
+            b"--B\r\nContent-Type: application/zip; name=\"a.zip\"\r\nContent-Transfer-Encoding: base64\r\n"
+            b"Content-Disposition: attachment; filename=\"a.zip\"\r\n\r\n" + body + b"\r\n--B--\r\n")
+
+
+def _lines(data: bytes, width: int, ending: bytes) -> list[bytes]:
+    text = base64.b64encode(data)
+    return [text[i:i + width] + ending for i in range(0, len(text), width)]
+
+
+_DATA = bytes(range(256)) * 2000 + b"xy"  # 512 002 bytes: padding on the last line
+
+
+def _body(kind: str) -> bytes:
+    """Base64 bodies that real or broken senders write, each around 700 KB (several uniform blocks)."""
+    if kind == "crlf-76":
+        return b"".join(_lines(_DATA, 76, b"\r\n"))
+    if kind == "lf-76":
+        return b"".join(_lines(_DATA, 76, b"\n"))
+    if kind == "crlf-74":  # lines that are not whole quads: quads run across lines
+        return b"".join(_lines(_DATA, 74, b"\r\n"))
+    lines = _lines(_DATA, 76, b"\r\n")
+    middle = len(lines) // 2
+    if kind == "stray-dash":  # one character outside the alphabet in a line of the right length
+        lines[middle] = lines[middle][:30] + b"-" + lines[middle][31:]
+    elif kind == "equals-inside":  # padding in the middle (two bodies glued together)
+        lines[middle] = lines[middle][:74] + b"==\r\n"
+    elif kind == "mixed-endings":  # a stretch of bare LF lines inside CRLF ones
+        lines[middle:middle + 50] = [line[:-2] + b"\n" for line in lines[middle:middle + 50]]
+    elif kind == "cr-inside":  # a CR inside a line of the right length
+        lines[middle] = lines[middle][:40] + b"\r" + lines[middle][41:]
+    elif kind == "short-line":  # one line shorter than the rest
+        lines[middle] = lines[middle][:40] + b"\r\n"
+    elif kind == "blank-line":
+        lines.insert(middle, b"\r\n")
+    return b"".join(lines)
+
+
+@pytest.mark.parametrize("kind", ["crlf-76", "lf-76", "crlf-74", "stray-dash", "equals-inside", "mixed-endings",
+                                  "cr-inside", "short-line", "blank-line"])
+def test_irregular_base64_bodies_split_as_they_decode(kind: str, tmp_path: Path) -> None:
+    split = _check(_attachment_mail(_body(kind)), tmp_path, min_spill=64 * 1024)
+    if kind in ("crlf-76", "lf-76", "crlf-74", "mixed-endings"):  # clean base64: decoded on disk, exactly
+        (attachment,) = split.attachments
+        assert attachment.path is not None and attachment.path.read_bytes() == _DATA
