@@ -249,3 +249,17 @@ def test_children_start_with_the_mappers_configured() -> None:
     child = _context().Process(target=_exit_with_mapper_state, daemon=True)
     start_child(child)
     assert wait_child(child, 60) == 0
+
+
+def _exit_with_freeze_state() -> None:
+    """A child's target: exit 0 when the preloaded modules' objects are frozen (outside every collection)."""
+    import gc
+
+    os._exit(0 if gc.get_freeze_count() > 50_000 else 3)
+
+
+def test_children_start_with_the_preloaded_objects_frozen() -> None:
+    """gc.freeze in the forkserver: a child's collections skip what it inherited (no walk, no copied pages)."""
+    child = _context().Process(target=_exit_with_freeze_state, daemon=True)
+    start_child(child)
+    assert wait_child(child, 60) == 0
