@@ -643,9 +643,19 @@ def _parse(raw: bytes, notes: list[str]) -> Message:
 
 
 def header_block(raw: bytes) -> bytes:
-    """The header section of a raw message (up to the first blank line), ready to parse on its own."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    return raw[: min(ends, default=len(raw))] + b"\r\n\r\n"
+    """The header section of a raw message (up to the first blank line), ready to parse on its own.
+
+    Looked for in the first 64 KB before the whole: a CRLF message has no b"\\n\\n", and looking for it
+    through a 25 MB attachment took 60 ms. (An end found in the window is the first in the message: a
+    blank line of either kind that starts earlier cannot run past the window's end.)
+    """
+    size = len(raw)
+    window = min(size, 2**16)
+    while True:
+        ends = [i for i in (raw.find(b"\r\n\r\n", 0, window), raw.find(b"\n\n", 0, window)) if i >= 0]
+        if ends or window == size:
+            return raw[: min(ends, default=size)] + b"\r\n\r\n"
+        window = size
 
 
 def decode_headers(raw: bytes) -> DecodedMail:

@@ -17,6 +17,7 @@ from pipeline.mail import (
     decode_filename,
     decode_header_value,
     decode_message,
+    header_block,
     html_to_text,
 )
 
@@ -471,3 +472,17 @@ def test_multipart_nested_deeper_than_the_stack_keeps_its_headers() -> None:
     mail = decode_message(raw)
     assert (mail.subject, mail.from_addr, mail.message_id) == ("受理", "a@b.cn", "<deep@b.cn>")
     assert any("nested too deeply" in d for d in mail.defects)
+
+
+def _first_blank_line_reference(raw: bytes) -> bytes:
+    """header_block as first written: both kinds of blank line looked for through the whole message."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[: min(ends, default=len(raw))] + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("ending", [b"\r\n\r\n", b"\n\n", b"\r\n\n", b"\n\r\n\n", b""])
+@pytest.mark.parametrize("at", [0, 100, 2**16 - 5, 2**16 - 4, 2**16 - 3, 2**16 - 2, 2**16 - 1, 2**16, 2**16 + 7, 300_000])
+def test_the_header_block_ends_at_the_first_blank_line_wherever_it_is(ending: bytes, at: int) -> None:
+    head = (b"X: " + b"a" * 70 + b"\r\n") * (at // 75 + 1)
+    raw = head[:at] + ending + b"body\r\n\r\nmore\n\nend" if ending else head[:at] + b"AAAA\r\n" * 50_000
+    assert header_block(raw) == _first_blank_line_reference(raw)
