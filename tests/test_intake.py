@@ -146,7 +146,7 @@ def test_a_message_file_is_stored_exactly_and_keyed_alike_read_whole_or_streamed
     path = tmp_path / "a.eml"
     path.write_bytes(raw)
     if not in_memory:
-        monkeypatch.setattr(batch, "RECORD_IN_MEMORY", len(raw) - 1)
+        monkeypatch.setattr(batch, "STREAM_THRESHOLD", len(raw) - 1)
     message, is_new = batch.record_file(app, path)
     assert is_new and message.source_key == file_source_key(path, raw)
     assert app.raw.get(message.sha256) == raw and message.size == len(raw)

@@ -80,7 +80,7 @@ def test_golden_corpus_streamed_end_to_end_gets_its_expected_verdicts(app, monke
 
     if not (_shutil.which("unar") or _shutil.which("bsdtar")):
         pytest.skip("unar/bsdtar not installed: the RAR samples cannot be read (CI installs them)")
-    monkeypatch.setattr(batch, "RECORD_IN_MEMORY", 0)
+    monkeypatch.setattr(batch, "STREAM_THRESHOLD", 0)
     monkeypatch.setattr(intake, "STREAM_THRESHOLD", 0)
     samples = REPO / "sample_mail"
     expected = json.loads((samples / "expected.json").read_text(encoding="utf-8"))
