@@ -19,7 +19,7 @@ import sys
 from contextlib import suppress
 from multiprocessing import process, spawn
 
-from pipeline.sandbox import _PRELOAD, FORKSERVER_MAIN_ENV
+from pipeline.sandbox import FORKSERVER_MAIN_ENV, PRELOAD
 
 
 def _load_parent_main() -> None:
@@ -59,7 +59,7 @@ def _freeze() -> None:
     A child's collections otherwise walk all of those objects: time (1-2 % of a judgement) and a write to
     each object's header, which copies page after page the child shares with the forkserver.
     """
-    for name in _PRELOAD:
+    for name in PRELOAD:
         with suppress(ImportError):  # the forkserver itself skips a module that fails, as before
             importlib.import_module(name)
     gc.collect()  # no garbage frozen with the rest

@@ -44,7 +44,7 @@ from pipeline.sources import HEADER_BYTES
 from pipeline.subject import archive_stem, parse_subject
 from storage import forms, repo
 from storage.models import Message, Submission
-from storage.rawstore import RawStore, sha256_hex
+from storage.rawstore import RawStore
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -416,11 +416,6 @@ def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:
     return results
 
 
-def file_source_key(path: Path, raw: bytes) -> str:
-    """Ledger key of a local file: its path and content (an edited file is a new delivery)."""
-    return file_key(path, sha256_hex(raw))
-
-
 def file_key(path: Path, digest: str) -> str:
-    """file_source_key from the content's sha256."""
+    """Ledger key of a local file from its path and its content's sha256 (an edited file is a new delivery)."""
     return f"file:{path.resolve()}#{digest[:16]}"

@@ -58,7 +58,7 @@ FORKSERVER_MAIN_ENV = "INTAKE_FORKSERVER_MAIN"  # the parent's main script, for 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Imported once by the forkserver, so each child starts with them loaded; pipeline.forkserver_main loads
 # the entry point (intake's CLI, pytest) there, which "__main__" in this list is meant to do but doesn't.
-_PRELOAD = ["pipeline.forkserver_main", "pipeline.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
+PRELOAD = ["pipeline.forkserver_main", "pipeline.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
             "parsers.wordcount", "parsers.form_reader", "parsers.scan", "parsers.convert", "pipeline.eligibility", "storage.forms",
             "storage.mailbox_state", "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb",
             # imported lazily by pdfplumber (page rendering) and py7zr (extraction): once here, not per child
@@ -136,7 +136,7 @@ def _context() -> BaseContext:
     else:
         os.environ.pop(FORKSERVER_MAIN_ENV, None)
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)  # only read when the forkserver starts (once per parent)
+    ctx.set_forkserver_preload(PRELOAD)  # only read when the forkserver starts (once per parent)
     return ctx
 
 

@@ -9,10 +9,11 @@ import pytest
 import samplegen as g
 from sqlalchemy import func, select
 
-from pipeline.intake import file_source_key, ingest_bytes, reprocess_all
+from pipeline.intake import file_key, ingest_bytes, reprocess_all
 from pipeline.outbox import drain_to_folder
 from storage import repo
 from storage.models import Message, OutboxItem, Submission
+from storage.rawstore import sha256_hex
 
 CST = timezone(timedelta(hours=8))
 STUDIO = g.Studio(unit="正定县总工会", leader="张三", gender="男", applicant="正定县某某机械厂", seed=7)
@@ -131,10 +132,10 @@ def test_outbox_drain_writes_each_reply_once(app, tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").iterdir())) == 1
 
 
-def test_file_source_key_changes_with_content(tmp_path: Path) -> None:
+def test_file_key_changes_with_content(tmp_path: Path) -> None:
     path = tmp_path / "a.eml"
-    assert file_source_key(path, b"x") != file_source_key(path, b"y")
-    assert file_source_key(path, b"x") == file_source_key(path, b"x")
+    assert file_key(path, sha256_hex(b"x")) != file_key(path, sha256_hex(b"y"))
+    assert file_key(path, sha256_hex(b"x")) == file_key(path, sha256_hex(b"x"))
 
 
 @pytest.mark.parametrize("in_memory", [True, False], ids=["read-whole", "streamed"])
@@ -148,6 +149,6 @@ def test_a_message_file_is_stored_exactly_and_keyed_alike_read_whole_or_streamed
     if not in_memory:
         monkeypatch.setattr(batch, "STREAM_THRESHOLD", len(raw) - 1)
     message, is_new = batch.record_file(app, path)
-    assert is_new and message.source_key == file_source_key(path, raw)
+    assert is_new and message.source_key == file_key(path, sha256_hex(raw))
     assert app.raw.get(message.sha256) == raw and message.size == len(raw)
     assert batch.record_file(app, path)[1] is False  # the same file again: known, nothing new
