@@ -84,8 +84,14 @@ def _summary_line(results: list[IngestResult], written: list[Path], app: App) ->
     new = sum(r.status == "new" for r in results)
     known = sum(r.status == "known" for r in results)
     failed = sum(r.status == "failed" for r in results)
-    where = f"，回复已写入 {app.config.smtp.outbox_dir}" if written else ""
-    return f"处理 {new} 封新邮件，{known} 封此前已处理，{failed} 封出错；生成回复 {len(written)} 封{where}。"
+    head = f"处理 {new} 封新邮件，{known} 封此前已处理，{failed} 封出错；"
+    if app.config.smtp.outbox_dir:
+        where = f"，回复已写入 {app.config.smtp.outbox_dir}" if written else ""
+        return f"{head}生成回复 {len(written)} 封{where}。"
+    # By SMTP, replies wait in the outbox for `intake run` (or `outbox --retry`): "0 replies" would mislead.
+    with app.sessions() as session:
+        waiting = len(repo.pending_replies(session))
+    return f"{head}待发送回复 {waiting} 封（由 intake run 或 intake outbox --retry 发出）。"
 
 
 @main.command()

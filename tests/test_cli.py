@@ -40,6 +40,17 @@ def test_ingest_a_maildir(config, tmp_path: Path) -> None:
     assert all(r["uid"] is None for r in rows)
 
 
+
+def test_ingest_by_smtp_says_how_many_replies_wait_to_be_sent(config) -> None:
+    """Without outbox_dir replies wait for `intake run`: the summary says so instead of "0 replies"."""
+    text = config.path.read_text(encoding="utf-8")
+    config.path.write_text(text.replace(f'outbox_dir = "{config.smtp.outbox_dir}"', '# outbox_dir = "outbox"'),
+                           encoding="utf-8")
+    out = _run("ingest", "--config", str(config.path), str(SAMPLES / "01-accepted-zip-gbk.eml"),
+               str(SAMPLES / "15-no-attachment.eml"), str(SAMPLES / "26-unrelated.eml"))
+    assert "处理 3 封新邮件" in out and "待发送回复 2 封" in out and "intake run" in out
+    assert out.count("pending") == 0 and _run("outbox", "--config", str(config.path)).count("pending") == 2
+
 @pytest.mark.both_databases
 def test_listing_filters_and_outbox(config) -> None:
     _run("ingest", "--config", str(config.path), str(SAMPLES / "15-no-attachment.eml"), str(SAMPLES / "26-unrelated.eml"))
