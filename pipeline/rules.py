@@ -99,7 +99,7 @@ def check_attachments(facts: SubmissionFacts, campaign: Campaign) -> tuple[list[
     """Attachment-level findings, and whether the documents inside can be judged at all."""
     out: list[Finding] = []
     if facts.large_links:
-        detail = "、".join(link.filename or link.url for link in facts.large_links)
+        detail = "、".join(link.label for link in facts.large_links)
         out.append(_finding(campaign, Code.LARGE_ATTACHMENT_LINK, detail=detail))
     if not facts.attachment_names:
         if not facts.large_links:

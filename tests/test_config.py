@@ -42,6 +42,30 @@ def test_deadline_is_inclusive_to_the_last_second(campaign) -> None:
     assert campaign.is_late(campaign.deadline + timedelta(seconds=1))
 
 
+
+def _campaign_with(example_config_path: Path, **deadline: object):  # type: ignore[no-untyped-def]
+    data = tomllib.loads(example_config_path.read_text(encoding="utf-8"))
+    data["campaigns"]["sjz-2025"].update(deadline)
+    return parse_config(data, Path("/tmp")).campaigns[0]
+
+
+def test_a_bare_date_deadline_means_the_whole_day_in_the_campaigns_zone(example_config_path: Path) -> None:
+    from datetime import date
+
+    camp = _campaign_with(example_config_path, deadline=date(2025, 5, 30))
+    cst = timezone(timedelta(hours=8))
+    assert camp.deadline == datetime(2025, 5, 30, 23, 59, 59, tzinfo=cst)
+    assert not camp.is_late(datetime(2025, 5, 30, 23, 59, 59, tzinfo=cst))
+    assert camp.is_late(datetime(2025, 5, 31, 0, 0, 0, tzinfo=cst))
+    assert not camp.is_late(datetime(2025, 5, 30, 15, 59, 59, tzinfo=timezone.utc))  # 23:59:59 in Shanghai
+
+
+def test_an_exclusive_deadline_makes_its_own_second_late(example_config_path: Path) -> None:
+    cst = timezone(timedelta(hours=8))
+    midnight = datetime(2025, 5, 31, 0, 0, 0, tzinfo=cst)
+    camp = _campaign_with(example_config_path, deadline=midnight, deadline_inclusive=False)
+    assert camp.is_late(midnight) and not camp.is_late(midnight - timedelta(seconds=1))
+
 def test_every_problem_is_reported_at_once(example_config_path: Path) -> None:
     data = tomllib.loads(example_config_path.read_text(encoding="utf-8"))
     data["mailbox"]["port"] = "993"

@@ -163,3 +163,24 @@ def test_reply_raw_from_the_outbox_is_well_formed(app) -> None:
         (reply,) = sub.replies
         assert_well_formed(reply.raw, "zdxzgh@126.com")
         assert message_from_bytes(reply.raw)["Auto-Submitted"] == "auto-replied"
+
+
+@pytest.mark.parametrize("body,service", [
+    ("材料太大，用百度网盘发送：\n链接: https://pan.baidu.com/s/1AbCdEfGhIj?pwd=ab12 提取码: ab12\n"
+     "--来自百度网盘超级会员v5的分享", "百度网盘"),
+    ("从163邮箱发来的超大附件\nhttps://mail.163.com/large-attachment-download/index.html?p=X1&file=Y2 下载", "网易邮箱超大附件"),
+], ids=["baidu-pan", "163-large-attachment"])
+def test_a_download_link_is_named_in_the_reply_never_linked(app, body: str, service: str) -> None:
+    """126 judges replies with links as spam, and the address is the sender's: the reply names the service,
+    the record keeps the address for staff."""
+    raw = g.eml(subject=STUDIO.subject, from_name="正定县总工会", from_addr="zdxzgh@126.com", date=RECEIVED,
+                received=RECEIVED, message_id="<link@x.cn>", body_text=body)
+    ingest_bytes(app, raw, "file:/link.eml")
+    with app.sessions() as s:
+        (sub,) = repo.submissions(s)
+        (reply,) = sub.replies
+        text = decode_message(reply.raw).text_body
+        assert sub.verdict == "review" and [f.code for f in sub.findings] == ["LARGE_ATTACHMENT_LINK"]
+        assert service in text and "http" not in text and ".com" not in text
+        (link,) = sub.fields["large_attachment_links"]
+        assert link["url"].startswith("https://") and link["url"] in body
