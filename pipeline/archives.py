@@ -464,6 +464,9 @@ def _seven_zip_cli(path: Path, job: _Job, st: _State, listing: list[_Entry] | No
 # --- rar -------------------------------------------------------------------------------------------------
 
 
+_ONE_VOLUME = "one part of a multi-volume RAR: the other parts are not in this message"
+
+
 def _rar_listing(path: Path, st: _State) -> tuple[list[_Entry], str]:
     """rarfile's listing (checked against the limits) and the code page for names without the Unicode flag."""
     try:
@@ -471,9 +474,11 @@ def _rar_listing(path: Path, st: _State) -> tuple[list[_Entry], str]:
         rf = rarfile.RarFile(str(path), errors="strict")
     except rarfile.PasswordRequired:
         raise _Problem("encrypted", "the RAR archive is password-protected") from None
-    except rarfile.NeedFirstVolume:
-        raise _Problem("corrupt", "this is a later part of a multi-volume RAR") from None
+    except rarfile.NeedFirstVolume:  # rarfile says so for a first part whose next part is missing, too
+        raise _Problem("corrupt", _ONE_VOLUME) from None
     except rarfile.Error as exc:
+        if "next volume" in str(exc):  # "Cannot open next volume: …" (a RAR4 part whose next part is missing)
+            raise _Problem("corrupt", _ONE_VOLUME) from None
         raise _Problem("corrupt", f"cannot read the RAR listing ({exc})") from None
     with rf:
         infos = rf.infolist()

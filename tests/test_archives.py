@@ -493,6 +493,18 @@ def test_encrypted_rar(tmp_path: Path, fmt: str, headers: bool) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["rar29", "rar50"])
+@pytest.mark.parametrize("part", [0, 1], ids=["first-part-alone", "second-part-alone"])
+def test_one_part_of_a_multi_volume_rar_is_named_as_such(tmp_path: Path, fmt: str, part: int) -> None:
+    # rarfile answers "need first volume" for a first part whose next part is missing as well.
+    builder = rars.RarBuilder(format=fmt, volume_size=40_000)
+    builder.add_bytes(os.urandom(60_000), "big.bin")
+    (tmp_path / "v").mkdir()
+    parts = sorted(builder.write_volumes(str(tmp_path / "v" / "a.part1.rar")))
+    alone = tmp_path / "alone.rar"
+    alone.write_bytes(Path(parts[part]).read_bytes())
+    expect_problem(tmp_path, alone, "corrupt", "one part of a multi-volume RAR")
+
+@pytest.mark.parametrize("fmt", ["rar29", "rar50"])
 def test_rar_symlink_is_unsafe(tmp_path: Path, fmt: str) -> None:
     builder = rars.RarBuilder(format=fmt)
     builder.add_bytes(b"ok", "ok.txt")

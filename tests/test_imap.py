@@ -82,6 +82,19 @@ def test_internaldate_stays_aware_and_search_ignores_the_highest_known_uid(dovec
         assert box.bodies([uid]) == {uid: SAMPLE.read_bytes()}
 
 
+
+def test_message_id_search_is_ascii_only(dovecot: DovecotServer) -> None:
+    """PITFALLS: a non-ASCII SEARCH is unreliable on Chinese servers; the one SEARCH by header we send (for
+    the sent-folder check) refuses one before it reaches the server, and finds an ASCII Message-ID."""
+    uid = dovecot.append("INBOX", SAMPLE.read_bytes(), datetime(2025, 5, 26, 10, 2, tzinfo=CST))
+    with connect(dovecot.mailbox_config(), PASSWORD) as box:
+        box.examine("INBOX")
+        message_id = box.envelopes([uid], message_ids=True)[uid].message_id
+        assert message_id and box.uids_with_message_id(message_id) == [uid]
+        with pytest.raises(ValueError, match="non-ASCII"):
+            box.uids_with_message_id("<回执@126.com>")
+        assert box.uids_after(0) == [uid]  # the connection is still usable: nothing was sent
+
 def test_reading_changes_no_flag(dovecot: DovecotServer) -> None:
     dovecot.append("INBOX", SAMPLE.read_bytes(), datetime(2025, 5, 26, 10, 2, tzinfo=CST))
     dovecot.append("INBOX", SAMPLE.read_bytes(), datetime(2025, 5, 26, 11, 2, tzinfo=CST), flags=("\\Flagged",))

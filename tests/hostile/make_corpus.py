@@ -174,11 +174,20 @@ def _rar5_renamed(safe: str, hostile: str) -> bytes:
 
 def rar_second_volume() -> bytes:
     """Part 2 of a two-volume RAR5 (the first part is not sent)."""
+    return _rar_volume(1)
+
+
+def rar_first_volume() -> bytes:
+    """Part 1 of a two-volume RAR5 (the second part is not sent: rarfile calls that "need first volume")."""
+    return _rar_volume(0)
+
+
+def _rar_volume(index: int) -> bytes:
     builder = rars.RarBuilder(format="rar50", volume_size=40_000)
     builder.add_bytes(random.Random(7).randbytes(60_000), "big.bin", mtime=1_747_700_000)  # incompressible
     with tempfile.TemporaryDirectory() as tmp:
         parts = builder.write_volumes(os.path.join(tmp, "a.part1.rar"))
-        return Path(sorted(parts)[1]).read_bytes()
+        return Path(sorted(parts)[index]).read_bytes()
 
 
 # ---------------------------------------------------------------- documents
@@ -375,6 +384,7 @@ CORPUS: dict[str, Entry] = {
     "rar-truncated.rar": (lambda: _rar({"a.txt": b"hello " * 2000})[:120], "attachment", SUBJECT + ".rar",
                           ["ARCHIVE_CORRUPT"]),
     "rar-volume-part2.rar": (rar_second_volume, "attachment", SUBJECT + ".part2.rar", ["ARCHIVE_CORRUPT"]),
+    "rar-volume-part1-only.rar": (rar_first_volume, "attachment", SUBJECT + ".part1.rar", ["ARCHIVE_CORRUPT"]),
     "rar-symlink.rar": (lambda: _rar({"a.txt": b"x"}, symlinks={"link": "/etc/passwd"}), "attachment",
                         SUBJECT + ".rar", ["UNSAFE_ARCHIVE"]),
     "rar-slip.rar": (lambda: _rar5_renamed(f"xx/xx/{CANARY}-rar", f"../../{CANARY}-rar"), "attachment", SUBJECT + ".rar",
