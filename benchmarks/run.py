@@ -11,6 +11,9 @@ throughput  `intake ingest --workers N` (a subprocess, config.example.toml with 
 floor       the same archives unpacked with the tool the pipeline picks for each (zipfile; 7zz, else py7zr;
             bsdtar for RAR5, else unar), each DOCX opened with python-docx and each JPEG's header read with
             Pillow, 1 and 2 processes; pipeline ÷ floor.
+mailfloor   the floor plus the mail work no intake can leave out, done with the pipeline's own functions: each
+            message stored durably (RawStore.put_file: sha256, copy, fsync) and its attachment decoded to a
+            file (mimestream.split_file); pipeline ÷ (floor + mail) shows what the rest of the pipeline costs.
 tools       py7zr against 7zz on the batch's 7z archives, unar against bsdtar on its RAR archives.
 poll        an idle poll (nothing new) against Dovecot holding 100, 1,000 and 10,000 messages: time and bytes
             both ways through a counting TCP proxy, and whether any body was fetched.
@@ -41,7 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 INTAKE = [sys.executable, "-m", "pipeline"]
 MIB = 2**20
-PARTS = ("throughput", "floor", "tools", "poll", "large")
+PARTS = ("throughput", "floor", "mailfloor", "tools", "poll", "large")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -223,6 +226,26 @@ def floor_one(archive: str, kind: str) -> int:
                         img.size  # noqa: B018 - the header is read
                     touched += 1
         return touched
+
+
+def mail_floor_one(eml: str, archive: str, kind: str) -> int:
+    """floor_one after storing the message durably and decoding its attachment to a file, as intake does."""
+    from pipeline.mimestream import split_file
+    from storage.rawstore import RawStore
+
+    with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp:
+        RawStore(Path(tmp) / "raw").put_file(Path(eml))
+        split_file(Path(eml), Path(tmp) / "spill")
+    return floor_one(archive, kind)
+
+
+def mail_floor(manifest: dict, procs: int) -> float:
+    entries = manifest["submissions"]
+    started = time.monotonic()
+    with ProcessPoolExecutor(max_workers=procs) as pool:
+        list(pool.map(mail_floor_one, [e["eml"] for e in entries], [e["archive"] for e in entries],
+                      [e["kind"] for e in entries]))
+    return time.monotonic() - started
 
 
 def floor(manifest: dict, procs: int) -> float:
@@ -463,6 +486,11 @@ def report(results: dict) -> str:
             lines.append(f"{'floor, ' + str(n) + ' process(es)':28}{seconds:8.1f}")
         for n in sorted(set(floors) & set(runs)):
             lines.append(f"pipeline / floor, {n} worker(s): {runs[n]['seconds'] / floors[n]:.2f}x (target <= 1.5x)")
+        mail = {int(k): v for k, v in results.get("mailfloor", {}).items()}
+        for n, seconds in sorted(mail.items()):
+            lines.append(f"{'floor + mail, ' + str(n) + ' process(es)':28}{seconds:8.1f}")
+        for n in sorted(set(mail) & set(runs)):
+            lines.append(f"pipeline / (floor + mail), {n} worker(s): {runs[n]['seconds'] / mail[n]:.2f}x")
     sections = [lines, _tools_lines(results.get("tools")), _poll_lines(results.get("poll")),
                 _large_lines(results.get("large"))]
     return "\n\n".join("\n".join(section) for section in sections if section)
@@ -523,7 +551,7 @@ def main() -> None:
     results = json.loads(results_file.read_text()) if results_file.is_file() else {}
     manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").is_file() else None
     workers = [int(n) for n in args.workers.split(",")]
-    if manifest is None and {"throughput", "floor", "tools"} & set(args.parts):
+    if manifest is None and {"throughput", "floor", "mailfloor", "tools"} & set(args.parts):
         parser.error(f"no batch in {out}: run benchmarks/generate.py first")
     results["machine"] = {"cpus": os.cpu_count(), "when": datetime.now(UTC).isoformat(timespec="seconds")}
     if "throughput" in args.parts:
@@ -532,6 +560,9 @@ def main() -> None:
     if "floor" in args.parts:
         print("floor ...", flush=True)
         results["floor"] = {n: floor(manifest, n) for n in workers}
+    if "mailfloor" in args.parts:
+        print("floor + mail ...", flush=True)
+        results["mailfloor"] = {n: mail_floor(manifest, n) for n in workers}
     if "tools" in args.parts:
         print("tools ...", flush=True)
         results["tools"] = tools(manifest)
