@@ -239,20 +239,16 @@ def mail_floor_one(eml: str, archive: str, kind: str) -> int:
     return floor_one(archive, kind)
 
 
-def mail_floor(manifest: dict, procs: int) -> float:
+def floor(manifest: dict, procs: int, *, mail: bool = False) -> float:
+    """Seconds for floor_one over the batch in `procs` processes; with `mail`, mail_floor_one."""
     entries = manifest["submissions"]
+    columns = [[e["archive"] for e in entries], [e["kind"] for e in entries]]
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=procs) as pool:
-        list(pool.map(mail_floor_one, [e["eml"] for e in entries], [e["archive"] for e in entries],
-                      [e["kind"] for e in entries]))
-    return time.monotonic() - started
-
-
-def floor(manifest: dict, procs: int) -> float:
-    entries = manifest["submissions"]
-    started = time.monotonic()
-    with ProcessPoolExecutor(max_workers=procs) as pool:
-        list(pool.map(floor_one, [e["archive"] for e in entries], [e["kind"] for e in entries]))
+        if mail:
+            list(pool.map(mail_floor_one, [e["eml"] for e in entries], *columns))
+        else:
+            list(pool.map(floor_one, *columns))
     return time.monotonic() - started
 
 
@@ -481,19 +477,19 @@ def report(results: dict) -> str:
         runs = {int(k): v for k, v in t["runs"].items()}
         if 1 in runs and 2 in runs:
             lines.append(f"speed-up 1 -> 2 workers: {runs[1]['seconds'] / runs[2]['seconds']:.2f}x")
-        floors = {int(k): v for k, v in results.get("floor", {}).items()}
-        for n, seconds in sorted(floors.items()):
-            lines.append(f"{'floor, ' + str(n) + ' process(es)':28}{seconds:8.1f}")
-        for n in sorted(set(floors) & set(runs)):
-            lines.append(f"pipeline / floor, {n} worker(s): {runs[n]['seconds'] / floors[n]:.2f}x (target <= 1.5x)")
-        mail = {int(k): v for k, v in results.get("mailfloor", {}).items()}
-        for n, seconds in sorted(mail.items()):
-            lines.append(f"{'floor + mail, ' + str(n) + ' process(es)':28}{seconds:8.1f}")
-        for n in sorted(set(mail) & set(runs)):
-            lines.append(f"pipeline / (floor + mail), {n} worker(s): {runs[n]['seconds'] / mail[n]:.2f}x")
+        for part, name, target in (("floor", "floor", " (target <= 1.5x)"), ("mailfloor", "floor + mail", "")):
+            lines += _against(name, {int(k): v for k, v in results.get(part, {}).items()}, runs, target)
     sections = [lines, _tools_lines(results.get("tools")), _poll_lines(results.get("poll")),
                 _large_lines(results.get("large"))]
     return "\n\n".join("\n".join(section) for section in sections if section)
+
+
+def _against(name: str, floors: dict[int, float], runs: dict[int, dict], target: str) -> list[str]:
+    """A floor's seconds per process count, and the pipeline's time over it for each worker count."""
+    lines = [f"{name + ', ' + str(n) + ' process(es)':28}{seconds:8.1f}" for n, seconds in sorted(floors.items())]
+    over = name if name == "floor" else f"({name})"
+    return lines + [f"pipeline / {over}, {n} worker(s): {runs[n]['seconds'] / floors[n]:.2f}x{target}"
+                    for n in sorted(set(floors) & set(runs))]
 
 
 def _tools_lines(tl: dict | None) -> list[str]:
@@ -562,7 +558,7 @@ def main() -> None:
         results["floor"] = {n: floor(manifest, n) for n in workers}
     if "mailfloor" in args.parts:
         print("floor + mail ...", flush=True)
-        results["mailfloor"] = {n: mail_floor(manifest, n) for n in workers}
+        results["mailfloor"] = {n: floor(manifest, n, mail=True) for n in workers}
     if "tools" in args.parts:
         print("tools ...", flush=True)
         results["tools"] = tools(manifest)

@@ -49,12 +49,9 @@ def record_file(app: App, path: Path) -> tuple[Message, bool]:
     Streamed, never read whole: a parent that read each 30 MB message into memory peaked at twice the RSS
     in benchmarks/run.py and was no faster, its recording overlapping the judging anyway.
     """
-    if path.stat().st_size <= STREAM_THRESHOLD:
-        raw = path.read_bytes()
-        digest = sha256_hex(raw)
-        return record_delivery(app, raw, file_key(path, digest), digest=digest)
-    digest = file_sha256(path)
-    return record_delivery(app, path, file_key(path, digest), digest=digest)
+    raw: bytes | Path = path.read_bytes() if path.stat().st_size <= STREAM_THRESHOLD else path
+    digest = sha256_hex(raw) if isinstance(raw, bytes) else file_sha256(path)
+    return record_delivery(app, raw, file_key(path, digest), digest=digest)
 
 
 def _needs_judging(message: Message, is_new: bool) -> bool:

@@ -185,10 +185,14 @@ def _uniform(region: bytes, pos: int, length: int) -> tuple[int, bytes | None]:
         ok, data = clean(bad)
         if ok:
             return bad, data
+    found: bytes | None = None  # what `good` lines decode to, once a step of the search has checked them
     while bad - good > 1:
         mid = (good + bad) // 2
-        good, bad = (mid, bad) if clean(mid)[0] else (good, mid)
-    return good, clean(good)[1]  # None for a first line _extend let through but clean() would not: decoded by _add
+        ok, data = clean(mid)
+        good, bad, found = (mid, bad, data) if ok else (good, mid, found)
+    if good == 1:  # never checked: the first line, which _extend let through (None: _add decodes it)
+        found = clean(1)[1]
+    return good, found
 
 
 def _scan(path: Path, spill_dir: Path, min_spill: int) -> _Splitter:
