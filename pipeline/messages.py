@@ -38,8 +38,10 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
                            "请按“3-1、3-2……”的顺序为佐证材料命名后重新打包发送。"),
     Code.LATE: (Severity.REJECT, "本邮件于{received}收到，已超过申报截止时间{deadline}。按通知要求，逾期未报视为放弃申报。",
                 ""),
-    Code.LARGE_ATTACHMENT_LINK: (Severity.REVIEW, "邮件中的材料是“超大附件”下载链接（{detail}），链接会过期，无法作为正式附件留存。",
-                                 "请将压缩文件直接作为普通附件重新发送（单个附件过大时可分卷或压缩图片）。"),
+    # Worded for both cases: the materials sent only as a link, or attached with a link to something extra.
+    Code.LARGE_ATTACHMENT_LINK: (Severity.REVIEW, "邮件中有“超大附件”或网盘下载链接（{detail}）。链接会过期，链接中的文件"
+                                 "不会被下载，也无法作为正式材料留存。",
+                                 "如链接中是申报材料，请将其直接作为普通附件重新发送（单个附件过大时可分卷或压缩图片）。"),
     Code.UNREADABLE_DOCUMENT: (Severity.REVIEW, "文件“{file}”无法读取（{detail}），已转工作人员人工查看。",
                                "如工作人员需要，会另行联系您；也可另存为.docx格式后重新发送。"),
     Code.FORM_FIELDS_MISSING: (Severity.REVIEW, "申报表“{file}”中以下内容未填写或无法识别：{detail}。",

@@ -182,5 +182,6 @@ def test_a_download_link_is_named_in_the_reply_never_linked(app, body: str, serv
         text = decode_message(reply.raw).text_body
         assert sub.verdict == "review" and [f.code for f in sub.findings] == ["LARGE_ATTACHMENT_LINK"]
         assert service in text and "http" not in text and ".com" not in text
+        assert "如链接中是申报材料" in text  # a clerk who attached the materials and linked a video is not told to resend
         (link,) = sub.fields["large_attachment_links"]
         assert link["url"].startswith("https://") and link["url"] in body
