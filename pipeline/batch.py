@@ -22,10 +22,12 @@ from pipeline.intake import (
     App,
     IngestResult,
     file_key,
+    file_key_prefix,
     process_by_id,
     record_delivery,
 )
 from pipeline.mimestream import STREAM_THRESHOLD
+from storage import repo
 from storage.models import Message
 from storage.rawstore import file_sha256, sha256_hex
 
@@ -47,11 +49,23 @@ def record_file(app: App, path: Path) -> tuple[Message, bool]:
     """Store one message file and its ledger row, committed (see `record_delivery`); a large one streamed.
 
     Streamed, never read whole: a parent that read each 30 MB message into memory peaked at twice the RSS
-    in benchmarks/run.py and was no faster, its recording overlapping the judging anyway.
+    in benchmarks/run.py and was no faster, its recording overlapping the judging anyway. A large file from
+    a path never recorded is read once, hashed as it is stored; from a known path (a folder ingested again)
+    it is hashed first, so that a file already recorded is not copied again.
     """
-    raw: bytes | Path = path.read_bytes() if path.stat().st_size <= STREAM_THRESHOLD else path
-    digest = sha256_hex(raw) if isinstance(raw, bytes) else file_sha256(path)
-    return record_delivery(app, raw, file_key(path, digest), digest=digest)
+    if path.stat().st_size <= STREAM_THRESHOLD:
+        raw = path.read_bytes()
+        return record_delivery(app, raw, file_key(path, sha256_hex(raw)))
+    if _path_recorded(app, path):
+        digest = file_sha256(path)
+    else:
+        digest = app.raw.put_file(path)
+    return record_delivery(app, path, file_key(path, digest), digest=digest)
+
+
+def _path_recorded(app: App, path: Path) -> bool:
+    with app.sessions() as session:
+        return repo.source_recorded(session, file_key_prefix(path))
 
 
 def _needs_judging(message: Message, is_new: bool) -> bool:

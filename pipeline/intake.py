@@ -418,4 +418,9 @@ def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:
 
 def file_key(path: Path, digest: str) -> str:
     """Ledger key of a local file from its path and its content's sha256 (an edited file is a new delivery)."""
-    return f"file:{path.resolve()}#{digest[:16]}"
+    return f"{file_key_prefix(path)}{digest[:16]}"
+
+
+def file_key_prefix(path: Path) -> str:
+    """What the ledger keys of every version of the file at `path` start with."""
+    return f"file:{path.resolve()}#"

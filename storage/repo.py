@@ -18,6 +18,12 @@ def message_by_source(session: Session, source_key: str) -> Message | None:
     return session.scalar(select(Message).where(Message.source_key == source_key))
 
 
+def source_recorded(session: Session, prefix: str) -> bool:
+    """Whether any ledger row's source key starts with `prefix` (a file path already ingested, any version)."""
+    found = select(Message.id).where(Message.source_key.startswith(prefix, autoescape=True)).limit(1)
+    return session.scalar(found) is not None
+
+
 def add_message(session: Session, **values: Any) -> tuple[Message, bool]:
     """Record a delivery in the ledger unless it is there already: (row, True when this call added it).
 

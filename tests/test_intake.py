@@ -152,3 +152,51 @@ def test_a_message_file_is_stored_exactly_and_keyed_alike_read_whole_or_streamed
     assert is_new and message.source_key == file_key(path, sha256_hex(raw))
     assert app.raw.get(message.sha256) == raw and message.size == len(raw)
     assert batch.record_file(app, path)[1] is False  # the same file again: known, nothing new
+
+
+def test_a_new_large_file_is_read_once_and_a_known_path_is_hashed_before_any_copy(
+        app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline import batch
+    from storage import rawstore
+
+    calls: list[str] = []
+
+    def counted(name, real):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(name)
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(batch, "STREAM_THRESHOLD", 0)
+    monkeypatch.setattr(batch, "file_sha256", counted("hash", batch.file_sha256))
+    monkeypatch.setattr(rawstore, "_copy_hashed", counted("copy", rawstore._copy_hashed))
+    path = tmp_path / "a.eml"
+    first, edited = submission(), submission(message_id="<a2@zdxzgh.126.com>")
+
+    path.write_bytes(first)
+    message, is_new = batch.record_file(app, path)
+    assert (is_new, calls) == (True, ["copy"])  # a path never seen: hashed as it is copied
+    assert app.raw.get(message.sha256) == first and message.source_key == file_key(path, sha256_hex(first))
+
+    calls.clear()
+    assert batch.record_file(app, path)[1] is False
+    assert calls == ["hash"]  # the same file again: hashed, known, not copied
+
+    calls.clear()
+    path.write_bytes(edited)
+    message, is_new = batch.record_file(app, path)
+    assert (is_new, calls) == (True, ["hash", "copy"])
+    assert app.raw.get(message.sha256) == edited
+    assert not list(app.raw.root.glob("*/*.part"))
+
+
+def test_storing_a_file_the_store_holds_already_keeps_one_copy_and_no_temp_file(tmp_path: Path) -> None:
+    from storage.rawstore import RawStore
+
+    store, source = RawStore(tmp_path / "raw"), tmp_path / "m.eml"
+    source.write_bytes(b"Subject: x\r\n\r\nbody\r\n")
+    digest = store.put(source.read_bytes())
+    stored = store.path_for(digest).stat()
+    assert store.put_file(source) == digest == sha256_hex(source.read_bytes())
+    assert store.path_for(digest).stat().st_ino == stored.st_ino  # not replaced
+    assert [p for p in (tmp_path / "raw").rglob("*") if p.is_file()] == [store.path_for(digest)]
