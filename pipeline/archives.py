@@ -25,6 +25,8 @@ from typing import BinaryIO, Callable, Iterator
 import py7zr
 import rarfile
 
+from pipeline.volumes import ONE_VOLUME
+
 ARCHIVE_KINDS = ("zip", "7z", "rar")
 
 _MIB = 1024 * 1024
@@ -464,9 +466,6 @@ def _seven_zip_cli(path: Path, job: _Job, st: _State, listing: list[_Entry] | No
 # --- rar -------------------------------------------------------------------------------------------------
 
 
-_ONE_VOLUME = "one part of a multi-volume RAR: the other parts are not in this message"
-
-
 def _rar_listing(path: Path, st: _State) -> tuple[list[_Entry], str]:
     """rarfile's listing (checked against the limits) and the code page for names without the Unicode flag."""
     try:
@@ -474,11 +473,13 @@ def _rar_listing(path: Path, st: _State) -> tuple[list[_Entry], str]:
         rf = rarfile.RarFile(str(path), errors="strict")
     except rarfile.PasswordRequired:
         raise _Problem("encrypted", "the RAR archive is password-protected") from None
-    except rarfile.NeedFirstVolume:  # rarfile says so for a first part whose next part is missing, too
-        raise _Problem("corrupt", _ONE_VOLUME) from None
+    except rarfile.NeedFirstVolume:  # a later part; also a first part with a volume number (rars writes 0)
+        raise _Problem("corrupt", ONE_VOLUME) from None
     except rarfile.Error as exc:
-        if "next volume" in str(exc):  # "Cannot open next volume: …" (a RAR4 part whose next part is missing)
-            raise _Problem("corrupt", _ONE_VOLUME) from None
+        # "Cannot open next volume: …" (a first part whose next part is missing), "Cannot construct volume
+        # name: …" (the same, under a name without a number to count on from)
+        if "next volume" in str(exc) or "volume name" in str(exc):
+            raise _Problem("corrupt", ONE_VOLUME) from None
         raise _Problem("corrupt", f"cannot read the RAR listing ({exc})") from None
     with rf:
         infos = rf.infolist()
@@ -737,8 +738,12 @@ def _unpack_into(path: Path, kind: str, job: _Job, st: _State, depth: int) -> li
     return result
 
 
-def unpack(path: Path, dest: Path, limits: ArchiveLimits = ArchiveLimits()) -> UnpackResult:
-    """Unpack a zip/7z/rar archive (and archives inside it, one level) into dest; never raises for bad input."""
+def unpack(path: Path, dest: Path, limits: ArchiveLimits = ArchiveLimits(),
+           packed_bytes: int | None = None) -> UnpackResult:
+    """Unpack a zip/7z/rar archive (and archives inside it, one level) into dest; never raises for bad input.
+
+    `packed_bytes`: the archive's size for the ratio limit when `path` is the first of several volumes.
+    """
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
         raise NotADirectoryError(f"{dest} is not a directory")
@@ -753,7 +758,7 @@ def unpack(path: Path, dest: Path, limits: ArchiveLimits = ArchiveLimits()) -> U
         if sniffed is None:
             raise _Problem("corrupt", "not a zip, 7z or rar archive (unknown magic bytes)")
         kind = sniffed
-        files = _unpack_into(path, kind, _Job(dest, "", path.stat().st_size), st, 0)
+        files = _unpack_into(path, kind, _Job(dest, "", packed_bytes or path.stat().st_size), st, 0)
         return UnpackResult(kind, tuple(files), None, "", tuple(st.nested))
     except BaseException as exc:
         st.rollback((0, 0, 0, 0))

@@ -42,6 +42,7 @@ from pipeline.routing import route
 from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
 from pipeline.sources import HEADER_BYTES
 from pipeline.subject import archive_stem, parse_subject
+from pipeline.volumes import assemble, missing_detail, volume_sets
 from storage import forms, repo
 from storage.models import Message, Submission
 from storage.rawstore import RawStore
@@ -236,23 +237,47 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
     """Unpack and identify everything attached; all problems become facts, never exceptions."""
     shutil.rmtree(workdir, ignore_errors=True)
     saved = _save_attachments(mail.attachments, workdir / "attachments")
+    names = [att.filename or f"附件{i + 1}" for i, (att, _path) in enumerate(saved)]
+    sets = volume_sets([att.filename for att, _path in saved])
+    in_sets = {index for vs in sets for _number, index in vs.members}
     archives: list[ArchiveFacts] = []
     files: list[FileFacts] = []
-    for i, (att, path) in enumerate(saved):
-        name = att.filename or f"附件{i + 1}"
-        if sniff_file(path) not in ARCHIVE_KINDS:  # by bytes: a .docx is a zip but not an archive of materials
-            files.append(inspect_file(name, path, path.stat().st_size))
+    for i, (_att, path) in enumerate(saved):
+        if i in in_sets:
             continue
-        # If the unpacking kills the process, the marker tells the sandbox's parent which archive did it.
-        (workdir / UNPACKING_MARKER).write_text(name, encoding="utf-8")
-        result = unpack(path, workdir / "unpacked" / f"{i:03d}", limits)
-        (workdir / UNPACKING_MARKER).unlink()
-        archives.append(ArchiveFacts(name, result.kind, result.problem, result.detail))
-        files.extend(inspect_file(f.name, f.path, f.size, origin=name) for f in result.files)
+        if sniff_file(path) not in ARCHIVE_KINDS:  # by bytes: a .docx is a zip but not an archive of materials
+            files.append(inspect_file(names[i], path, path.stat().st_size))
+            continue
+        archive, found = _unpacked(names[i], path, workdir, workdir / "unpacked" / f"{i:03d}", limits)
+        archives.append(archive)
+        files.extend(found)
+    for k, vs in enumerate(sets):
+        if vs.missing:
+            archives.append(ArchiveFacts(vs.name, vs.kind, "corrupt", missing_detail(vs.missing)))
+            continue
+        parts = [saved[index][1] for _number, index in vs.members]
+        assembled = workdir / "volumes" / f"{k:03d}"
+        first = assemble(vs, parts, assembled)
+        archive, found = _unpacked(vs.name, first, workdir, workdir / "unpacked" / f"volumes-{k:03d}", limits,
+                                   sum(p.stat().st_size for p in parts))
+        shutil.rmtree(assembled, ignore_errors=True)  # the parts stay in attachments/
+        archives.append(archive)
+        files.extend(found)
     return SubmissionFacts(
         subject=mail.subject, received_at=received_at, attachment_names=tuple(a.filename for a, _ in saved),
         archives=tuple(archives), files=tuple(assign_roles(files, campaign)),
         large_links=find_large_attachment_links(mail))
+
+
+def _unpacked(name: str, path: Path, workdir: Path, dest: Path, limits: ArchiveLimits,
+              packed_bytes: int | None = None) -> tuple[ArchiveFacts, list[FileFacts]]:
+    """One archive unpacked into `dest`: its facts and those of the files in it."""
+    # If the unpacking kills the process, the marker tells the sandbox's parent which archive did it.
+    (workdir / UNPACKING_MARKER).write_text(name, encoding="utf-8")
+    result = unpack(path, dest, limits, packed_bytes)
+    (workdir / UNPACKING_MARKER).unlink()
+    found = [inspect_file(f.name, f.path, f.size, origin=name) for f in result.files]
+    return ArchiveFacts(name, result.kind, result.problem, result.detail), found
 
 
 def studio_identity(facts: SubmissionFacts, campaign: Campaign) -> tuple[str, str]:

@@ -71,6 +71,15 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
 }
 
 
+# Wordings that replace a code's own in one situation: (code, variant) -> (message template, how to fix).
+_VARIANTS: dict[tuple[Code, str], tuple[str, str]] = {
+    (Code.ARCHIVE_CORRUPT, "volumes"): (
+        "压缩文件“{file}”是分卷压缩包，{detail}，无法解压。",
+        "请将全部分卷作为附件放在同一封邮件中重新发送；如附件总大小超过邮箱限制，请先压缩图片，"
+        "再将全部材料打包为一个压缩文件（不要分卷）重新发送。"),
+}
+
+
 class _Blank(dict):
     """Leaves unknown placeholders empty instead of failing: a message must always render."""
 
@@ -83,10 +92,12 @@ def default_severity(code: Code) -> Severity:
     return _TEXTS[code][0]
 
 
-def make_finding(code: Code, severity: Severity | None = None, *, file: str = "", note: str = "",
+def make_finding(code: Code, severity: Severity | None = None, *, file: str = "", note: str = "", variant: str = "",
                  **params: object) -> Finding:
-    """Build a finding with its Chinese message and fix, filling the templates from `params`."""
+    """Build a finding with its Chinese message and fix (`variant`'s wording when there is one), filling the
+    templates from `params`."""
     default, message, fix = _TEXTS[code]
+    message, fix = _VARIANTS.get((code, variant), (message, fix))
     values = _Blank(file=file, **{k: str(v) for k, v in params.items()})
     return Finding(code=code, severity=severity or default, message=message.format_map(values),
                    file=file, fix=fix.format_map(values), note=note)

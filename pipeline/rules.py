@@ -26,6 +26,7 @@ from pipeline.subject import (
     parse_subject,
     unit_kind,
 )
+from pipeline.volumes import ONE_VOLUME, missing_parts
 
 FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF", "webp": "WebP", "heic": "HEIC（苹果手机照片）",
                 "pdf": "PDF", "docx": "Word", "doc": "Word", "unknown": "无法识别的格式"}
@@ -95,6 +96,16 @@ def check_archive_names(facts: SubmissionFacts, campaign: Campaign) -> list[Find
     return out
 
 
+def volume_gap(detail: str) -> str | None:
+    """What is missing from a multi-volume archive, in Chinese; None when `detail` is about something else."""
+    missing = missing_parts(detail)
+    if missing:
+        return "缺少第" + "、".join(str(n) for n in missing) + "卷"
+    if ONE_VOLUME in detail:
+        return "其余分卷不在这封邮件中"
+    return None
+
+
 def check_attachments(facts: SubmissionFacts, campaign: Campaign) -> tuple[list[Finding], bool]:
     """Attachment-level findings, and whether the documents inside can be judged at all."""
     out: list[Finding] = []
@@ -110,6 +121,11 @@ def check_attachments(facts: SubmissionFacts, campaign: Campaign) -> tuple[list[
     codes = {"encrypted": Code.ARCHIVE_ENCRYPTED, "corrupt": Code.ARCHIVE_CORRUPT, "unsafe": Code.UNSAFE_ARCHIVE}
     broken = [a for a in facts.archives if a.problem]
     for archive in broken:
+        gap = volume_gap(archive.detail) if archive.problem == "corrupt" else None
+        if gap is not None:
+            out.append(_finding(campaign, Code.ARCHIVE_CORRUPT, file=archive.name, variant="volumes", detail=gap,
+                                note=archive.detail))
+            continue
         out.append(_finding(campaign, codes[archive.problem or "corrupt"], file=archive.name,
                             detail=unsafe_reason(archive.detail), note=archive.detail))
     out.extend(check_archive_names(facts, campaign))

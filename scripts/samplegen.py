@@ -29,6 +29,7 @@ import quopri
 import random
 import re
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -1140,6 +1141,46 @@ def rar_bytes(files: Files, version: Literal[4, 5] = 5, solid: bool = False, nam
         builder.add_bytes(data, name, mtime=mtime)
     raw = builder.to_bytes()
     return _rar5_clean(raw) if version == 5 else _rar4_clean(raw, name_encoding)
+
+
+def _vint_bytes(value: int) -> bytes:
+    """A RAR5 variable-length integer."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _rar5_first_volume(data: bytes) -> bytes:
+    """The first volume without the volume-number field, as WinRAR writes it (the RAR5 format: "not present
+    for first volume"). rars writes it with 0 there, which rarfile takes for a later part."""
+    size, body_at = _vint(data, 8 + 4)  # after the signature and the main header's CRC32
+    end = body_at + size
+    _kind, cursor = _vint(data, body_at)
+    flags, cursor = _vint(data, cursor)
+    if flags & 1:  # extra area size
+        _, cursor = _vint(data, cursor)
+    archive_flags, after_flags = _vint(data, cursor)
+    if not archive_flags & 2:
+        return data
+    _number, after_number = _vint(data, after_flags)
+    body = data[body_at:cursor] + _vint_bytes(archive_flags & ~2) + data[after_number:end]
+    header = _vint_bytes(len(body)) + body
+    return data[:8] + zlib.crc32(header).to_bytes(4, "little") + header + data[end:]
+
+
+def rar5_volumes(files: Files, volume_size: int) -> list[bytes]:
+    """A RAR5 archive split into volumes (the parts of 材料.part1.rar, 材料.part2.rar …, in order), made to
+    look like WinRAR output."""
+    builder = rars.RarBuilder(format=rars.RAR50, volume_size=volume_size)
+    for name, data in files:
+        if not name.endswith("/"):
+            builder.add_bytes(data, name, mtime=FIXED_UNIX)
+    with tempfile.TemporaryDirectory() as tmp:
+        parts = [Path(p).read_bytes() for p in builder.write_volumes(str(Path(tmp) / "v.part1.rar"))]
+    return [_rar5_clean(_rar5_first_volume(parts[0])), *map(_rar5_clean, parts[1:])]
 
 
 # --------------------------------------------------------------------------

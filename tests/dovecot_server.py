@@ -334,13 +334,15 @@ class CuttingProxy:
     the relay lets `cut_after` more bytes of the server's answer through and then
     closes both sides; it does that to the first `cuts` connections and relays
     the rest untouched. `connections` counts what came in (a connection counter
-    with cut_after=None).
+    with cut_after=None). With `stall`, the connection is not closed but goes silent
+    instead, both sides left open (a server or a NAT that stops answering), until
+    the proxy closes.
     """
 
     def __init__(self, target_port: int, *, cut_after: int | None = None, cuts: int = 1, after_fetches: int = 0,
-                 target_host: str = "127.0.0.1") -> None:
+                 target_host: str = "127.0.0.1", stall: bool = False) -> None:
         self.target = (target_host, target_port)
-        self.cut_after, self.cuts, self.after_fetches = cut_after, cuts, after_fetches
+        self.cut_after, self.cuts, self.after_fetches, self.stall = cut_after, cuts, after_fetches, stall
         self.connections = 0
         self.cut_done = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -378,6 +380,7 @@ class _Relay:
         self.client, self.server, self.cut_after, self.proxy = client, server, cut_after, proxy
         self.fetches_left = after_fetches + 1
         self.armed = threading.Event()
+        self.silent = threading.Event()  # stalled (`stall`): nothing relayed either way
 
     def start(self) -> None:
         threading.Thread(target=self._upstream, daemon=True).start()
@@ -390,6 +393,8 @@ class _Relay:
                 self.fetches_left -= 1
                 if self.fetches_left == 0:
                     self.armed.set()
+            if self.silent.is_set():
+                continue  # stalled: what the client sends now goes nowhere
             if not _send(self.server, data):
                 break
         self._close()
@@ -403,6 +408,9 @@ class _Relay:
                 if room <= len(data):
                     _send(self.client, data[:room])
                     self.proxy.cut_done += 1
+                    if self.proxy.stall:
+                        self.silent.set()
+                        self.proxy._closed.wait()
                     break
                 passed += len(data)
             if not _send(self.client, data):

@@ -14,6 +14,7 @@ from pathlib import Path
 import py7zr
 import pytest
 import rars
+import samplegen as g
 from docx import Document
 
 from pipeline import archives
@@ -495,7 +496,7 @@ def test_encrypted_rar(tmp_path: Path, fmt: str, headers: bool) -> None:
 @pytest.mark.parametrize("fmt", ["rar29", "rar50"])
 @pytest.mark.parametrize("part", [0, 1], ids=["first-part-alone", "second-part-alone"])
 def test_one_part_of_a_multi_volume_rar_is_named_as_such(tmp_path: Path, fmt: str, part: int) -> None:
-    # rarfile answers "need first volume" for a first part whose next part is missing as well.
+    # rars writes a volume number into the first part too, so rarfile answers "need first volume" for both.
     builder = rars.RarBuilder(format=fmt, volume_size=40_000)
     builder.add_bytes(os.urandom(60_000), "big.bin")
     (tmp_path / "v").mkdir()
@@ -503,6 +504,14 @@ def test_one_part_of_a_multi_volume_rar_is_named_as_such(tmp_path: Path, fmt: st
     alone = tmp_path / "alone.rar"
     alone.write_bytes(Path(parts[part]).read_bytes())
     expect_problem(tmp_path, alone, "corrupt", "one part of a multi-volume RAR")
+
+def test_a_first_part_alone_as_winrar_writes_it_is_named_as_such(tmp_path: Path) -> None:
+    # rarfile reads it, then cannot open the next volume.
+    first = g.rar5_volumes([("big.bin", os.urandom(60_000))], volume_size=40_000)[0]
+    alone = tmp_path / "alone.rar"
+    alone.write_bytes(first)
+    expect_problem(tmp_path, alone, "corrupt", "one part of a multi-volume RAR")
+
 
 @pytest.mark.parametrize("fmt", ["rar29", "rar50"])
 def test_rar_symlink_is_unsafe(tmp_path: Path, fmt: str) -> None:

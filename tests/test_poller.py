@@ -310,6 +310,20 @@ def test_a_connection_cut_in_the_middle_of_a_fetch_resumes_and_processes_each_me
         assert sorted(s.scalars(select(Message.uid).where(Message.status == "processed"))) == [1, 2, 3, 4, 5]
 
 
+def test_a_server_that_goes_silent_in_the_middle_of_a_fetch_times_out_and_the_poll_resumes(
+        imap, dovecot: DovecotServer) -> None:
+    for n in range(5):
+        dovecot.append("INBOX", submission(n, date=at(26, 10 + n)), at(26, 10 + n))
+    # Logged in, one batch through, then nothing more in either direction on that connection.
+    with CuttingProxy(dovecot.port, cut_after=3000, after_fetches=1, stall=True) as proxy:
+        app = imap(port=proxy.port, batch_size=2, timeout_seconds=1.0)
+        result = poll_once(app)
+        assert proxy.cut_done == 1 and proxy.connections == 2
+    assert len(result.errors) == 1 and "timed out" in result.errors[0]
+    assert (result.fetched, result.processed, result.failed) == (5, 5, 0)
+    assert counts(app) == (5, 5, 5)
+
+
 def test_when_reconnecting_fails_the_poll_gives_up_and_the_next_one_completes(
         imap, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(poller, "RECONNECT_DELAYS", (0.0, 0.0))  # no need to wait between attempts here
