@@ -50,7 +50,7 @@ def _part(name: str) -> tuple[str, str, int, str] | None:
     return None
 
 
-def volume_sets(names: Sequence[str]) -> list[VolumeSet]:
+def volume_sets(names: Sequence[str | None]) -> list[VolumeSet]:
     """The multi-volume archives among a message's attachment names (indexes into `names`).
 
     A name alone in its set counts only when it says it is a part (材料.part1.rar, 材料.7z.001): a lone

@@ -39,7 +39,7 @@ def test_a_lone_archive_is_not_a_set_but_a_lone_part_is() -> None:
 
 
 def test_gaps_are_the_missing_parts_and_a_part_sent_twice_counts_once() -> None:
-    (found,) = volume_sets(["a.7z.001", "a.7z.004", "a.7z.001", None])  # type: ignore[list-item]
+    (found,) = volume_sets(["a.7z.001", "a.7z.004", "a.7z.001", None])
     assert found.members == ((1, 0), (4, 1)) and found.missing == (2, 3) and found.kind == "7z"
     assert missing_parts(missing_detail(found.missing)) == [2, 3]
     assert missing_parts("cannot read the RAR listing") is None
