@@ -32,6 +32,7 @@ from pipeline.eligibility import category_of, form_fields
 from pipeline.errors import StorageError
 from pipeline.findings import Code, Finding, Verdict, verdict_for
 from pipeline.forms import best_narrative, read_materials, word_path
+from pipeline.forwarded import unwrap_forwarded
 from pipeline.identify import FileFacts, assign_roles, inspect_file
 from pipeline.mail import Attachment, DecodedMail, decode_headers, decode_message
 from pipeline.messages import make_finding
@@ -236,7 +237,9 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
                  limits: ArchiveLimits) -> SubmissionFacts:
     """Unpack and identify everything attached; all problems become facts, never exceptions."""
     shutil.rmtree(workdir, ignore_errors=True)
-    saved = _save_attachments(mail.attachments, workdir / "attachments")
+    attachments = unwrap_forwarded(mail.attachments, workdir / "forwarded")
+    saved = _save_attachments(attachments, workdir / "attachments")
+    shutil.rmtree(workdir / "forwarded", ignore_errors=True)  # what was decoded there has moved to attachments/
     names = [att.filename or f"附件{i + 1}" for i, (att, _path) in enumerate(saved)]
     sets = volume_sets([att.filename for att, _path in saved])
     in_sets = {index for vs in sets for _number, index in vs.members}

@@ -1344,13 +1344,16 @@ def _html_from_text(text: str, charset: str) -> str:
 
 
 def _attachment_part(att: Attachment, style: ClientStyle) -> str:
-    """A base64 attachment part with the name written the client's way."""
+    """A base64 attachment part with the name written the client's way; an attached message (message/rfc822,
+    "forward as attachment") as it is, 8bit, the way Foxmail and Outlook attach one."""
     name = _name_params("name", att.filename, style)
     filename = _name_params("filename", att.filename, style)
     fold = ";" + CRLF + "\t"
+    message = att.mime_type == "message/rfc822"
     return _part([f"Content-Type: {att.mime_type};{CRLF}\t" + fold.join(name),
-                  "Content-Transfer-Encoding: base64",
-                  "Content-Disposition: attachment;" + CRLF + "\t" + fold.join(filename)], _b64(att.data))
+                  "Content-Transfer-Encoding: " + ("8bit" if message else "base64"),
+                  "Content-Disposition: attachment;" + CRLF + "\t" + fold.join(filename)],
+                 att.data.decode("utf-8") if message else _b64(att.data))
 
 
 def _boundary(style_name: str, message_id: str, level: int) -> str:
