@@ -54,7 +54,7 @@ def test_the_archive_inside_a_forwarded_message_is_judged(app, as_type: str | No
 @pytest.mark.parametrize("as_type", ["message/rfc822", None], ids=["rfc822-8bit", "eml-file-base64"])
 def test_a_large_forwarded_message_is_opened_from_disk(app, as_type: str | None) -> None:
     inner = enterprise_message(extra=os.urandom(3 * STREAM_THRESHOLD))
-    verdict, codes, documents = judged(app, forward([g.Attachment(STUDIO.subject + ".eml", inner, as_type)]))
+    _verdict, codes, documents = judged(app, forward([g.Attachment(STUDIO.subject + ".eml", inner, as_type)]))
     assert "NOT_ARCHIVE" not in codes and not [c for c in codes if c.startswith("MISSING")]
     assert MATERIALS <= {role for role, _name in documents}
 
@@ -65,6 +65,6 @@ def test_an_attached_message_without_attachments_stays_a_file(app) -> None:
                  body_text="另附说明。")
     archive = g.zip_bytes(g.materials(STUDIO))
     raw = forward([g.Attachment(STUDIO.subject + ".zip", archive), g.Attachment("说明.eml", note, "message/rfc822")])
-    verdict, codes, documents = judged(app, raw)
+    _verdict, _codes, documents = judged(app, raw)
     assert MATERIALS <= {role for role, _name in documents}
     assert any(name == "说明.eml" for _role, name in documents)
