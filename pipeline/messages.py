@@ -61,6 +61,8 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
                           "请精简至{maximum}项以内后重新发送。"),
     Code.CATEGORY_CONDITION: (Severity.REVIEW, "按通知要求，{explain}；申报表“{file}”的“{field}”中未见符合条件的内容。",
                               "工作人员将核实申报条件；如有遗漏，请补充后重新发送。"),
+    Code.SEVERAL_STUDIOS: (Severity.REJECT, "这封邮件中有{count}个工作室的申报材料（{detail}）。按通知要求，每个工作室的材料应单独报送。",
+                           "请为每个工作室单独发送一封邮件，邮件主题和压缩文件名均为“推荐单位+工作室名称+入库材料”，例如“{example}”。"),
     Code.SEAL_NOT_VISIBLE: (Severity.WARNING, "未能在申报表扫描件“{file}”中识别到红色公章。",
                             "如扫描件未盖章，请加盖公章后重新扫描发送；已盖章的请忽略此条。"),
     Code.AUTO_REPLY: (Severity.INFO, "自动回复邮件，不予处理。", ""),

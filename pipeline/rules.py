@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -197,9 +198,44 @@ def check_deadline(received_at: datetime, campaign: Campaign) -> list[Finding]:
                      deadline=format_moment(campaign.deadline, campaign))]
 
 
+_SEPARATORS = re.compile(r"[、，,;；/]|和|与|及")
+
+
+def studios_named(facts: SubmissionFacts, campaign: Campaign) -> list[str]:
+    """The studios of a message that holds several: named together in the subject, or by two or more of its
+    archives; [] for one (an archive named after another studio than the subject is a misnamed archive).
+
+    A subject's studio part counts as several only when every piece between separators (、，和 …) is a studio
+    name by itself: 张三、李四创新工作室 is one studio named after two people.
+    """
+    in_subject: list[str] = []
+    subject = parse_subject(facts.subject, campaign)
+    if subject.well_formed:
+        pieces = [p for p in _SEPARATORS.split(subject.studio) if p]
+        if len(pieces) > 1 and all(campaign.subject.studio_pattern.fullmatch(p) for p in pieces):
+            in_subject = pieces
+    stems = (parse_subject(archive_stem(archive.name), campaign) for archive in facts.archives)
+    in_archives = list(dict.fromkeys(stem.studio for stem in stems if stem.well_formed))
+    if len(in_subject) < 2 and len(in_archives) < 2:
+        return []
+    return list(dict.fromkeys(in_subject + in_archives))
+
+
+def check_one_studio(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
+    """每个工作室单独报送: several studios in one message are one finding, not a misnamed archive per studio."""
+    studios = studios_named(facts, campaign)
+    if not studios:
+        return []
+    return [_finding(campaign, Code.SEVERAL_STUDIOS, count=len(studios), detail="、".join(studios),
+                     example=campaign.subject.example)]
+
+
 def evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
     """Every finding for one submission, in the order a clerk would read them."""
     findings = check_subject(facts.subject, campaign)
+    several = check_one_studio(facts, campaign)
+    if several:  # the materials of each are judged when each comes in its own message
+        return findings + several + check_deadline(facts.received_at, campaign)
     attachment_findings, judge_contents = check_attachments(facts, campaign)
     findings += attachment_findings
     if judge_contents:

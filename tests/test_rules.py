@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -213,3 +214,32 @@ def test_a_material_in_the_wrong_format_is_missing_not_evidence(campaign) -> Non
     files = complete_files()
     files[2] = _file("（2）张三创新工作室事迹材料.pdf", "pdf")
     assert codes(campaign, facts(campaign, files=files)) == ["MISSING_NARRATIVE"]
+
+
+# --- one studio per message ------------------------------------------------------------------------------
+
+OTHER = "正定县总工会李四创新工作室入库材料"
+
+
+def test_two_studios_packed_separately_in_one_message_are_one_finding_naming_both(campaign) -> None:
+    f = replace(facts(campaign, files=complete_files() * 2, attachment_names=(SUBJECT + ".zip", OTHER + ".zip")),
+                archives=(ArchiveFacts(SUBJECT + ".zip", "zip"), ArchiveFacts(OTHER + ".zip", "zip")))
+    (found,) = evaluate(f, campaign)  # not a misnamed archive per studio, nor evidence numbered twice
+    assert str(found.code) == "SEVERAL_STUDIOS" and found.severity is Severity.REJECT
+    assert "2个工作室" in found.message and "张三创新工作室、李四创新工作室" in found.message
+    assert campaign.subject.example in found.fix
+
+
+@pytest.mark.parametrize("studios", ["张三创新工作室、李四创新工作室", "张三创新工作室和李四创新工作室", "张三创新工作室，李四创新工作室"])
+def test_a_subject_naming_two_studios_is_one_finding(campaign, studios: str) -> None:
+    subject = f"正定县总工会{studios}入库材料"
+    assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == ["SEVERAL_STUDIOS"]
+
+
+def test_a_studio_named_after_two_people_is_one_studio(campaign) -> None:
+    subject = "正定县总工会张三、李四创新工作室入库材料"
+    assert "SEVERAL_STUDIOS" not in codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip"))
+
+
+def test_an_archive_named_after_another_studio_is_a_misnamed_archive(campaign) -> None:
+    assert codes(campaign, facts(campaign, archive=OTHER + ".zip")) == ["ARCHIVE_NAME_MISMATCH"]
