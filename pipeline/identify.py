@@ -131,9 +131,13 @@ def _role_of(facts: FileFacts, campaign: Campaign) -> FileFacts:
 
 def _names_a_material(facts: FileFacts, campaign: Campaign) -> bool:
     """The name says it is one of the materials, whatever its format."""
+    return any(names_material(facts, role) for role in campaign.documents)
+
+
+def names_material(facts: FileFacts, role: DocumentRole) -> bool:
+    """The file's name says it is `role`'s material, whatever its format."""
     name = facts.norm_stem
-    return any(k in name for role in campaign.documents for k in role.name_keywords
-               if not any(x in name for x in role.exclude_keywords))
+    return any(k in name for k in role.name_keywords) and not any(x in name for x in role.exclude_keywords)
 
 
 def _narrative_fallback(files: list[FileFacts], campaign: Campaign) -> list[FileFacts]:

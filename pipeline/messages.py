@@ -73,8 +73,12 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
 }
 
 
-# Wordings that replace a code's own in one situation: (code, variant) -> (message template, how to fix).
-_VARIANTS: dict[tuple[Code, str], tuple[str, str]] = {
+# Wordings that replace a code's own in one situation: (code, variant) -> (message template, how to fix; None:
+# the code's own).
+_WRONG_FORMAT = "收到的“{file}”是{actual}文件，不符合要求：应为{title}。"
+_VARIANTS: dict[tuple[Code, str], tuple[str, str | None]] = {
+    **{(code, "wrong_format"): (_WRONG_FORMAT, None) for code in (
+        Code.MISSING_FORM_WORD, Code.MISSING_FORM_SCAN, Code.MISSING_NARRATIVE, Code.MISSING_SUMMARY)},
     (Code.ARCHIVE_CORRUPT, "volumes"): (
         "压缩文件“{file}”是分卷压缩包，{detail}，无法解压。",
         "请将全部分卷作为附件放在同一封邮件中重新发送；如附件总大小超过邮箱限制，请先压缩图片，"
@@ -99,7 +103,8 @@ def make_finding(code: Code, severity: Severity | None = None, *, file: str = ""
     """Build a finding with its Chinese message and fix (`variant`'s wording when there is one), filling the
     templates from `params`."""
     default, message, fix = _TEXTS[code]
-    message, fix = _VARIANTS.get((code, variant), (message, fix))
+    message, own_fix = _VARIANTS.get((code, variant), (message, fix))
+    fix = own_fix or fix
     values = _Blank(file=file, **{k: str(v) for k, v in params.items()})
     return Finding(code=code, severity=severity or default, message=message.format_map(values),
                    file=file, fix=fix.format_map(values), note=note)

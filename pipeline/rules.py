@@ -13,7 +13,7 @@ from pipeline.config import Campaign
 from pipeline.eligibility import check_materials
 from pipeline.findings import Code, Finding, Severity
 from pipeline.forms import MaterialFacts, best_narrative
-from pipeline.identify import EVIDENCE, IMAGE_FORMATS, FileFacts
+from pipeline.identify import EVIDENCE, IMAGE_FORMATS, OTHER, FileFacts, names_material
 from pipeline.messages import (
     default_severity,
     make_finding,
@@ -30,7 +30,7 @@ from pipeline.subject import (
 from pipeline.volumes import ONE_VOLUME, missing_parts
 
 FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF", "webp": "WebP", "heic": "HEIC（苹果手机照片）",
-                "pdf": "PDF", "docx": "Word", "doc": "Word", "unknown": "无法识别的格式"}
+                "pdf": "PDF", "docx": "Word", "doc": "Word", "xlsx": "Excel", "xls": "Excel", "unknown": "无法识别的格式"}
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,13 @@ def check_documents(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fi
     for role in campaign.documents:
         found = [f for f in files if f.role == role.role]
         if role.required and not found and role.missing_code:
-            out.append(_finding(campaign, Code[role.missing_code], title=role.title))
+            # 事迹材料.pdf where Word is asked for: the clerk sent it, so "not found" would read as a mistake
+            wrong = [f for f in files if f.role == OTHER and names_material(f, role)]
+            if wrong:
+                out.append(_finding(campaign, Code[role.missing_code], variant="wrong_format", title=role.title,
+                                    file=wrong[0].name, actual=FORMAT_NAMES.get(wrong[0].format, wrong[0].format.upper())))
+            else:
+                out.append(_finding(campaign, Code[role.missing_code], title=role.title))
     for f in files:
         if f.problem and f.role not in ("other", EVIDENCE):
             out.append(_finding(campaign, Code.UNREADABLE_DOCUMENT, file=f.name, detail=unreadable_reason(f.problem),

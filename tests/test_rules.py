@@ -243,3 +243,15 @@ def test_a_studio_named_after_two_people_is_one_studio(campaign) -> None:
 
 def test_an_archive_named_after_another_studio_is_a_misnamed_archive(campaign) -> None:
     assert codes(campaign, facts(campaign, archive=OTHER + ".zip")) == ["ARCHIVE_NAME_MISMATCH"]
+
+
+@pytest.mark.parametrize("drop,replacement,code", [
+    (2, _file("（2）张三创新工作室事迹材料.pdf", "pdf"), "MISSING_NARRATIVE"),
+    (0, _file("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.xlsx", "xlsx"), "MISSING_FORM_WORD"),
+])
+def test_a_material_sent_in_the_wrong_format_is_named_not_called_missing(campaign, drop, replacement, code) -> None:
+    files = complete_files()
+    files[drop] = replacement
+    found = [f for f in evaluate(facts(campaign, files=files), campaign) if str(f.code) == code]
+    assert len(found) == 1 and found[0].message.startswith(f"收到的“{replacement.name}”是")
+    assert "未找到" not in found[0].message and found[0].file == replacement.name
