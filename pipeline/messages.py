@@ -81,8 +81,8 @@ _VARIANTS: dict[tuple[Code, str], tuple[str, str | None]] = {
         Code.MISSING_FORM_WORD, Code.MISSING_FORM_SCAN, Code.MISSING_NARRATIVE, Code.MISSING_SUMMARY)},
     (Code.ARCHIVE_CORRUPT, "volumes"): (
         "压缩文件“{file}”是分卷压缩包，{detail}，无法解压。",
-        "请将全部分卷作为附件放在同一封邮件中重新发送；如附件总大小超过邮箱限制，请先压缩图片，"
-        "再将全部材料打包为一个压缩文件（不要分卷）重新发送。"),
+        ("请将全部分卷作为附件放在同一封邮件中重新发送；如附件总大小超过邮箱限制，请先压缩图片，"
+         "再将全部材料打包为一个压缩文件（不要分卷）重新发送。")),
 }
 
 
