@@ -77,6 +77,9 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
 # the code's own).
 _WRONG_FORMAT = "收到的“{file}”是{actual}文件，不符合要求：应为{title}。"
 _VARIANTS: dict[tuple[Code, str], tuple[str, str | None]] = {
+    (Code.SUBJECT_FORMAT, "empty"): ("邮件没有填写主题。", None),
+    (Code.SUBJECT_FORMAT, "short_unit"): ("邮件主题中的推荐单位“{unit}”不是全称，应为“{full}”。",
+                                          "请将邮件主题改为“{expected}”，压缩文件名与主题相同，重新发送。"),
     **{(code, "wrong_format"): (_WRONG_FORMAT, None) for code in (
         Code.MISSING_FORM_WORD, Code.MISSING_FORM_SCAN, Code.MISSING_NARRATIVE, Code.MISSING_SUMMARY)},
     (Code.ARCHIVE_CORRUPT, "volumes"): (

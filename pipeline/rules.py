@@ -22,6 +22,7 @@ from pipeline.messages import (
 )
 from pipeline.subject import (
     archive_stem,
+    full_unit_name,
     names_an_organisation,
     organisation_prefix,
     parse_subject,
@@ -74,12 +75,17 @@ def check_subject(subject: str, campaign: Campaign) -> list[Finding]:
     parts = parse_subject(subject, campaign)
     if parts.well_formed:
         if unit_kind(parts.unit, campaign) is None:
+            full = full_unit_name(parts.unit, campaign)
+            if full is not None:  # 正定总工会 for 正定县总工会: the right sender, a shortened name
+                return [_finding(campaign, Code.SUBJECT_FORMAT, variant="short_unit", unit=parts.unit, full=full,
+                                 expected=full + parts.studio + parts.text[len(parts.unit + parts.studio):])]
             return [_finding(campaign, Code.NOT_RECOMMENDING_UNIT, unit=parts.unit)]
         return []
     if "工会" not in parts.text and names_an_organisation(parts.text, campaign):
         # A base unit wrote its own name where a federation's should be: the fix is the sender, not the format.
         return [_finding(campaign, Code.NOT_RECOMMENDING_UNIT, unit=organisation_prefix(parts.text, campaign))]
-    return [_finding(campaign, Code.SUBJECT_FORMAT, subject=subject, example=campaign.subject.example)]
+    return [_finding(campaign, Code.SUBJECT_FORMAT, variant="" if subject.strip() else "empty", subject=subject,
+                     example=campaign.subject.example)]
 
 
 def check_archive_names(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from parsers.names import normalize_name, split_ext, strip_copy_suffix
@@ -56,6 +57,22 @@ def unit_kind(unit: str, campaign: Campaign) -> UnitKind | None:
     if not unit or any(p.search(unit) for p in campaign.unit_exclude):
         return None
     return next((k for k in campaign.units if k.matches(unit)), None)
+
+
+# How clerks shorten a unit's name: 正定县总工会 → 正定总工会, 正定县工会, 正定工会.
+_DROPPED = (re.compile(r"(?:县|区|市)(?=总?工会$)"), re.compile(r"总(?=工会$)"))
+
+
+def full_unit_name(unit: str, campaign: Campaign) -> str | None:
+    """The one known unit (listed in `names` or `roster`) that `unit` shortens, or None."""
+    known = {normalize_name(n) for kind in campaign.units for n in (*kind.names, *kind.roster)}
+    found = {name for name in known if unit != name and unit in _short_forms(name)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _short_forms(name: str) -> set[str]:
+    without_county, without_zong = (pattern.sub("", name) for pattern in _DROPPED)
+    return {without_county, without_zong, _DROPPED[1].sub("", without_county)}
 
 
 def names_an_organisation(text: str, campaign: Campaign) -> bool:

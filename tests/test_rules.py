@@ -255,3 +255,21 @@ def test_a_material_sent_in_the_wrong_format_is_named_not_called_missing(campaig
     found = [f for f in evaluate(facts(campaign, files=files), campaign) if str(f.code) == code]
     assert len(found) == 1 and found[0].message.startswith(f"收到的“{replacement.name}”是")
     assert "未找到" not in found[0].message and found[0].file == replacement.name
+
+
+@pytest.mark.parametrize("unit", ["正定总工会", "正定县工会", "正定工会"])
+def test_a_shortened_unit_name_is_a_subject_to_write_in_full_not_a_wrong_sender(campaign, unit: str) -> None:
+    subject = f"{unit}张三创新工作室入库材料"
+    (found,) = [f for f in evaluate(facts(campaign, subject=subject, archive=subject + ".zip"), campaign)]
+    assert str(found.code) == "SUBJECT_FORMAT" and "应为“正定县总工会”" in found.message
+    assert "正定县总工会张三创新工作室入库材料" in found.fix
+
+
+def test_an_unknown_unit_is_still_not_a_recommending_unit(campaign) -> None:
+    subject = "某某镇工会张三创新工作室入库材料"
+    assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == ["NOT_RECOMMENDING_UNIT"]
+
+
+def test_an_empty_subject_is_called_empty(campaign) -> None:
+    (found,) = [f for f in evaluate(facts(campaign, subject="  "), campaign) if str(f.code) == "SUBJECT_FORMAT"]
+    assert found.message == "邮件没有填写主题。" and campaign.subject.example in found.fix
