@@ -414,7 +414,9 @@ def _queue_reply(app: App, session: Session, sub: Submission, mail: DecodedMail,
     now = app.clock()
     ctx = ReplyContext(to_addr=to_addr, subject=mail.subject, message_id=mail.message_id,
                        references=mail.header("references"), received_at=message.received_at, studio=studio, unit=unit)
-    docs = [ReceivedDocument(f.role, f.name, f.size, f.words.low if f.words else None) for f in facts.files]
+    # A file sent both in the archive and loose is one line of the receipt, not two identical ones.
+    docs = list(dict.fromkeys(ReceivedDocument(f.role, f.name, f.size, f.words.low if f.words else None)
+                              for f in facts.files))
     body = reply_text(verdict, findings, docs, ctx, campaign, now)
     sender = app.config.smtp.sender or campaign.mailbox
     domain = (getaddresses([sender])[0][1].partition("@")[2] or "localhost")

@@ -200,3 +200,20 @@ def test_storing_a_file_the_store_holds_already_keeps_one_copy_and_no_temp_file(
     assert store.put_file(source) == digest == sha256_hex(source.read_bytes())
     assert store.path_for(digest).stat().st_ino == stored.st_ino  # not replaced
     assert [p for p in (tmp_path / "raw").rglob("*") if p.is_file()] == [store.path_for(digest)]
+
+
+def test_a_file_sent_in_the_archive_and_loose_is_listed_once_in_the_receipt(app) -> None:
+    import email
+    from email import policy
+
+    files = g.materials(STUDIO)
+    form_name, form = files[0]
+    raw = g.eml(subject=STUDIO.subject, from_name="正定县总工会", from_addr="zdxzgh@126.com",
+                date=datetime(2025, 5, 26, 10, 0, tzinfo=CST), received=datetime(2025, 5, 26, 10, 0, tzinfo=CST),
+                message_id="<loose@zdxzgh.126.com>", body_text="附件为入库材料。",
+                attachments=[g.Attachment(STUDIO.subject + ".zip", g.zip_bytes(files)), g.Attachment(form_name, form)])
+    ingest_bytes(app, raw, "file:/loose.eml")
+    with app.sessions() as s:
+        (item,) = s.scalars(select(OutboxItem)).all()
+        reply = email.message_from_bytes(item.raw, policy=policy.default)
+    assert reply.get_body(("plain",)).get_content().count(form_name) == 1
