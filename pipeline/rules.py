@@ -223,14 +223,26 @@ def studios_named(facts: SubmissionFacts, campaign: Campaign) -> list[str]:
     in_subject: list[str] = []
     subject = parse_subject(facts.subject, campaign)
     if subject.well_formed:
-        pieces = [p for p in _SEPARATORS.split(subject.studio) if p]
-        if len(pieces) > 1 and all(campaign.subject.studio_pattern.fullmatch(p) for p in pieces):
-            in_subject = pieces
+        in_subject = _studio_list(subject.studio, campaign)
     stems = (parse_subject(archive_stem(archive.name), campaign) for archive in facts.archives)
-    in_archives = list(dict.fromkeys(stem.studio for stem in stems if stem.well_formed))
+    in_archives = list(dict.fromkeys(name for stem in stems if stem.well_formed
+                                     for name in _studio_list(stem.studio, campaign) or [stem.studio]))
     if len(in_subject) < 2 and len(in_archives) < 2:
         return []
     return list(dict.fromkeys(in_subject + in_archives))
+
+
+def _studio_list(text: str, campaign: Campaign) -> list[str]:
+    """The studio names `text` lists (at least two), cut only at separators that end a whole studio name:
+    和谐创新工作室、张三创新工作室 is two, 张三、李四创新工作室 and 机械与自动化创新工作室 are one ([])."""
+    names, start = [], 0
+    for separator in _SEPARATORS.finditer(text):
+        head = text[start:separator.start()]
+        if head and campaign.subject.studio_pattern.fullmatch(head):
+            names.append(head)
+            start = separator.end()
+    tail = text[start:]
+    return [*names, tail] if names and tail and campaign.subject.studio_pattern.fullmatch(tail) else []
 
 
 def check_one_studio(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:

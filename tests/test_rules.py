@@ -230,14 +230,21 @@ def test_two_studios_packed_separately_in_one_message_are_one_finding_naming_bot
     assert campaign.subject.example in found.fix
 
 
-@pytest.mark.parametrize("studios", ["张三创新工作室、李四创新工作室", "张三创新工作室和李四创新工作室", "张三创新工作室，李四创新工作室"])
-def test_a_subject_naming_two_studios_is_one_finding(campaign, studios: str) -> None:
+@pytest.mark.parametrize("studios,named", [
+    ("张三创新工作室、李四创新工作室", "张三创新工作室、李四创新工作室"),
+    ("张三创新工作室和李四创新工作室", "张三创新工作室、李四创新工作室"),
+    ("张三创新工作室，李四创新工作室及王五创新工作室", "张三创新工作室、李四创新工作室、王五创新工作室"),
+    ("和谐创新工作室、李四创新工作室", "和谐创新工作室、李四创新工作室"),
+])
+def test_a_subject_naming_several_studios_is_one_finding_naming_them(campaign, studios: str, named: str) -> None:
     subject = f"正定县总工会{studios}入库材料"
-    assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == ["SEVERAL_STUDIOS"]
+    (found,) = evaluate(facts(campaign, subject=subject, archive=subject + ".zip"), campaign)
+    assert str(found.code) == "SEVERAL_STUDIOS" and f"（{named}）" in found.message
 
 
-def test_a_studio_named_after_two_people_is_one_studio(campaign) -> None:
-    subject = "正定县总工会张三、李四创新工作室入库材料"
+@pytest.mark.parametrize("studio", ["张三、李四创新工作室", "和谐创新工作室", "机械与自动化创新工作室"])
+def test_a_studio_whose_name_holds_a_separator_is_one_studio(campaign, studio: str) -> None:
+    subject = f"正定县总工会{studio}入库材料"
     assert "SEVERAL_STUDIOS" not in codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip"))
 
 
