@@ -216,9 +216,7 @@ _SEPARATORS = re.compile(r"[、，,;；/]|和|与|及")
 def studios_named(facts: SubmissionFacts, campaign: Campaign) -> list[str]:
     """The studios of a message that holds several: named together in the subject, or by two or more of its
     archives; [] for one (an archive named after another studio than the subject is a misnamed archive).
-
-    A subject's studio part counts as several only when every piece between separators (、，和 …) is a studio
-    name by itself: 张三、李四创新工作室 is one studio named after two people.
+    How a list of studios is told from one name with a 、 or 和 in it: see `_studio_list`.
     """
     in_subject: list[str] = []
     subject = parse_subject(facts.subject, campaign)
