@@ -49,6 +49,15 @@ def read_docx_text(path: Path) -> DocxText:
     return DocxText(paragraphs=tuple(walker.paragraphs))
 
 
+def count_pictures(path: Path) -> int:
+    """How many pictures a DOCX holds (its word/media parts): pages pasted in as images carry no countable text."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return sum(1 for name in zf.namelist() if name.startswith("word/media/") and not name.endswith("/"))
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise DocumentUnreadable(f"corrupt DOCX container: {exc}"[:200]) from exc
+
+
 def read_docx_tables(path: Path) -> list[list[list[str]]]:
     """Every table (nested ones after their parent) as rows of cell texts, one slot per grid column."""
     tables: list[list[list[str]]] = []

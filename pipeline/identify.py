@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from parsers.convert import convert_to_docx, soffice_path
-from parsers.docx_text import read_docx_tables, read_docx_text
+from parsers.docx_text import count_pictures, read_docx_tables, read_docx_text
 from parsers.errors import DocumentUnreadable
 from parsers.names import evidence_number, normalize_name, split_ext, strip_copy_suffix
 from parsers.sheets import read_xlsx_rows
@@ -39,6 +39,7 @@ class FileFacts:
     text: str = ""                 # Word text (narrative) or table text (form/summary), for content matching
     problem: str = ""              # why it could not be read, "" when fine
     converted: Path | None = None  # the .docx LibreOffice made of a .doc / .wps, read in its place
+    pictures: int = 0              # pictures in a Word file (text in them is not counted)
 
     @property
     def basename(self) -> str:
@@ -53,24 +54,35 @@ class FileFacts:
         return normalize_name(strip_copy_suffix(split_ext(self.basename)[0]))
 
 
-def _read_text(path: Path, fmt: str) -> tuple[str, str, str, Path | None]:
-    """(body text, table text, problem, LibreOffice's .docx of a .doc) for Word and Excel files; others: empty."""
+@dataclass(frozen=True)
+class _Read:
+    """What _read_text found in a Word or Excel file."""
+
+    body: str = ""
+    tables: str = ""
+    problem: str = ""
+    converted: Path | None = None  # LibreOffice's .docx of a .doc
+    pictures: int = 0
+
+
+def _read_text(path: Path, fmt: str) -> _Read:
+    """Body text, table text and pictures of Word files, table text of Excel files; others: nothing."""
     if fmt == "doc" and soffice_path() is None:
-        return "", "", "旧版Word（.doc/.wps）格式", None
+        return _Read(problem="旧版Word（.doc/.wps）格式")
     converted = None
     try:
         if fmt == "doc":  # read through a DOCX that LibreOffice writes next to it; the format stays "doc"
             path = converted = convert_to_docx(path, path.parent)
         if fmt in ("docx", "doc"):
             tables = "\n".join("\t".join(row) for t in read_docx_tables(path) for row in t)
-            return read_docx_text(path).text, tables, "", converted
+            return _Read(read_docx_text(path).text, tables, "", converted, count_pictures(path))
         if fmt == "xlsx":
-            return "", "\n".join("\t".join(row) for row in read_xlsx_rows(path)), "", None
+            return _Read(tables="\n".join("\t".join(row) for row in read_xlsx_rows(path)))
     except DocumentUnreadable as exc:
-        return "", "", str(exc) or "damaged file", None
+        return _Read(problem=str(exc) or "damaged file")
     if fmt == "xls":
-        return "", "", "旧版Excel（.xls）格式", None
-    return "", "", "", None
+        return _Read(problem="旧版Excel（.xls）格式")
+    return _Read()
 
 
 def inspect_file(name: str, path: Path, size: int, origin: str = "") -> FileFacts:
@@ -82,10 +94,10 @@ def inspect_file(name: str, path: Path, size: int, origin: str = "") -> FileFact
     if fmt == "zip" and claimed in ("docx", "xlsx"):
         # A zip named .docx / .xlsx: read it as what it claims; a damaged one then says why it can't be read.
         fmt = claimed
-    body, tables, problem, converted = _read_text(path, fmt)
-    words = count_words(body) if body else None
-    return FileFacts(name, path, size, fmt, origin, words=words, text=tables or body, problem=problem,
-                     converted=converted)
+    read = _read_text(path, fmt)
+    words = count_words(read.body) if read.body else None
+    return FileFacts(name, path, size, fmt, origin, words=words, text=read.tables or read.body, problem=read.problem,
+                     converted=read.converted, pictures=read.pictures)
 
 
 def _fits_format(facts: FileFacts, role: DocumentRole) -> bool:

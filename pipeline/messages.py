@@ -77,6 +77,9 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
 # the code's own).
 _WRONG_FORMAT = "收到的“{file}”是{actual}文件，不符合要求：应为{title}。"
 _VARIANTS: dict[tuple[Code, str], tuple[str, str | None]] = {
+    (Code.NARRATIVE_TOO_SHORT, "pictures"): (
+        "事迹材料按Word字数统计约{count}字，要求不少于{minimum}字；文件中另有{pictures}张图片，图片里的文字不计入字数。",
+        "请以文字形式（不要用图片或扫描件）编写事迹材料，不少于{minimum}字后重新发送。"),
     (Code.SUBJECT_FORMAT, "empty"): ("邮件没有填写主题。", None),
     (Code.SUBJECT_FORMAT, "short_unit"): ("邮件主题中的推荐单位“{unit}”不是全称，应为“{full}”。",
                                           "请将邮件主题改为“{expected}”，压缩文件名与主题相同，重新发送。"),

@@ -170,7 +170,10 @@ def check_narrative(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fi
     code = Code.NARRATIVE_TOO_SHORT
     # Between the low and the high count Word itself may say either: a person decides.
     severity = campaign.severity(code, default_severity(code)) if best.words.high < minimum else Severity.REVIEW
-    finding = make_finding(code, severity, file=best.name, count=best.words.low, minimum=minimum)
+    # Pages pasted in as pictures: say why the count is low, or the clerk sees 11 字 for a three-page narrative.
+    variant = "pictures" if best.pictures and best.words.low < minimum // 2 else ""
+    finding = make_finding(code, severity, file=best.name, variant=variant, count=best.words.low, minimum=minimum,
+                           pictures=best.pictures)
     return [finding]
 
 

@@ -242,3 +242,29 @@ def test_huge_document_xml_refused(tmp_path: Path) -> None:
     _rewrite(path, {"word/document.xml": huge})
     with pytest.raises(DocumentUnreadable, match="50 MB"):
         read_docx_text(path)
+
+
+def test_pictures_are_counted_by_their_media_parts(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from parsers.docx_text import count_pictures
+
+    def picture(colour: str) -> io.BytesIO:
+        out = io.BytesIO()
+        Image.new("RGB", (40, 30), colour).save(out, "JPEG")
+        out.seek(0)
+        return out
+
+    document = docx.Document()
+    document.add_paragraph("事迹材料")
+    for colour in ("red", "green", "blue"):  # three different pictures: three media parts
+        document.add_picture(picture(colour))
+    with_pictures, without = tmp_path / "p.docx", tmp_path / "t.docx"
+    document.save(with_pictures)
+    docx.Document().save(without)
+    assert (count_pictures(with_pictures), count_pictures(without)) == (3, 0)
+    (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(DocumentUnreadable):
+        count_pictures(tmp_path / "bad.docx")

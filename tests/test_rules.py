@@ -280,3 +280,16 @@ def test_an_unknown_unit_is_still_not_a_recommending_unit(campaign) -> None:
 def test_an_empty_subject_is_called_empty(campaign) -> None:
     (found,) = [f for f in evaluate(facts(campaign, subject="  "), campaign) if str(f.code) == "SUBJECT_FORMAT"]
     assert found.message == "邮件没有填写主题。" and campaign.subject.example in found.fix
+
+
+def test_a_narrative_of_pictures_says_why_it_counts_so_few_characters(campaign) -> None:
+    def narrative(words: int, pictures: int) -> list[str]:
+        files = complete_files()
+        files[2] = replace(_file("（2）张三创新工作室事迹材料.docx", "docx", words), pictures=pictures)
+        return [f.message + f.fix for f in evaluate(facts(campaign, files=files), campaign)
+                if str(f.code) == "NARRATIVE_TOO_SHORT"]
+
+    (scanned,) = narrative(11, 3)
+    assert "约11字" in scanned and "3张图片" in scanned and "以文字形式" in scanned
+    (short,) = narrative(900, 2)  # text nearly long enough, a couple of photos: the usual wording
+    assert "图片" not in short and "约900字" in short
