@@ -9,9 +9,11 @@ and their attachments stand in for them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.mail import Attachment, decode_message
+from pipeline.classify import LargeAttachmentLink, find_large_attachment_links
+from pipeline.mail import Attachment, DecodedMail, decode_message
 from pipeline.mimestream import split_file
 
 MESSAGE_TYPES = ("message/rfc822", "message/global")
@@ -22,20 +24,36 @@ def is_attached_message(att: Attachment) -> bool:
     return att.content_type in MESSAGE_TYPES or att.filename.lower().endswith(".eml")
 
 
-def unwrap_forwarded(attachments: Sequence[Attachment], spill_dir: Path) -> tuple[Attachment, ...]:
-    """`attachments` with each attached message that has attachments replaced by them (in its place).
+@dataclass(frozen=True)
+class Unwrapped:
+    """A message's attachments with its attached messages opened, and those messages."""
+
+    attachments: tuple[Attachment, ...]
+    messages: tuple[DecodedMail, ...]
+
+    def large_links(self) -> tuple[LargeAttachmentLink, ...]:
+        """The 超大附件 / cloud links in the opened messages' bodies."""
+        return tuple(link for mail in self.messages for link in find_large_attachment_links(mail))
+
+
+def unwrap_forwarded(attachments: Sequence[Attachment], spill_dir: Path) -> Unwrapped:
+    """`attachments` with each attached message that carries materials (attachments, or a 超大附件 link in its
+    body) replaced by its attachments, in its place.
 
     One level only: a message attached to the attached message stays as it is. A large attached message
     that mimestream already decoded to a file is split from that file into `spill_dir`, never read whole.
     """
     out: list[Attachment] = []
+    opened: list[DecodedMail] = []
     for i, att in enumerate(attachments):
-        inner = _attachments_of(att, spill_dir / f"{i:03d}") if is_attached_message(att) else ()
-        out.extend(inner or (att,))
-    return tuple(out)
+        inner = _open(att, spill_dir / f"{i:03d}") if is_attached_message(att) else None
+        if inner is not None and (inner.attachments or find_large_attachment_links(inner)):
+            out.extend(inner.attachments)
+            opened.append(inner)
+        else:
+            out.append(att)
+    return Unwrapped(tuple(out), tuple(opened))
 
 
-def _attachments_of(att: Attachment, spill_dir: Path) -> tuple[Attachment, ...]:
-    if att.path is not None:
-        return split_file(att.path, spill_dir).attachments
-    return decode_message(att.data).attachments
+def _open(att: Attachment, spill_dir: Path) -> DecodedMail:
+    return split_file(att.path, spill_dir) if att.path is not None else decode_message(att.data)

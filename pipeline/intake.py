@@ -237,8 +237,8 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
                  limits: ArchiveLimits) -> SubmissionFacts:
     """Unpack and identify everything attached; all problems become facts, never exceptions."""
     shutil.rmtree(workdir, ignore_errors=True)
-    attachments = unwrap_forwarded(mail.attachments, workdir / "forwarded")
-    saved = _save_attachments(attachments, workdir / "attachments")
+    unwrapped = unwrap_forwarded(mail.attachments, workdir / "forwarded")
+    saved = _save_attachments(unwrapped.attachments, workdir / "attachments")
     shutil.rmtree(workdir / "forwarded", ignore_errors=True)  # what was decoded there has moved to attachments/
     names = [att.filename or f"附件{i + 1}" for i, (att, _path) in enumerate(saved)]
     sets = volume_sets([att.filename for att, _path in saved])
@@ -269,7 +269,7 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
     return SubmissionFacts(
         subject=mail.subject, received_at=received_at, attachment_names=tuple(a.filename for a, _ in saved),
         archives=tuple(archives), files=tuple(assign_roles(files, campaign)),
-        large_links=find_large_attachment_links(mail))
+        large_links=tuple(dict.fromkeys(find_large_attachment_links(mail) + unwrapped.large_links())))
 
 
 def _unpacked(name: str, path: Path, workdir: Path, dest: Path, limits: ArchiveLimits,

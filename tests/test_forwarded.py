@@ -68,3 +68,14 @@ def test_an_attached_message_without_attachments_stays_a_file(app) -> None:
     _verdict, _codes, documents = judged(app, raw)
     assert MATERIALS <= {role for role, _name in documents}
     assert any(name == "说明.eml" for _role, name in documents)
+
+
+def test_a_forwarded_message_whose_materials_are_a_download_link_goes_to_review_as_a_link(app) -> None:
+    name = STUDIO.subject + ".zip"
+    url = "https://mail.163.com/large-attachment-download/index.html?p=X-NETEASE-HUGE-ATTACHMENT.0a1b2c&title=x"
+    inner = g.eml(subject=STUDIO.subject, from_name="正定县某某机械厂工会", from_addr="jxcgh@163.com",
+                  date=datetime(2025, 5, 26, 9, 0, tzinfo=CST), received=None, message_id="<link@163.com>",
+                  body_text=f"请审核后报送。\n\n从网易163邮箱发来的超大附件\n{name} (86.42M, 2025年6月13日 17:40 到期)\n下载地址：{url}\n",
+                  style="netease")
+    verdict, codes, _documents = judged(app, forward([g.Attachment(STUDIO.subject + ".eml", inner, "message/rfc822")]))
+    assert (verdict, codes) == ("review", ["LARGE_ATTACHMENT_LINK"])  # not "no archive, every material missing"
