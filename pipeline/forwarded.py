@@ -26,14 +26,11 @@ def is_attached_message(att: Attachment) -> bool:
 
 @dataclass(frozen=True)
 class Unwrapped:
-    """A message's attachments with its attached messages opened, and those messages."""
+    """A message's attachments with its attached messages opened, and the 超大附件 / cloud links in the bodies
+    of those opened."""
 
     attachments: tuple[Attachment, ...]
-    messages: tuple[DecodedMail, ...]
-
-    def large_links(self) -> tuple[LargeAttachmentLink, ...]:
-        """The 超大附件 / cloud links in the opened messages' bodies."""
-        return tuple(link for mail in self.messages for link in find_large_attachment_links(mail))
+    large_links: tuple[LargeAttachmentLink, ...]
 
 
 def unwrap_forwarded(attachments: Sequence[Attachment], spill_dir: Path) -> Unwrapped:
@@ -44,15 +41,16 @@ def unwrap_forwarded(attachments: Sequence[Attachment], spill_dir: Path) -> Unwr
     that mimestream already decoded to a file is split from that file into `spill_dir`, never read whole.
     """
     out: list[Attachment] = []
-    opened: list[DecodedMail] = []
+    links: list[LargeAttachmentLink] = []
     for i, att in enumerate(attachments):
         inner = _open(att, spill_dir / f"{i:03d}") if is_attached_message(att) else None
-        if inner is not None and (inner.attachments or find_large_attachment_links(inner)):
+        inner_links = find_large_attachment_links(inner) if inner is not None else ()
+        if inner is not None and (inner.attachments or inner_links):
             out.extend(inner.attachments)
-            opened.append(inner)
+            links.extend(inner_links)
         else:
             out.append(att)
-    return Unwrapped(tuple(out), tuple(opened))
+    return Unwrapped(tuple(out), tuple(links))
 
 
 def _open(att: Attachment, spill_dir: Path) -> DecodedMail:

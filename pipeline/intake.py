@@ -269,7 +269,7 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
     return SubmissionFacts(
         subject=mail.subject, received_at=received_at, attachment_names=tuple(a.filename for a, _ in saved),
         archives=tuple(archives), files=tuple(assign_roles(files, campaign)),
-        large_links=tuple(dict.fromkeys(find_large_attachment_links(mail) + unwrapped.large_links())))
+        large_links=tuple(dict.fromkeys(find_large_attachment_links(mail) + unwrapped.large_links)))
 
 
 def _unpacked(name: str, path: Path, workdir: Path, dest: Path, limits: ArchiveLimits,

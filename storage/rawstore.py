@@ -9,13 +9,14 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from pipeline.errors import StorageError
 
 _CHUNK = 2**20
 PARTIAL_SUFFIX = ".part"  # a write in progress (or one a kill interrupted): never a stored message
 _STAGING = "staging"      # temp files of messages whose hash is known only once they are written
+T = TypeVar("T")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -100,22 +101,24 @@ class RawStore:
             if not self.path_for(digest).exists():
                 self._write(digest, lambda fh: _copy_checked(source, fh, digest))
             return digest
-        return self._commit(*self._stage(self.root / _STAGING, lambda fh: _copy_hashed(source, fh)))
+        tmp, digest = self._stage(self.root / _STAGING, lambda fh: _copy_hashed(source, fh))
+        return self._commit(digest, tmp)
 
     def _write(self, digest: str, write: Callable[[BinaryIO], object]) -> None:
-        self._commit(*self._stage(self.path_for(digest).parent, lambda fh: (write(fh), digest)[1]))
+        tmp, _ = self._stage(self.path_for(digest).parent, write)
+        self._commit(digest, tmp)
 
-    def _stage(self, folder: Path, write: Callable[[BinaryIO], str]) -> tuple[str, str]:
-        """(digest, temp file): a temp file in `folder` written by `write`, which returns the digest, and synced."""
+    def _stage(self, folder: Path, write: Callable[[BinaryIO], T]) -> tuple[str, T]:
+        """(temp file, what `write` returned): a temp file in `folder` written by `write` and synced."""
         tmp: str | None = None
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, suffix=PARTIAL_SUFFIX)
             with os.fdopen(fd, "wb") as fh:
-                digest = write(fh)
+                written = write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            return digest, tmp
+            return tmp, written
         except OSError as exc:  # ENOSPC, EFBIG (a file size limit), EIO …: the caller records nothing
             _unlink_quietly(tmp)
             raise StorageError(f"cannot store raw message: {exc}") from exc
