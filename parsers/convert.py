@@ -33,6 +33,7 @@ from pathlib import Path
 
 from parsers.errors import DocumentUnreadable
 from parsers.sniff import sniff_file
+from parsers.toolenv import tool_env
 
 MAX_INPUT = 100 * 1024 * 1024     # a .doc larger than this is not an application form
 MAX_OUTPUT = 200 * 1024 * 1024
@@ -136,8 +137,9 @@ def _run(exe: str, base: Path, source: Path, out: Path, timeout: float) -> None:
     cmd = [exe, "--headless", "--norestore", "--nologo", "--nolockcheck", "--nodefault",
            f"-env:UserInstallation={profile.as_uri()}", f"--infilter={_FILTER}",
            "--convert-to", "docx", "--outdir", str(out), str(source)]
-    # HOME too: fontconfig and Java would otherwise write into the user's home.
-    env = {**os.environ, "HOME": str(base), "SAL_USE_VCLPLUGIN": "svp"}
+    # Only the allow-listed variables (parsers/toolenv.py): soffice parses the sender's file and must not hold
+    # our passwords. HOME is private: fontconfig and Java would otherwise write into the user's home.
+    env = tool_env(HOME=str(base), SAL_USE_VCLPLUGIN="svp")
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 env=env, cwd=out, start_new_session=True)

@@ -25,6 +25,7 @@ from typing import BinaryIO, Callable, Iterator
 import py7zr
 import rarfile
 
+from parsers.toolenv import tool_env
 from pipeline.volumes import ONE_VOLUME
 
 ARCHIVE_KINDS = ("zip", "7z", "rar")
@@ -143,9 +144,11 @@ class _State:
     """Counters shared by all nesting levels, and every path created so that a problem can undo them."""
 
     limits: ArchiveLimits
+    packed: int  # the outermost archive's size as it arrived: what the whole tree's ratio is measured against
     files: int = 0
     bytes: int = 0
     seq: int = 0
+    nesting: bool = False  # an archive inside it is being unpacked: the tree is more than one archive
     created: list[Path] = field(default_factory=list)
     nested: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)  # py7zr writes members from several threads
@@ -157,6 +160,10 @@ class _State:
             raise _unsafe(f"too many files ({self.files + files} > {lim.max_files})")
         if self.bytes + size > lim.max_total_bytes:
             raise _unsafe(f"too much data ({_amount(self.bytes + size)} > {_amount(lim.max_total_bytes)})")
+        # Each level of a zip in a zip can stay under the ratio while together they multiply (158:1 x 91:1:
+        # 201 MB from a 20 KB message): everything written at every level counts against what arrived.
+        what = "the archive and the archives inside it" if self.nesting else "the archive"
+        _check_ratio(self.bytes + size, self.packed, lim, what)
 
     def charge(self, job: _Job, size: int, files: int = 0) -> None:
         """Count bytes/files actually written and re-check the limits (headers may lie)."""
@@ -457,8 +464,9 @@ def _seven_zip_cli(path: Path, job: _Job, st: _State, listing: list[_Entry] | No
                 raise _ToolFailed(f"7zz cannot list it: {_last_line(text)}")
             listing = _parse_7zz_listing(text)
             _plan(listing, path, st)
-        return _external(lambda tmp: ["7zz", "x", "-y", "-bd", _NO_PASSWORD, f"-o{tmp}", "--", str(path)],
-                         "7zz", job, st, listing)
+        tool = _Tool("7zz", lambda tmp: ["7zz", "x", "-y", "-bd", _NO_PASSWORD, f"-o{tmp}", "--", str(path)],
+                     ["7zz", "x", "-so", "-bd", _NO_PASSWORD, "--", str(path)])
+        return _external(tool, job, st, listing)
     except _ToolFailed as exc:
         raise _Problem("corrupt", str(exc)) from None
 
@@ -503,9 +511,12 @@ def _rar_listing(path: Path, st: _State) -> tuple[list[_Entry], str]:
 def _rar(path: Path, job: _Job, st: _State) -> list[UnpackedFile]:
     listing, encoding = _rar_listing(path, st)
     # unar reads RAR2-RAR5 but not all RAR5 (solid); bsdtar reads RAR5 but not RAR4 solid. Try both in turn.
-    commands: dict[str, Callable[[Path], list[str]]] = {
-        "unar": lambda tmp: ["unar", "-q", "-f", "-D", "-nr", "-k", "skip", "-e", encoding, "-o", str(tmp), str(path)],
-        "bsdtar": lambda tmp: ["bsdtar", "-x", "--no-same-owner", "-f", str(path), "-C", str(tmp)],
+    unar = ["unar", "-q", "-nr", "-k", "skip", "-e", encoding, "-o"]
+    commands = {
+        "unar": _Tool("unar", lambda tmp: [*unar[:1], "-f", "-D", *unar[1:], str(tmp), str(path)],
+                      [*unar, "-", str(path)]),
+        "bsdtar": _Tool("bsdtar", lambda tmp: ["bsdtar", "-x", "--no-same-owner", "-f", str(path), "-C", str(tmp)],
+                        ["bsdtar", "-x", "-O", "-f", str(path)]),
     }
     # bsdtar first for RAR5: about twice as fast as unar there (benchmarks/README.md) and it reads what unar
     # cannot; unar first for RAR4, whose solid archives bsdtar cannot read.
@@ -516,13 +527,35 @@ def _rar(path: Path, job: _Job, st: _State) -> list[UnpackedFile]:
     failures = []
     for tool in tools:
         try:
-            return _external(commands[tool], tool, job, st, listing)
+            return _external(commands[tool], job, st, listing)
         except _ToolFailed as exc:
             failures.append(str(exc))
     raise _Problem("corrupt", "; ".join(failures))
 
 
 # --- external extractors ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tool:
+    """An extractor's two command lines: everything into a folder, or every member's data to stdout in turn."""
+
+    name: str
+    to_folder: Callable[[Path], list[str]]
+    to_stdout: list[str]
+
+
+# A file name component longer than this (bytes of UTF-8, Linux's NAME_MAX) cannot be created, and a whole path
+# longer than _PATH_MAX cannot be opened: a tool writing such a member fails. The folder the tools write into
+# takes up to ~200 bytes of the path; what is left for the member's own name is kept below that.
+_NAME_MAX = 255
+_PATH_MAX = 3800
+
+
+def _fits_on_disk(name: str) -> bool:
+    """Whether a tool can write member `name` under its own name (the UTF-8 name; GBK ones are shorter)."""
+    raw = [part.encode("utf-8", "surrogateescape") for part in name.split("/")]
+    return all(len(part) <= _NAME_MAX for part in raw) and sum(len(p) + 1 for p in raw) <= _PATH_MAX
 
 
 def _last_line(text: str) -> str:
@@ -580,7 +613,7 @@ def _run(cmd: list[str], watch: Path | None, st: _State) -> tuple[int, str]:
     room = max(lim.max_total_bytes - st.bytes, 0) + 1
     # RLIMIT_FSIZE caps any single file the tool writes, even between two polls.
     cap = (lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))) if watch else None
-    env = {**os.environ, "LC_ALL": "C.UTF-8"}  # tools write UTF-8 names on disk
+    env = tool_env()  # UTF-8 names on disk, and none of our secrets (parsers/toolenv.py)
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True, preexec_fn=cap)
@@ -665,15 +698,26 @@ def _match(found: list[tuple[str, Path]], listing: list[_Entry]) -> list[tuple[s
     return [(entry.name, path) for entry, path in pairs]
 
 
-def _external(command: Callable[[Path], list[str]], tool: str, job: _Job, st: _State,
-              listing: list[_Entry]) -> list[UnpackedFile]:
+def _external(tool: _Tool, job: _Job, st: _State, listing: list[_Entry]) -> list[UnpackedFile]:
+    """Extract with a CLI tool: into a private folder, or through a pipe when a name cannot be written as it is."""
+    if all(_fits_on_disk(e.name) for e in listing if not e.is_dir):
+        return _to_folder(tool, job, st, listing)
+    mark = st.mark()
+    try:
+        return _through_pipe(tool, job, st, listing)
+    except _ToolFailed:
+        st.rollback(mark)
+        raise
+
+
+def _to_folder(tool: _Tool, job: _Job, st: _State, listing: list[_Entry]) -> list[UnpackedFile]:
     """Extract with a CLI tool into a private folder, validate what it wrote, then move files into place."""
     mark = st.mark()
     tmp = st.new_dir(job.out, ".extract")
     try:
-        rc, text = _run(command(tmp), tmp, st)
+        rc, text = _run(tool.to_folder(tmp), tmp, st)
         if rc != 0:
-            raise _ToolFailed(f"{tool} failed: {_last_line(text.replace(str(tmp), '.'))}")
+            raise _ToolFailed(f"{tool.name} failed: {_last_line(text.replace(str(tmp), '.'))}")
         found = list(_walk(tmp, tmp))
         files = []
         for name, src in _match(found, listing):
@@ -691,6 +735,87 @@ def _external(command: Callable[[Path], list[str]], tool: str, job: _Job, st: _S
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _failure(tool: str, log: BinaryIO) -> str:
+    log.seek(0)
+    return f"{tool} failed: {_last_line(log.read().decode('utf-8', 'replace'))}"
+
+
+class _Pipe:
+    """The read end of a tool's stdout, read with the tool's deadline."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], tool: str, st: _State) -> None:
+        assert proc.stdout is not None
+        self.fd, self.tool, self.timeout = proc.stdout.fileno(), tool, st.limits.timeout_seconds
+        self.deadline = time.monotonic() + self.timeout
+        self.at_end = False
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes, b"" at the end of the output."""
+        left = self.deadline - time.monotonic()
+        # Checked before waiting: a tool that is quick enough must not beat a timeout of 0.
+        if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+            raise _ToolFailed(f"{self.tool} timed out after {self.timeout:g} s")
+        data = os.read(self.fd, size)
+        self.at_end = not data
+        return data
+
+    def wait(self, proc: subprocess.Popen[bytes]) -> int:
+        try:
+            return proc.wait(timeout=max(self.deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            raise _ToolFailed(f"{self.tool} timed out after {self.timeout:g} s") from None
+
+
+def _cut(pipe: _Pipe, entry: _Entry, job: _Job, st: _State) -> UnpackedFile | None:
+    """The next `entry.size` bytes of the pipe as the member's file (junk is read and dropped); CRC checked."""
+    sink = None if _is_junk(entry.name) else _Sink(entry, job, st)
+    left, crc = entry.size, 0
+    try:
+        while left:
+            chunk = pipe.read(min(left, _CHUNK))
+            if not chunk:
+                raise _ToolFailed(f"{pipe.tool} ended before the end of '{entry.name}'")
+            left -= len(chunk)
+            crc = zlib.crc32(chunk, crc)
+            if sink is not None:
+                sink.write(chunk)
+    finally:
+        if sink is not None:
+            sink.close()
+    if entry.crc not in (None, crc):
+        raise _ToolFailed(f"extracted '{entry.name}' does not match the archive listing")
+    return None if sink is None else sink.done()
+
+
+def _through_pipe(tool: _Tool, job: _Job, st: _State, listing: list[_Entry]) -> list[UnpackedFile]:
+    """Extract with the tool writing every member to stdout, one after another in the listing's order, and cut
+    that into files by the listed sizes: the files get our names (as zip members do), so a member name too long
+    for the file system (86 CJK characters, a folder named like a sentence) extracts like any other. Every
+    byte goes through the limits as it arrives, and each file's CRC must match the listing's."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(tool.to_stdout, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                env=tool_env(), start_new_session=True)
+        try:
+            pipe = _Pipe(proc, tool.name, st)
+            try:
+                files = [f for e in listing if not e.is_dir and e.name and (f := _cut(pipe, e, job, st))]
+                if pipe.read(1):
+                    raise _ToolFailed(f"{tool.name} wrote more than the archive lists")
+            except _ToolFailed:
+                if pipe.at_end and pipe.wait(proc) != 0:  # it stopped on an error: its words say more than ours
+                    raise _ToolFailed(_failure(tool.name, log)) from None
+                raise
+            if pipe.wait(proc) != 0:
+                raise _ToolFailed(_failure(tool.name, log))
+            return files
+        finally:
+            assert proc.stdout is not None
+            proc.stdout.close()
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 # --- entry point -----------------------------------------------------------------------------------------
@@ -728,6 +853,7 @@ def _unpack_into(path: Path, kind: str, job: _Job, st: _State, depth: int) -> li
             result.append(f)
             continue
         sub = _Job(st.new_dir(job.out, f.path.name.rsplit(".", 1)[0]), f.name + "/", f.size)
+        st.nesting = True
         try:
             result.extend(_unpack_into(f.path, inner, sub, st, depth + 1))
         except Exception as exc:
@@ -752,13 +878,14 @@ def unpack(path: Path, dest: Path, limits: ArchiveLimits = ArchiveLimits(),
     path = Path(os.path.abspath(path))  # tools must never see a name that starts with "-"
     suffix = path.suffix.lower().lstrip(".")
     kind = suffix if suffix in ARCHIVE_KINDS else ""
-    st = _State(limits)
+    st = _State(limits, packed=0)
     try:
+        st.packed = packed_bytes or path.stat().st_size
         sniffed = sniff_archive(_head(path))
         if sniffed is None:
             raise _Problem("corrupt", "not a zip, 7z or rar archive (unknown magic bytes)")
         kind = sniffed
-        files = _unpack_into(path, kind, _Job(dest, "", packed_bytes or path.stat().st_size), st, 0)
+        files = _unpack_into(path, kind, _Job(dest, "", st.packed), st, 0)
         return UnpackResult(kind, tuple(files), None, "", tuple(st.nested))
     except BaseException as exc:
         st.rollback((0, 0, 0, 0))

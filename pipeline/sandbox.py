@@ -36,6 +36,8 @@ from multiprocessing.connection import wait as sentinel_wait
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
+from sqlalchemy.engine import make_url
+
 from pipeline.bootstrap import build_app
 from pipeline.config import Config, SandboxLimits
 from pipeline.findings import Code, Severity
@@ -150,16 +152,24 @@ def _receive(receiver: Connection) -> IngestResult | None:
 
 
 def _storage_secret(config: Config) -> dict[str, str]:
-    """The database password variable as this process has it now (see _child)."""
+    """The database password variable as this process has it now, when the child needs it (see _child).
+
+    The child opens the database itself (it judges and commits in its own session), so a PostgreSQL child
+    needs the password; a SQLite file has none (storage.db.make_engine ignores it there), and then the child
+    gets nothing. The mailbox and SMTP codes it never gets: see pipeline.forkserver_main.
+    """
     name = config.storage.password_env
-    return {name: os.environ[name]} if name and name in os.environ else {}
+    if not name or name not in os.environ or make_url(config.storage.url).get_backend_name() == "sqlite":
+        return {}
+    return {name: os.environ[name]}
 
 
 def _child(config: Config, message_pk: int, notify: bool, now: datetime, sender: Connection,
            secret_env: dict[str, str]) -> None:
     """The child's whole life: limits first, then judge one message with the parent's time frozen.
 
-    The forkserver keeps the environment it started with, so the database password comes from the parent.
+    The forkserver starts with an allow-listed environment (pipeline.forkserver_main), without secrets; the
+    database password, when the database needs one, comes from the parent for this child alone.
     """
     os.environ.update(secret_env)
     os.setsid()  # its own process group, so the parent can kill it together with what it started

@@ -193,12 +193,14 @@ def test_threads_starting_and_waiting_for_children_read_every_exit_status() -> N
     assert codes == [0] * 300
 
 
+# The script finds its log beside itself and the repository in its argv, not in the environment: the forkserver
+# that imports it again keeps only an allow-list of variables (pipeline.forkserver_main).
 _MAIN_SCRIPT = """
 import os, sys, time
-with open(os.environ["RUNS_LOG"], "a") as fh:
+with open(os.path.splitext(__file__)[0] + ".log", "a") as fh:
     fh.write(__name__ + "\\n")
 if __name__ == "__main__":
-    sys.path.insert(0, os.environ["REPO"])
+    sys.path.insert(0, sys.argv[1])
     from pipeline import sandbox
     ctx = sandbox._context()
     for _ in range(3):
@@ -210,10 +212,9 @@ if __name__ == "__main__":
 
 def test_the_main_script_runs_once_in_the_forkserver_not_in_every_child(tmp_path: Path) -> None:
     """A child that re-runs `intake` (and everything pipeline.cli imports) costs ~0.2 s per message."""
-    script, runs = tmp_path / "main.py", tmp_path / "runs.log"
+    script, runs = tmp_path / "main.py", tmp_path / "main.log"
     script.write_text(_MAIN_SCRIPT, encoding="utf-8")
-    env = {**os.environ, "RUNS_LOG": str(runs), "REPO": str(Path(__file__).resolve().parent.parent)}
-    subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=120)
+    subprocess.run([sys.executable, str(script), str(Path(__file__).resolve().parent.parent)], check=True, timeout=120)
     assert runs.read_text(encoding="utf-8").split() == ["__main__", "__mp_main__"]  # the parent, the forkserver
 
 
