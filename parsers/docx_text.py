@@ -12,6 +12,7 @@ from lxml import etree
 
 from parsers.errors import DocumentUnreadable
 from parsers.sniff import ole_root_entries, sniff_file
+from pipeline.textsafe import xml_text
 
 MAX_DOCUMENT_XML = 50 * 1024 * 1024
 
@@ -27,6 +28,7 @@ _SKIP = frozenset({
     "pPr", "rPr", "sectPr", "tblPr", "tblGrid", "trPr", "tcPr", "tblPrEx", "sdtPr", "sdtEndPr",
     "del", "moveFrom", "delText", "instrText", "delInstrText", "sym",
 })
+# Never expands an entity nor loads anything; a DTD is then refused by _parse, whatever precedes it.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
@@ -170,7 +172,8 @@ class _TextWalker:
         if self._buffer is None or not all(self._fields):
             return  # outside a paragraph, or inside a field's instruction part
         if name == "t":
-            self._buffer.append(el.text or "")
+            # XML carries DEL and the C1 controls (U+009B is CSI to a terminal); no form or narrative means them.
+            self._buffer.append(xml_text(el.text or ""))
         elif name in ("tab", "ptab"):
             self._buffer.append("\t")
         elif name in ("br", "cr"):
@@ -301,10 +304,8 @@ def _body(path: Path) -> etree._Element:
         raise DocumentUnreadable(f"corrupt DOCX zip: {exc}") from exc
     if len(data) > MAX_DOCUMENT_XML:
         raise DocumentUnreadable("document.xml is larger than 50 MB")
-    if b"<!DOCTYPE" in data[:4096]:
-        raise DocumentUnreadable("document.xml has a DTD")  # Word never writes one; entity tricks do
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = _parse(data, "document.xml")
     except etree.XMLSyntaxError as exc:
         raise DocumentUnreadable(f"document.xml is not well-formed XML: {exc}") from exc
     body = _first(root, "body")
@@ -313,13 +314,23 @@ def _body(path: Path) -> etree._Element:
     return body
 
 
+def _parse(data: bytes, name: str) -> etree._Element:
+    """Parse a part; DocumentUnreadable when it has a DTD. Word never writes one, entity tricks do. The
+    parser itself reports the DTD (docinfo), so a DOCTYPE after a long comment or in UTF-16 is found too,
+    and the parser expands none of its entities meanwhile."""
+    root = etree.fromstring(data, _PARSER)
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise DocumentUnreadable(f"{name} has a DTD")
+    return root
+
+
 def _main_part(z: zipfile.ZipFile) -> str:
     names = set(z.namelist())
     # The package relationships name the main part; some generators don't call it word/document.xml.
     if "_rels/.rels" in names:
         try:
             with z.open("_rels/.rels") as rels_file:
-                rels = etree.fromstring(rels_file.read(1 << 20), _PARSER)
+                rels = _parse(rels_file.read(1 << 20), "_rels/.rels")
             for rel in rels:
                 if str(rel.get("Type") or "").endswith(_R_OFFICE_DOCUMENT):
                     target = posixpath.normpath(str(rel.get("Target") or "").lstrip("/"))

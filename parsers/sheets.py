@@ -9,7 +9,8 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from xml.parsers import expat
 
 import openpyxl
 from lxml import etree
@@ -18,11 +19,11 @@ from openpyxl.workbook.workbook import Workbook
 
 from parsers.errors import DocumentUnreadable
 from parsers.sniff import ole_root_entries, sniff_file
+from pipeline.textsafe import xml_text
 
 _MAX_COLS = 256          # a styled row can reach column XFD (16 384 cells); no summary table is that wide
 _MAX_UNCOMPRESSED = 200 * 1024 * 1024
 _MERGE_TAG = re.compile(r"\}mergeCell$")
-_DOCTYPE = tuple("<!DOCTYPE".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))  # a UTF-16 part hides it
 
 
 def read_xlsx_rows(path: Path, max_rows: int = 2000) -> list[list[str]]:
@@ -78,14 +79,50 @@ def _check_container(path: Path) -> None:
     raise DocumentUnreadable(f"not an XLSX file (looks like {kind})")
 
 
+class _Prolog(Exception):
+    """Raised by the prolog check's handlers to stop expat: `dtd` says whether a DOCTYPE was met."""
+
+    def __init__(self, dtd: bool) -> None:
+        super().__init__()
+        self.dtd = dtd
+
+
 def _refuse_dtds(z: zipfile.ZipFile) -> None:
-    """Refuse any XML part with a DTD: Excel never writes one, and openpyxl's parser would expand its entities."""
+    """Refuse a workbook any of whose parts declares a DTD: Excel never writes one, and openpyxl reads
+    sheets and shared strings with the standard library's expat, which expands internal entities.
+
+    Every part is checked whatever its name (the workbook's relationships may point a sheet at any file
+    name), with expat itself, so a DOCTYPE is found wherever the prolog puts it (after a long comment, in
+    UTF-16) and in any encoding openpyxl's parser would read. Parsing stops at the first element: the XML
+    grammar allows a DOCTYPE only before it."""
     for info in z.infolist():
-        if info.filename.lower().endswith((".xml", ".rels", ".vml")):
+        if not info.is_dir():
             with z.open(info) as part:
-                head = part.read(4096)
-            if any(marker in head for marker in _DOCTYPE):
-                raise DocumentUnreadable(f"XLSX part {info.filename[:80]} has a DTD")
+                if _has_dtd(part, info.filename):
+                    raise DocumentUnreadable(f"XLSX part {info.filename[:80]} has a DTD")
+
+
+def _has_dtd(part: IO[bytes], name: str) -> bool:
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _stop_at_doctype
+    parser.StartElementHandler = _stop_at_root
+    try:
+        parser.ParseFile(part)
+    except _Prolog as stop:
+        return stop.dtd
+    except (ValueError, LookupError) as exc:  # an encoding expat cannot read, so no check was possible
+        raise DocumentUnreadable(f"XLSX part {name[:80]} is in an unsupported encoding") from exc
+    except expat.ExpatError:
+        return False  # not XML (a picture), or broken before any DTD: every XML parser stops there too
+    return False
+
+
+def _stop_at_doctype(*_args: object) -> None:
+    raise _Prolog(dtd=True)
+
+
+def _stop_at_root(*_args: object) -> None:
+    raise _Prolog(dtd=False)
 
 
 def _sheet_rows(wb: Workbook, ws: Any, limit: int) -> list[list[str]]:
@@ -148,4 +185,5 @@ def _cell_text(value: object) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, dt.time):
         return value.strftime("%H:%M:%S")
-    return str(value)
+    # XML carries DEL and the C1 controls (U+009B is CSI to a terminal); no form or table means them.
+    return xml_text(str(value))

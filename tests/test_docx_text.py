@@ -228,11 +228,36 @@ def test_broken_xml(tmp_path: Path) -> None:
         read_docx_text(path)
 
 
-def test_dtd_refused(tmp_path: Path) -> None:
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _entity_document(prolog: str) -> str:
+    """A well-formed document.xml whose only text is an entity declared in its DTD, after `prolog`."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<!DOCTYPE w:document [<!ENTITY e "注入的实体">]>'
+            f'<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>&e;</w:t></w:r></w:p></w:body></w:document>')
+
+
+@pytest.mark.parametrize("prolog", ["", "<!--" + "x" * 5000 + "-->", "<?pi " + "y" * 5000 + "?>\n"],
+                         ids=["plain", "after-5KB-comment", "after-5KB-instruction"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_dtd_is_refused_wherever_the_prolog_puts_it(tmp_path: Path, prolog: str, encoding: str) -> None:
+    """The parser reports the DTD, not a look at the first 4 KB: padding before it changes nothing."""
     path = make_docx(tmp_path)
-    bomb = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">]><w:document/>'
-    _rewrite(path, {"word/document.xml": bomb})
+    xml = _entity_document(prolog)
+    _rewrite(path, {"word/document.xml": xml.replace('"UTF-8"', f'"{encoding.upper()}"').encode(encoding)})
     with pytest.raises(DocumentUnreadable, match="DTD"):
+        read_docx_text(path)
+    with pytest.raises(DocumentUnreadable, match="DTD"):
+        read_docx_tables(path)
+
+
+def test_a_dtd_in_the_package_relationships_is_refused(tmp_path: Path) -> None:
+    path = make_docx(tmp_path, _p("正文"))
+    with zipfile.ZipFile(path) as z:
+        rels = z.read("_rels/.rels").decode()
+    hostile = rels.replace("?>", '?><!--' + "z" * 5000 + '--><!DOCTYPE Relationships [<!ENTITY t "x">]>', 1)
+    _rewrite(path, {"_rels/.rels": hostile.encode()})
+    with pytest.raises(DocumentUnreadable, match="_rels/.rels has a DTD"):
         read_docx_text(path)
 
 
@@ -268,3 +293,11 @@ def test_pictures_are_counted_by_their_media_parts(tmp_path: Path) -> None:
     (tmp_path / "bad.docx").write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(DocumentUnreadable):
         count_pictures(tmp_path / "bad.docx")
+
+
+def test_control_characters_in_the_text_are_dropped(tmp_path: Path) -> None:
+    """XML carries C1 controls and DEL (U+009B is CSI to a terminal): form values and narratives have none."""
+    path = make_docx(tmp_path, _p("姓名\u009b31m张\u0085三\u007f") + "<w:tbl><w:tr><w:tc>" + _p("单位\u009b") +
+                     "</w:tc></w:tr></w:tbl>")
+    assert read_docx_text(path).paragraphs[1:3] == ("姓名31m张三", "单位")
+    assert read_docx_tables(path) == [[["单位"]]]

@@ -118,3 +118,89 @@ def test_a_workbook_part_with_a_dtd_is_refused_before_openpyxl_expands_it(tmp_pa
     path.write_bytes(hostile.getvalue())
     with pytest.raises(DocumentUnreadable, match="DTD"):
         read_xlsx_rows(path)
+
+
+
+def _patched(tmp_path: Path, patch: Callable[[str, bytes], tuple[str, bytes]]) -> Path:
+    """A one-cell workbook (A1 = "x") whose parts pass through `patch(name, data) -> (name, data)`."""
+    import io
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "x"
+    plain = io.BytesIO()
+    wb.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            name, data = patch(info.filename, src.read(info))
+            dst.writestr(name, data)
+    path = tmp_path / "summary.xlsx"
+    path.write_bytes(out.getvalue())
+    return path
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+_COMMENT_5KB = "<!--" + "x" * 5000 + "-->"
+
+
+def _entity_sheet(data: bytes, prolog: str = "", encoding: str = "UTF-8") -> str:
+    """The sheet with A1 = the entity &e; declared in a DTD that follows `prolog`."""
+    return (f'<?xml version="1.0" encoding="{encoding}"?>{prolog}<!DOCTYPE worksheet [<!ENTITY e "注入的实体">]>'
+            + data.decode().replace("<t>x</t>", "<t>&e;</t>"))
+
+
+def _only(part: str, change: Callable[[bytes], bytes]) -> Callable[[str, bytes], tuple[str, bytes]]:
+    return lambda name, data: (name, change(data) if name == part else data)
+
+
+def test_a_dtd_after_a_5kb_comment_is_refused_not_expanded_into_a_cell(tmp_path: Path) -> None:
+    path = _patched(tmp_path, _only(SHEET, lambda d: _entity_sheet(d, _COMMENT_5KB).encode()))
+    with open(path, "rb") as f:  # what openpyxl alone makes of it: the entity expanded into the cell
+        assert openpyxl.load_workbook(f, read_only=True).active["A1"].value == "注入的实体"
+    with pytest.raises(DocumentUnreadable, match="sheet1.xml has a DTD"):
+        read_xlsx_rows(path)
+
+
+def test_a_dtd_in_a_utf16_part_after_padding_is_refused(tmp_path: Path) -> None:
+    path = _patched(tmp_path, _only(SHEET, lambda d: _entity_sheet(d, _COMMENT_5KB, "UTF-16").encode("utf-16")))
+    with pytest.raises(DocumentUnreadable, match="DTD"):
+        read_xlsx_rows(path)
+
+
+def test_a_dtd_in_a_sheet_part_not_named_xml_is_refused(tmp_path: Path) -> None:
+    """The workbook's relationships may point a sheet at any file name: every part is checked."""
+    def rename(name: str, data: bytes) -> tuple[str, bytes]:
+        if name == SHEET:
+            return "xl/worksheets/sheet1.bin", _entity_sheet(data, _COMMENT_5KB).encode()
+        if name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+            return name, data.replace(b"worksheets/sheet1.xml", b"worksheets/sheet1.bin")
+        return name, data
+
+    with pytest.raises(DocumentUnreadable, match="sheet1.bin has a DTD"):
+        read_xlsx_rows(_patched(tmp_path, rename))
+
+
+def test_a_part_in_an_encoding_expat_cannot_check_is_refused(tmp_path: Path) -> None:
+    """openpyxl reads xl/workbook.xml with lxml, which knows GB18030; the DTD check could not look into it."""
+    gb18030 = '<?xml version="1.0" encoding="GB18030"?>'.encode()
+    path = _patched(tmp_path, _only("xl/workbook.xml", lambda d: gb18030 + d))
+    with open(path, "rb") as f:
+        assert openpyxl.load_workbook(f, read_only=True).active["A1"].value == "x"  # readable without the check
+    with pytest.raises(DocumentUnreadable, match="workbook.xml is in an unsupported encoding"):
+        read_xlsx_rows(path)
+
+
+def test_pictures_and_other_parts_that_are_not_xml_are_no_reason_to_refuse(tmp_path: Path) -> None:
+    def picture(name: str, data: bytes) -> tuple[str, bytes]:
+        return (name, data) if name != "docProps/app.xml" else ("xl/media/image1.jpeg", b"\xff\xd8\xff\xe0JFIF")
+
+    assert read_xlsx_rows(_patched(tmp_path, picture)) == [["x"]]
+
+
+def test_control_characters_in_a_cell_are_dropped(tmp_path: Path) -> None:
+    """XML carries C1 controls and DEL (U+009B is CSI to a terminal): the text that enters the records has none."""
+    hostile = "<t>a\u009b31m\u0085b\u007fc</t>".encode()
+    path = _patched(tmp_path, _only(SHEET, lambda d: d.replace(b"<t>x</t>", hostile)))
+    with open(path, "rb") as f:
+        assert openpyxl.load_workbook(f, read_only=True).active["A1"].value == "a\x9b31m\x85b\x7fc"
+    assert read_xlsx_rows(path) == [["a31mbc"]]

@@ -1,0 +1,96 @@
+"""Text from strangers, made safe for the place it is written to. Pure functions, no I/O.
+
+Every subject, sender name, file name from an archive, form field, summary-table cell and finding message
+that quotes them may hold anything: control characters that XML cannot carry (openpyxl and python-docx
+refuse the whole file for one), ESC sequences a terminal would execute (colours, OSC 52 clipboard writes,
+OSC 8 links), bidi overrides that show `exe.pdf` for `fdp.exe`, a leading `=` that a spreadsheet reads
+as a formula, or lone surrogates (bytes that were never text) that crash any encoder. Each writer calls
+the one function for its medium here, so a new output cannot forget a case another output handles:
+
+- `xml_text`: what an XML document can hold (the parsers' edge, and the base of the others);
+- `document_text`: the HTML report, the report mail's text, Word tables;
+- `cell_text` / `formula_like`: one spreadsheet cell;
+- `terminal_text`: one value printed on a terminal or into a log line;
+- `json_text`: JSON already serialised with ensure_ascii=False, before it is printed.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Characters XML 1.0 cannot hold (C0 controls but tab, LF and CR; the non-characters U+FFFE and U+FFFF),
+# plus DEL and the C1 controls: legal XML, but never text in a form or a subject, and U+009B is CSI to a
+# terminal that reads 8-bit controls.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+# Half of a UTF-16 pair on its own: what surrogateescape makes of bytes that were not UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Marks and overrides that reorder the text around them (RLO shows "申报表\u202excod.exe" as "申报表exe.docx").
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI_CONTROL = re.compile(f"[{_BIDI}]")
+# What a terminal must never receive raw: every C0 control (tab and newline too, unless the caller keeps
+# them), DEL, C1, the bidi controls, the line and paragraph separators, and lone surrogates.
+_TERMINAL_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+# What JSON leaves raw with ensure_ascii=False and a terminal must not receive (it escapes C0 itself).
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+# A spreadsheet reads a cell typed with one of these first characters as a formula (a full-width ＝ too,
+# in Excel with a Chinese input method); tab and CR lead the same payloads in CSV injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+# Excel's limit on one cell, in UTF-16 code units; a longer cell makes Excel "repair" the whole workbook.
+EXCEL_CELL_LIMIT = 32_767
+_CUT_MARK = "……（已截断）"
+
+
+def visible(ch: str) -> str:
+    """One character as an escape a reader can see and a terminal does not act on: \\x1b, \\u202e."""
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_text(text: str) -> str:
+    """Only what XML 1.0 holds as text: controls (but tab, LF, CR) and U+FFFE/U+FFFF dropped, a lone
+    surrogate replaced by U+FFFD (something was there that was not text)."""
+    return _LONE_SURROGATE.sub("\ufffd", _NOT_TEXT.sub("", text))
+
+
+def document_text(text: str) -> str:
+    """Text for a document a person reads (the HTML report, its text part, a Word table): xml_text, with
+    bidi controls shown as escapes so that a file name reads in the order its characters really have."""
+    return _BIDI_CONTROL.sub(lambda m: visible(m.group()), xml_text(text))
+
+
+def cell_text(text: str) -> str:
+    """Text for one spreadsheet cell: document_text, cut to what Excel holds in a cell (with a note)."""
+    text = document_text(text)
+    if len(text) <= EXCEL_CELL_LIMIT // 2:  # fast path: even all-astral text fits
+        return text
+    room = EXCEL_CELL_LIMIT - _utf16_units(_CUT_MARK)
+    used = 0
+    for i, ch in enumerate(text):
+        used += _utf16_units(ch)
+        if used > room:
+            return text[:i] + _CUT_MARK
+    return text
+
+
+def _utf16_units(text: str) -> int:
+    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet would take `text` for a formula if a clerk re-entered the cell (see
+    pipeline/report_xlsx.py: such a cell is written as a string with Excel's quote prefix)."""
+    return text.startswith(FORMULA_STARTS)
+
+
+def terminal_text(text: str, keep: str = "") -> str:
+    """A value for a terminal (or a log line): every control, bidi control and lone surrogate shown as an
+    escape, never emitted. `keep` lists characters printed as they are ("\\n" for multi-line output)."""
+    return _TERMINAL_UNSAFE.sub(lambda m: m.group() if m.group() in keep else visible(m.group()), text)
+
+
+def json_text(serialised: str) -> str:
+    """JSON from json.dumps(…, ensure_ascii=False) made safe to print: DEL, C1 and bidi controls, line
+    separators and lone surrogates as \\u escapes. Outside strings JSON has only ASCII, so every match is
+    inside a string, where the escape decodes to the same character (json.loads gives the value back)."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", serialised)
