@@ -91,6 +91,67 @@ def lying_size_bomb() -> bytes:
     return bytes(data)
 
 
+def fixed_deflate_zip(name: str, data: bytes) -> bytes:
+    """A one-member zip deflated with the fixed Huffman code only (zipfile always picks its own codes): zeros
+    compress 158:1 that way, under the ratio limit, and the output repeats every 13 bytes, so a zip of it
+    compresses ~120:1 again. Both levels pass a limit that is checked one level at a time."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_FIXED)
+    packed = packer.compress(data) + packer.flush()
+    crc, raw = zlib.crc32(data), name.encode()
+    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0x800, 8, 0, 0x21, crc, len(packed), len(data),
+                        len(raw), 0) + raw + packed
+    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0x800, 8, 0, 0x21, crc, len(packed),
+                          len(data), len(raw), 0, 0, 0, 0, 0, 0) + raw
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local), 0)
+    return local + central + end
+
+
+def nested_zip_bomb(mib: int) -> bytes:
+    """A zip in a zip, each level under 200:1 (158:1 inside, ~120:1 outside), `mib` MiB at the bottom."""
+    return fixed_deflate_zip("材料.zip", fixed_deflate_zip("zeros.bin", bytes(mib * 2**20)))
+
+
+def repeated_member(seed: int = 5) -> bytes:
+    """1 MiB that 7z and RAR compress ~145:1 (7 KB of noise, then zeros): under the ratio limit, and N copies
+    in a non-solid archive are N identical packed streams, which a zip around it compresses again."""
+    return random.Random(seed).randbytes(7000) + bytes(2**20)
+
+
+def seven_zip_of_copies(count: int) -> bytes:
+    """A non-solid 7z of `count` copies of repeated_member()."""
+    return _seven_zip({f"{i:03d}.bin": repeated_member() for i in range(count)}, "-ms=off", "-m0=LZMA", "-mmt=1")
+
+
+def rar_of_copies(count: int, fmt: str = "rar50") -> bytes:
+    """A RAR of `count` copies of repeated_member()."""
+    return _rar({f"{i:03d}.bin": repeated_member() for i in range(count)}, fmt=fmt)
+
+
+# Names over 255 bytes of UTF-8 (Linux's NAME_MAX): a file name of 103 CJK characters, and a folder of 90 (the
+# file in it has a short name), as Chinese senders write them.
+LONG_FILE = "（3）" + "石家庄市劳模和工匠人才创新工作室荣誉证书" * 5 + ".txt"
+LONG_DIR = "目录" * 45
+LONG_NAMES = {LONG_FILE: b"long file name\n", f"{LONG_DIR}/说明.txt": b"in a long folder\n", "ok.txt": b"ok\n"}
+
+
+def long_names_7z() -> bytes:
+    """A 7z with LONG_NAMES, made by 7zz under short names and renamed inside the archive (no file system holds
+    the long ones)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "src")
+        (src / "d").mkdir(parents=True)
+        for short, data in (("a.txt", LONG_NAMES[LONG_FILE]), ("d/说明.txt", LONG_NAMES[f"{LONG_DIR}/说明.txt"]),
+                            ("ok.txt", LONG_NAMES["ok.txt"])):
+            (src / short).write_bytes(data)
+        for path in (src / "d", *src.rglob("*.txt")):
+            os.utime(path, (1_747_700_000, 1_747_700_000))
+        out = Path(tmp, "a.7z")
+        subprocess.run(["7zz", "a", "-bd", str(out), "a.txt", "d", "ok.txt"], cwd=src, check=True, capture_output=True)
+        subprocess.run(["7zz", "rn", "-bd", str(out), "a.txt", LONG_FILE, "d", LONG_DIR], check=True,
+                       capture_output=True)
+        return out.read_bytes()
+
+
 def nested_zip(depth: int) -> bytes:
     """A zip inside a zip … `depth` levels, a text file at the bottom."""
     data = _zip([("bottom.txt", b"the bottom\n")])
@@ -357,6 +418,17 @@ CORPUS: dict[str, Entry] = {
     "zipbomb-overlap.zip": (overlap_bomb, "attachment", ZIP_NAME, ["UNSAFE_ARCHIVE"]),
     "zipbomb-nested-ratio.zip": (lambda: _zip([("inner.zip", _zip([("zeros.bin", b"\0" * (32 * 1024 * 1024))]))]),
                                  "attachment", ZIP_NAME, ["UNSAFE_ARCHIVE"]),
+    # Each level under the ratio limit, together ~19000:1: 201 MB from 11 KB (issue 14, item 16).
+    "zipbomb-nested-each-level-under.zip": (lambda: nested_zip_bomb(201), "attachment", ZIP_NAME, ["UNSAFE_ARCHIVE"]),
+    "zipbomb-7z-in-zip.zip": (lambda: fixed_deflate_zip("材料.7z", seven_zip_of_copies(200)), "attachment", ZIP_NAME,
+                              ["UNSAFE_ARCHIVE"]),
+    "zipbomb-rar-in-zip.zip": (lambda: fixed_deflate_zip("材料.rar", rar_of_copies(200)), "attachment", ZIP_NAME,
+                               ["UNSAFE_ARCHIVE"]),
+    # Member names over 255 bytes (item 17): extracted, not ARCHIVE_CORRUPT (tests/test_archive_names.py).
+    "7z-long-names.7z": (long_names_7z, "attachment", SUBJECT + ".7z", []),
+    "rar5-long-names.rar": (lambda: _rar(LONG_NAMES), "attachment", SUBJECT + ".rar", []),
+    "rar4-long-names.rar": (lambda: _rar(LONG_NAMES, fmt="rar29"), "attachment", SUBJECT + ".rar", []),
+    "zip-with-7z-long-names.zip": (lambda: _zip([("材料.7z", long_names_7z())]), "attachment", ZIP_NAME, []),
     "zip-symlink.zip": (lambda: _zip([("link", b"/etc/passwd")], attrs={"link": 0o120777}), "attachment", ZIP_NAME,
                         ["UNSAFE_ARCHIVE"]),
     "zip-fifo.zip": (lambda: _zip([("pipe", b"")], attrs={"pipe": 0o010644}), "attachment", ZIP_NAME,
