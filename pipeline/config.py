@@ -64,6 +64,14 @@ class MailboxConfig:
     keep_connection_minutes: float = 20.0
 
 
+# Public mail providers: one domain, millions of unrelated mailboxes (the county unions' among them).
+SHARED_DOMAINS = frozenset({
+    "126.com", "163.com", "yeah.net", "188.com", "qq.com", "foxmail.com", "sina.com", "sina.cn", "sohu.com",
+    "139.com", "189.cn", "wo.cn", "aliyun.com", "tom.com", "21cn.com", "gmail.com", "outlook.com", "hotmail.com",
+    "live.com", "yahoo.com", "icloud.com",
+})
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     """Where replies go: an SMTP server, or `outbox_dir` to write .eml files instead."""
@@ -76,7 +84,13 @@ class SmtpConfig:
     password_env: str = "INTAKE_SMTP_PASSWORD"
     sender: str = ""
     outbox_dir: Path | None = None
+    # Replies allowed in any 24 hours (0 = no such cap): to one mailbox (case and +tag folded), to one
+    # organisation's domain (not the public providers in shared_domains: many county unions write from
+    # 126.com), and in all. Over a cap a reply is stored as failed with the reason, never sent.
     daily_cap_per_recipient: int = 20
+    daily_cap_per_domain: int = 40
+    daily_cap_total: int = 300
+    shared_domains: frozenset[str] = SHARED_DOMAINS
     send_interval_seconds: float = 5.0
     timeout_seconds: float = 60.0
     max_attempts: int = 5
@@ -414,13 +428,24 @@ def _smtp(t: dict[str, Any], base: Path, p: _Problems) -> SmtpConfig:
         password_env=_get(t, "password_env", str, "INTAKE_SMTP_PASSWORD", w, p),
         sender=_get(t, "sender", str, "", w, p),
         outbox_dir=_resolve(base, outbox) if outbox else None,
-        daily_cap_per_recipient=_get(t, "daily_cap_per_recipient", int, 20, w, p),
+        daily_cap_per_recipient=_cap(t, "daily_cap_per_recipient", 20, p),
+        daily_cap_per_domain=_cap(t, "daily_cap_per_domain", 40, p),
+        daily_cap_total=_cap(t, "daily_cap_total", 300, p),
+        shared_domains=frozenset(d.strip().lower() for d in _str_list(t, "shared_domains", tuple(sorted(SHARED_DOMAINS)), w, p)),
         send_interval_seconds=_get(t, "send_interval_seconds", float, 5.0, w, p),
         timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
         max_attempts=_get(t, "max_attempts", int, 5, w, p),
         retry_base_seconds=_get(t, "retry_base_seconds", float, 60.0, w, p),
         sent_folder=_get(t, "sent_folder", str, "", w, p),
     )
+
+
+def _cap(t: dict[str, Any], key: str, default: int, p: _Problems) -> int:
+    """A daily reply cap: a count, 0 for none."""
+    value = _get(t, key, int, default, "smtp", p)
+    if isinstance(value, int) and value < 0:
+        p.add(f"smtp.{key}", f"must be 0 (no cap) or more, got {value!r}")
+    return value
 
 
 def _report(t: dict[str, Any], p: _Problems) -> ReportConfig:

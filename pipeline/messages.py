@@ -6,6 +6,9 @@ tests assert on codes, not words (pyflakes' messages.py does the same).
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from pipeline.findings import Code, Finding, Severity
 
 # code -> (default severity, message template, how to fix)
@@ -111,7 +114,9 @@ def make_finding(code: Code, severity: Severity | None = None, *, file: str = ""
     default, message, fix = _TEXTS[code]
     message, own_fix = _VARIANTS.get((code, variant), (message, fix))
     fix = own_fix or fix
-    values = _Blank(file=file, **{k: str(v) for k, v in params.items()})
+    # Every value may be the sender's (a subject, file names, a list of 9,998 missing parts): bounded and
+    # without links in the wording, which is what replies quote; `file` and `note` keep the whole for staff.
+    values = _Blank(file=echo(file), **{k: echo(str(v)) for k, v in params.items()})
     return Finding(code=code, severity=severity or default, message=message.format_map(values),
                    file=file, fix=fix.format_map(values), note=note)
 
@@ -137,3 +142,63 @@ def unreadable_reason(detail: str) -> str:
         return detail
     text = detail.lower()
     return next((zh for key, zh in _UNREADABLE_REASONS if key in text), "文件已损坏或无法识别")
+
+
+# --- the sender's text quoted back ------------------------------------------------------------------------
+
+ECHO_CHARS = 200      # at most this much of one quoted value (a file name is at most 255)
+LIST_ITEMS = 10       # a list quoted back names this many, then "等N个"
+RUN_MIN = 3           # 1、2、3 and longer consecutive runs become "1至3"
+LINK_GONE = "〔链接已略去〕"
+
+_STOP = r"\s\"'<>“”‘’（）()，,。；;、【】\[\]"
+_TLDS = (r"com|cn|net|org|gov|edu|top|xyz|info|biz|cc|co|io|me|tv|vip|club|site|online|shop|link|app|ly|gl|ru"
+         r"|us|uk|hk|tw|jp|kr|de|fr|in|pw|ws|su|tk|ml|ga|cf|gq|icu|fun|ink|wang|ren|pub|live|work|tech|store"
+         r"|cloud|win|bid|loan|xin|中国|公司|网络|网址|在线|商城")
+# What a mail program turns into a link: a scheme, www., an e-mail address, or a host name under a web TLD
+# (not under .zip/.doc: a file name is not a host). Replies to 126 carry no links at all (spam scoring),
+# and a quoted link would let anyone use our office to deliver theirs.
+_LINK = re.compile(
+    rf"(?:[A-Za-z][A-Za-z0-9+.-]{{1,15}}://|mailto:|www[.．])[^{_STOP}]*"
+    rf"|[^{_STOP}@]+@[^{_STOP}@]+[.．][A-Za-z]{{2,}}"
+    rf"|(?<![\w.．-])(?:[\w-]+[.．])+(?:{_TLDS})(?![\w-])(?:[/:?#][^{_STOP}]*)?",
+    re.IGNORECASE)
+_ITEM = rf"[^、“”‘’\"；;，,。（）()\n]+"
+_LIST = re.compile(rf"{_ITEM}(?:、{_ITEM}){{{LIST_ITEMS},}}")
+_NUMBERS = re.compile(r"(?:\d+-)?\d+(?:、(?:\d+-)?\d+)+")
+_NUMBER = re.compile(r"(\d+-)?(\d+)")
+
+
+def one_line(text: str) -> str:
+    """Sender-supplied text on one line: control characters and Unicode line/paragraph separators become
+    spaces (the email package splits header values with str.splitlines and refuses them; CR/LF in a header
+    would be injection), runs of white space one space."""
+    return " ".join("".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text).split())
+
+
+def _runs(match: re.Match[str]) -> str:
+    """"2、3、4、…、9999" → "2至9999"; "3-1、3-2、3-3、3-5" → "3-1至3-3、3-5"."""
+    items = [(m.group(1) or "", int(m.group(2))) for m in map(_NUMBER.fullmatch, match.group().split("、")) if m]
+    out: list[str] = []
+    start = 0
+    for i in range(1, len(items) + 1):
+        if i < len(items) and items[i][0] == items[i - 1][0] and items[i][1] == items[i - 1][1] + 1:
+            continue
+        (prefix, first), (_, last) = items[start], items[i - 1]
+        run = [f"{prefix}{n}" for n in range(first, last + 1)]
+        out += [f"{prefix}{first}至{prefix}{last}"] if len(run) >= RUN_MIN else run
+        start = i
+    return "、".join(out)
+
+
+def _first_items(match: re.Match[str]) -> str:
+    items = match.group().split("、")
+    return "、".join(items[:LIST_ITEMS]) + f"等{len(items)}个"
+
+
+def echo(text: str, limit: int = ECHO_CHARS) -> str:
+    """What a reply may quote of `text`: one line, links replaced, number runs and long lists summarised, at
+    most `limit` characters."""
+    text = _LINK.sub(LINK_GONE, one_line(text))
+    text = _LIST.sub(_first_items, _NUMBERS.sub(_runs, text))
+    return text if len(text) <= limit else text[: limit - 2].rstrip("、，, ") + "……"

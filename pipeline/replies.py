@@ -2,11 +2,16 @@
 
 Plain text, UTF-8, no links, no attachments (126 judges anything else as spam),
 `Auto-Submitted: auto-replied` so other robots don't answer back (RFC 3834).
+
+Every reply is at most MAX_REPLY_BYTES as sent, whatever came in: what the sender wrote is quoted only
+bounded and without links (`messages.echo`), long lists are summarised, and a rejection's Subject is the
+campaign's own wording, so nobody can use us to carry their text to a third party.
 """
 
 from __future__ import annotations
 
-import unicodedata
+import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -15,11 +20,20 @@ from email.utils import format_datetime, formataddr, parseaddr
 
 from pipeline.config import Campaign
 from pipeline.findings import Code, Finding, Severity, Verdict
+from pipeline.messages import echo, one_line
 from pipeline.rules import format_moment
 
 ROLE_TITLES = {"form_word": "申报表（Word版）", "form_scan": "申报表盖章扫描件", "narrative": "事迹材料",
                "summary": "汇总表", "evidence": "佐证材料", "other": "其他文件"}
 ROLE_ORDER = ("form_word", "form_scan", "narrative", "evidence", "summary", "other")
+
+MAX_REPLY_BYTES = 8 * 1024   # the whole message as sent, headers included
+MAX_DOCUMENTS = 30           # files a receipt lists one by one; the rest are counted
+MAX_FINDINGS = 12            # problems a reply lists one by one …
+PER_CODE = 3                 # … and of one kind (forty pictures that are not JPEG are one problem)
+NAME_CHARS = 80              # of one file name
+LABEL_CHARS = 60             # of a studio's name or a subject quoted in a sentence
+MAX_THREAD_IDS = 5           # References: the thread's first Message-ID and the latest ones (RFC 5322 §3.6.4)
 
 
 @dataclass(frozen=True)
@@ -64,20 +78,39 @@ def human_size(size: int) -> str:
 
 
 def _documents_block(documents: list[ReceivedDocument]) -> list[str]:
+    ordered = [d for role in ROLE_ORDER for d in documents if d.role == role]
+    ordered += [d for d in documents if d.role not in ROLE_ORDER]
     lines = []
-    for role in ROLE_ORDER:
-        for doc in (d for d in documents if d.role == role):
-            words = f"，按Word字数统计约{doc.word_count}字" if doc.word_count is not None and role == "narrative" else ""
-            lines.append(f"  · {ROLE_TITLES.get(role, role)}：{doc.name}（{human_size(doc.size)}{words}）")
+    for doc in ordered[:MAX_DOCUMENTS]:
+        words = f"，按Word字数统计约{doc.word_count}字" if doc.word_count is not None and doc.role == "narrative" else ""
+        lines.append(f"  · {ROLE_TITLES.get(doc.role, doc.role)}：{echo(doc.name, NAME_CHARS)}"
+                     f"（{human_size(doc.size)}{words}）")
+    if len(ordered) > MAX_DOCUMENTS:
+        lines.append(f"  · ……另有{len(ordered) - MAX_DOCUMENTS}个文件，不再逐一列出")
     return lines
 
 
 def _findings_block(findings: list[Finding]) -> list[str]:
+    """Numbered problems with their fixes: at most PER_CODE of one kind and MAX_FINDINGS in all, the rest
+    counted (each kind's fix is the same, so the clerk loses nothing by not reading it forty times)."""
+    shown: list[Finding] = []
+    total: Counter[Code] = Counter()
+    for f in findings:
+        total[f.code] += 1
+        if total[f.code] <= PER_CODE and len(shown) < MAX_FINDINGS:
+            shown.append(f)
+    listed = Counter(f.code for f in shown)
+    last_of = {f.code: i for i, f in enumerate(shown)}
     lines = []
-    for i, f in enumerate(findings, 1):
-        lines.append(f"{i}. {f.message}")
+    for i, f in enumerate(shown):
+        lines.append(f"{i + 1}. {f.message}")
         if f.fix:
             lines.append(f"   修改方法：{f.fix}")
+        if last_of[f.code] == i and total[f.code] > listed[f.code]:
+            lines.append(f"   同类问题另有{total[f.code] - listed[f.code]}项，不再逐条列出，请按上述方法一并检查。")
+    rest = sum(n for code, n in total.items() if code not in listed)
+    if rest:
+        lines.append(f"另有{rest}项问题未列出，请先按以上各项修改；如需完整清单，请联系工作人员。")
     return lines
 
 
@@ -93,7 +126,8 @@ def reply_text(verdict: Verdict, findings: list[Finding], documents: list[Receiv
                ctx: ReplyContext, campaign: Campaign, now: datetime) -> str:
     """The Chinese body of the reply for `verdict`."""
     received = format_moment(ctx.received_at, campaign)
-    what = f"“{ctx.unit}{ctx.studio}”的入库材料" if ctx.studio else f"主题为“{ctx.subject}”的邮件"
+    what = f"“{echo(ctx.unit + ctx.studio, LABEL_CHARS)}”的入库材料" if ctx.studio else \
+        f"主题为“{echo(ctx.subject, LABEL_CHARS)}”的邮件"
     lines = ["您好！", ""]
     if verdict is Verdict.ACCEPTED:
         lines += [f"我们已于{received}收到贵单位报送的{what}。经系统初步核对，材料齐全、格式符合通知要求，已登记。", "",
@@ -116,32 +150,79 @@ def reply_text(verdict: Verdict, findings: list[Finding], documents: list[Receiv
     return "\n".join(lines) + "\n"
 
 
-def reply_subject(subject: str) -> str:
-    """`Re: <original subject>`, without stacking prefixes."""
-    stripped = subject.strip()
-    return stripped if stripped.lower().startswith("re:") else f"Re: {stripped}"
+# The Subject says what happened in the campaign's words. Only a receipt names the studio (as parsed, quoted
+# bounded and without links): a rejection goes to whoever sent anything at all, so its Subject carries nothing
+# a sender wrote. Threading is kept by In-Reply-To and References.
+SUBJECT_WORDING = {"accepted": "材料已受理", "review": "材料已登记，待人工核实", "rejected": "材料未能受理"}
+NAMES_STUDIO = frozenset({"accepted", "review"})
+
+
+def reply_subject(kind: str, campaign: Campaign, unit: str = "", studio: str = "", wording: str = "") -> str:
+    """`Re: <studio or campaign title>：<what happened>` for a reply of `kind` (accepted, review, rejected)."""
+    label = echo(unit + studio, LABEL_CHARS) if studio and kind in NAMES_STUDIO else one_line(campaign.title)
+    return f"Re: {label}：{wording or SUBJECT_WORDING.get(kind, SUBJECT_WORDING['review'])}"
 
 
 def header_safe(text: str) -> str:
-    """Sender-supplied header text on one line: control characters and Unicode line/paragraph separators
-    become spaces. The email package splits values with str.splitlines (U+2028, U+0085, U+001C … included)
-    and refuses them, which made one decoded subject fail the whole message; CR/LF would be injection."""
-    return " ".join("".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text).split())
+    """Sender-supplied header text on one line (see `messages.one_line`)."""
+    return one_line(text)
 
 
-def build_reply(kind: str, body: str, ctx: ReplyContext, sender: str, message_id: str, now: datetime) -> Reply:
-    """A proper MIME reply: UTF-8 plain text, threading headers and Auto-Submitted."""
+_MSG_ID = re.compile(r"<[^<>\s]{1,250}>")
+
+
+def _thread(message_id: str | None, references: str) -> tuple[str, str] | None:
+    """(In-Reply-To, References) for a reply to `message_id`, or None when it is no Message-ID. References
+    keeps the thread's first and latest ids only: a sender's 10,000 ids must not come back in our header."""
+    own = _MSG_ID.fullmatch(header_safe(message_id or ""))
+    if own is None:
+        return None
+    ids = list(dict.fromkeys([*_MSG_ID.findall(references), own.group()]))
+    if len(ids) > MAX_THREAD_IDS:
+        ids = [ids[0], *ids[-(MAX_THREAD_IDS - 1):]]
+    return own.group(), " ".join(ids)
+
+
+def _shortened(body: str, keep: int) -> str:
+    """`body` with its middle cut to about `keep` characters; the closing (who sent it, whom to ask) stays."""
+    lines = body.rstrip("\n").split("\n")
+    head, tail = "\n".join(lines[:-CLOSING_LINES]), lines[-CLOSING_LINES:]
+    cut = head[:max(0, keep)].rsplit("\n", 1)[0]
+    return "\n".join([cut, "", "……（以下内容过长，从略；如需完整情况，请联系工作人员。）", *tail]) + "\n"
+
+
+CLOSING_LINES = 5  # "", 本邮件由系统…, "", office, date: the end of every reply and notice
+
+
+def _message(body: str, ctx: ReplyContext, sender: str, message_id: str, now: datetime, subject: str) -> bytes:
     msg = EmailMessage(policy=SMTP)
     name, addr = parseaddr(sender)
     msg["From"] = formataddr((name, addr)) if name else addr
     msg["To"] = ctx.to_addr
-    msg["Subject"] = reply_subject(header_safe(ctx.subject))
+    msg["Subject"] = subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
-    if ctx.message_id:
-        msg["In-Reply-To"] = header_safe(ctx.message_id)
-        msg["References"] = header_safe(" ".join(x for x in (ctx.references, ctx.message_id) if x))
+    thread = _thread(ctx.message_id, ctx.references)
+    if thread:
+        msg["In-Reply-To"], msg["References"] = thread
     msg["Auto-Submitted"] = "auto-replied"
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(body, charset="utf-8")
-    return Reply(kind=kind, to_addr=ctx.to_addr, subject=str(msg["Subject"]), message_id=message_id, raw=msg.as_bytes())
+    return msg.as_bytes()
+
+
+def build_reply(kind: str, body: str, ctx: ReplyContext, sender: str, message_id: str, now: datetime, *,
+                subject: str) -> Reply:
+    """A proper MIME reply: UTF-8 plain text, threading headers and Auto-Submitted, at most MAX_REPLY_BYTES.
+
+    The lists in a body are bounded already; this is the backstop for whatever adds up past it.
+    """
+    subject = header_safe(subject)[:200]
+    raw = _message(body, ctx, sender, message_id, now, subject)
+    keep = len(body)
+    while len(raw) > MAX_REPLY_BYTES:
+        keep = keep * (MAX_REPLY_BYTES - 512) // len(raw) - 100
+        if keep <= 0:  # cannot happen: every header is bounded
+            raise ValueError(f"reply headers alone exceed {MAX_REPLY_BYTES} bytes")
+        raw = _message(_shortened(body, keep), ctx, sender, message_id, now, subject)
+    return Reply(kind=kind, to_addr=ctx.to_addr, subject=subject, message_id=message_id, raw=raw)

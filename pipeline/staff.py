@@ -11,7 +11,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import getaddresses
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,8 +19,10 @@ from sqlalchemy.orm import Session
 from pipeline.config import Campaign
 from pipeline.errors import IntakeError
 from pipeline.intake import App, message_workdir
-from pipeline.recipients import own_addresses, reply_refusal
-from pipeline.replies import ReplyContext, build_reply, human_size
+from pipeline.mail import HEADER_BYTES, decode_headers
+from pipeline.messages import echo
+from pipeline.outbox import queue_reply
+from pipeline.replies import LABEL_CHARS, ReplyContext, human_size, reply_subject
 from pipeline.rules import format_moment
 from pipeline.views import DISPLAY_ZONE, reply_summary, table
 from storage import repo
@@ -88,8 +89,8 @@ def _campaign(app: App, sub: Submission) -> Campaign:
 def decision_text(sub: Submission, row: StaffDecision, campaign: Campaign) -> str:
     """The body of the notice telling the sender what staff decided, and why."""
     received = format_moment(sub.message.received_at, campaign)
-    what = (f"“{sub.recommending_unit}{sub.studio_name}”的入库材料" if sub.studio_name
-            else f"主题为“{sub.message.subject}”的邮件")
+    what = (f"“{echo(sub.recommending_unit + sub.studio_name, LABEL_CHARS)}”的入库材料" if sub.studio_name
+            else f"主题为“{echo(sub.message.subject, LABEL_CHARS)}”的邮件")
     if row.decision == "accepted":
         outcome = "经工作人员审核，材料予以受理，已登记入库。"
     else:
@@ -106,28 +107,27 @@ def decision_text(sub: Submission, row: StaffDecision, campaign: Campaign) -> st
     return "\n".join(lines) + "\n"
 
 
-def _notice_address(sub: Submission) -> str:
-    """Where the first reply went (it honoured Reply-To), else the sender."""
-    return sub.replies[0].to_addr if sub.replies else sub.message.from_addr
+def _reply_to_header(app: App, sub: Submission) -> str:
+    """The Reply-To the sender wrote, from the stored raw message's head (the policy decides if it counts)."""
+    path = app.raw.path_for(sub.message.sha256)
+    if not path.is_file():
+        return ""
+    with path.open("rb") as fh:
+        return decode_headers(fh.read(HEADER_BYTES)).header("reply-to")
 
 
 def _queue_decision_notice(app: App, session: Session, sub: Submission, row: StaffDecision) -> tuple[int | None, str | None]:
-    """Queue the notice through the outbox; (outbox id, None) or (None, why nobody is told)."""
-    to_addr = _notice_address(sub)
-    refusal = reply_refusal(to_addr, own_addresses(app.config)) if to_addr else "no sender address"
-    if refusal is not None:
-        return None, refusal
+    """Queue the notice through the outbox, with the same address policy and daily caps as every automatic
+    reply; (outbox id, None), (None, why nobody is told) or (outbox id, why it is held back by a cap)."""
     campaign, now, message = _campaign(app, sub), row.decided_at, sub.message
-    ctx = ReplyContext(to_addr=to_addr, subject=message.subject, message_id=message.message_id, references="",
+    ctx = ReplyContext(to_addr="", subject=message.subject, message_id=message.message_id, references="",
                        received_at=message.received_at, studio=sub.studio_name, unit=sub.recommending_unit)
-    sender = app.config.smtp.sender or campaign.mailbox
-    domain = getaddresses([sender])[0][1].partition("@")[2] or "localhost"
-    # The same scheme as the first reply's Message-ID, so a resent notice is recognisable in the sent folder.
-    reply_id = f"<intake.{message.sha256[:16]}.{sub.id}.{len(sub.replies)}@{domain}>"
-    reply = build_reply("decision", decision_text(sub, row, campaign), ctx, sender, reply_id, now)
-    item = repo.queue_reply(session, sub, kind="decision", to_addr=reply.to_addr,
-                            subject=reply.subject, reply_message_id=reply.message_id, raw=reply.raw, now=now)
-    return item.id, None
+    wording = "审核结果：予以受理" if row.decision == "accepted" else "审核结果：暂不能受理"
+    queued = queue_reply(session, app.config, campaign, sub, ctx, kind="decision",
+                         body=decision_text(sub, row, campaign),
+                         subject=reply_subject(row.decision, campaign, sub.recommending_unit, sub.studio_name, wording),
+                         reply_to=_reply_to_header(app, sub), now=now)
+    return (queued.item.id if queued.item else None), queued.withheld
 
 
 # --- intake show --------------------------------------------------------------------------------------

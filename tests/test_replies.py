@@ -49,9 +49,11 @@ def test_review_reply_says_a_person_will_look(campaign) -> None:
 
 
 def test_reply_mime_threads_and_marks_itself_automatic(campaign) -> None:
-    reply = build_reply("accepted", "您好！\n正文", CTX, "石家庄市总工会劳动和经济工作部 <sjzjjb@126.com>", "<r1@126.com>", BEFORE)
+    subject = reply_subject("accepted", campaign, CTX.unit, CTX.studio)
+    reply = build_reply("accepted", "您好！\n正文", CTX, "石家庄市总工会劳动和经济工作部 <sjzjjb@126.com>", "<r1@126.com>", BEFORE,
+                        subject=subject)
     msg = email.message_from_bytes(reply.raw, policy=default)
-    assert msg["Subject"] == "Re: 正定县总工会张三创新工作室入库材料"
+    assert msg["Subject"] == "Re: 正定县总工会张三创新工作室：材料已受理"
     assert msg["In-Reply-To"] == "<abc@zdxzgh.126.com>"
     assert msg["References"] == "<prev@x> <abc@zdxzgh.126.com>"
     assert msg["Auto-Submitted"] == "auto-replied"
@@ -63,6 +65,9 @@ def test_reply_mime_threads_and_marks_itself_automatic(campaign) -> None:
     assert msg.get_content().replace("\r\n", "\n") == "您好！\n正文\n"
 
 
-def test_reply_subject_does_not_stack_prefixes() -> None:
-    assert reply_subject("Re: x") == "Re: x"
-    assert reply_subject("x") == "Re: x"
+def test_only_a_receipt_names_the_studio_in_its_subject(campaign) -> None:
+    """A rejection goes to whoever sent anything at all: its Subject is the campaign's wording only."""
+    assert reply_subject("review", campaign, "正定县总工会", "张三创新工作室") == "Re: 正定县总工会张三创新工作室：材料已登记，待人工核实"
+    rejected = reply_subject("rejected", campaign, "正定县总工会", "张三创新工作室")
+    assert rejected == f"Re: {campaign.title}：材料未能受理"
+    assert reply_subject("accepted", campaign) == f"Re: {campaign.title}：材料已受理"  # no studio parsed

@@ -14,13 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import samplegen as g
+from conftest import REPO
+from pipeline.config import load_config
 from pipeline.bootstrap import build_app
 from pipeline.intake import ingest_bytes
 from pipeline.mail import decode_message
 from pipeline.recipients import is_role_address, is_valid_address, reply_refusal
-from pipeline.replies import ReplyContext, build_reply
+from pipeline.replies import ReplyContext, build_reply, reply_subject
 from storage import repo
 
+CAMPAIGN = load_config(REPO / "config.example.toml").campaigns[0]
 CST = timezone(timedelta(hours=8))
 RECEIVED = datetime(2025, 5, 26, 10, 0, tzinfo=CST)
 STUDIO = g.Studio(unit="正定县总工会", leader="张三", gender="男", applicant="正定县某某机械厂", seed=7)
@@ -57,7 +60,9 @@ def _reply_for(raw: bytes) -> bytes:
     ctx = ReplyContext(to_addr="zdxzgh@126.com", subject=mail.subject, message_id=mail.message_id,
                        references=mail.header("references"), received_at=RECEIVED, studio="", unit="")
     sender = "石家庄市总工会劳动和经济工作部 <sjzjjb@126.com>"
-    return build_reply("rejected", "正文\n", ctx, sender, "<r@126.com>", RECEIVED).raw
+    # A receipt names the studio: the sender's text reaches the Subject this way (a rejection's is fixed).
+    subject = reply_subject("accepted", CAMPAIGN, "", mail.subject)
+    return build_reply("accepted", "正文\n", ctx, sender, "<r@126.com>", RECEIVED, subject=subject).raw
 
 
 _HOSTILE_TEXT = st.lists(st.sampled_from(["\r", "\n", "\r\n", "\x00", "\x0b", " ", "Bcc: x@evil.cn", ":", "=?",
@@ -117,8 +122,7 @@ def _submission(from_addr: str, *, message_id: str, reply_to: str | None = None,
 @pytest.mark.parametrize("from_addr, reply_to, why", [
     ("root@zdx.example.cn", None, "role address"),
     ("abuse@zdx.example.cn", None, "role address"),
-    ("zdxzgh@126.com", "sjzjjb@126.com", "our own"),         # Reply-To pointing at the campaign mailbox
-    ("zdxzgh@126.com", "postmaster@126.com", "role address"),
+    ("zgh@zdx.gov.cn", "postmaster@zdx.gov.cn", "role address"),  # a Reply-To honoured (own domain) is checked too
     ("zdxzgh@localhost", None, "not a valid address"),
 ])
 def test_no_reply_to_role_own_or_invalid_senders_but_still_judged(config, clock, caplog, from_addr: str,
