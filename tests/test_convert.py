@@ -235,3 +235,34 @@ def test_a_stray_instance_on_the_profile_is_killed_first(legacy: dict[str, Path]
     finally:
         stray.kill()
         stray.wait()
+
+
+# soffice's own environment, then its parent's, as the conversion started it (issue 14, item 14).
+_ENV_WRAPPER = """#!/bin/sh
+{{ env; echo "--- parent"; tr '\\0' '\\n' < /proc/$PPID/environ; }} >> {dump}
+exec {real} "$@"
+"""
+
+
+@needs_soffice
+def test_soffice_sees_only_the_allow_list_not_our_secrets(legacy: dict[str, Path], base: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrapper first in PATH reports soffice's environment, then runs the real one: the conversion works, and
+    none of the service's passwords nor any other variable of ours reaches the program parsing the .doc."""
+    secrets = {"INTAKE_IMAP_PASSWORD": "imap-Secret-9a", "INTAKE_SMTP_PASSWORD": "smtp-Secret-9b",
+               "INTAKE_DB_PASSWORD": "db-Secret-9c", "SOME_OTHER_SETTING": "other-9d"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    fake, dump = tmp_path / "bin", tmp_path / "soffice.env"
+    fake.mkdir()
+    (fake / "soffice").write_text(_ENV_WRAPPER.format(dump=dump, real=SOFFICE), encoding="utf-8")
+    (fake / "soffice").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    out = convert_to_docx(legacy["narrative.doc"], tmp_path / "out")
+    assert sniff_file(out) == "docx"
+    own = dump.read_text(encoding="utf-8").split("--- parent")[0]
+    names = {line.split("=", 1)[0] for line in own.splitlines() if "=" in line}
+    assert names <= {"PATH", "TMPDIR", "TZ", "LANG", "LC_ALL", "HOME", "SAL_USE_VCLPLUGIN", "PWD", "SHLVL", "_",
+                     "OLDPWD"}, names
+    assert f"HOME={base}" in own and "SAL_USE_VCLPLUGIN=svp" in own
+    assert not any(value in own for value in secrets.values())
