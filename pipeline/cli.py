@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from pipeline.runner import run_once, summary_line
 from pipeline.sandbox import can_isolate
 from pipeline.scheduler import LockHeld, configure_logging, run_lock, serve
 from pipeline.sources import in_receipt_order, message_paths
+from pipeline.textsafe import json_text, terminal_text
 from pipeline.views import submission_json, submissions_table
 from storage import repo
 from storage import staff as staff_repo
@@ -47,10 +49,40 @@ def _app(config: Config) -> App:
     try:
         return build_app(config)
     except IntakeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(terminal_text(str(exc))) from None
 
 
 config_option = click.option("--config", "config_file", metavar="FILE", help=CONFIG_HELP)
+
+
+class TerminalSafeFormatter(logging.Formatter):
+    """Wraps a log handler's formatter: log lines quote subjects, file names and servers' replies, so the
+    message is printed with every control character as an escape (a newline too: one event, one line),
+    and a traceback keeps its line breaks but nothing else. The record itself is left as it was."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        safe = copy.copy(record)
+        try:
+            safe.msg, safe.args = terminal_text(record.getMessage()), None
+        except Exception:  # a bad format string: the inner formatter reports it the way logging does
+            pass
+        if record.exc_info or record.exc_text:
+            trace = record.exc_text or self.inner.formatException(record.exc_info)  # type: ignore[arg-type]
+            safe.exc_info, safe.exc_text = None, terminal_text(trace, keep="\n")
+        if record.stack_info:
+            safe.stack_info = terminal_text(record.stack_info, keep="\n")
+        return self.inner.format(safe)
+
+
+def guard_log_handlers() -> None:
+    """Give the root logger's stream handlers (stderr: a terminal, or journald) a TerminalSafeFormatter."""
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler and not isinstance(handler.formatter, TerminalSafeFormatter):
+            handler.setFormatter(TerminalSafeFormatter(handler.formatter))
 
 
 @click.group()
@@ -59,6 +91,7 @@ def main(verbose: bool) -> None:
     """studio-intake: e-mailed applications in, verdicts, records and replies out."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    guard_log_handlers()
 
 
 def _ingest_paths(app: App, paths: list[Path], workers: int = 1) -> list[IngestResult]:
@@ -139,7 +172,8 @@ def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]
     except (StorageError, SQLAlchemyError, OSError) as exc:
         # Everything recorded so far is complete (ledger rows are committed only with their raw file); what
         # was not is recorded by the next run. Going on would fail the same way for every later message.
-        click.echo(f"intake ingest: storage unavailable, stopped; run again to finish: {exc}", err=True)
+        click.echo(f"intake ingest: storage unavailable, stopped; run again to finish: {terminal_text(str(exc))}",
+                   err=True)
         sys.exit(2)
     click.echo(_summary_line(results, written, app))
     if any(r.status == "failed" for r in results):
@@ -174,7 +208,9 @@ def submissions(config_file: str | None, as_json: bool, verdict: str | None, uni
         if verdict:  # the effective verdict: a staff decision overrides the rules' verdict
             subs = [s for s in subs if (decided[s.id].decision if s.id in decided else s.verdict) == verdict]
         if as_json:
-            click.echo(json.dumps([submission_json(s, decided.get(s.id)) for s in subs], ensure_ascii=False, indent=2))
+            # json.dumps escapes C0 controls but leaves C1 and bidi controls raw: json_text escapes those too.
+            click.echo(json_text(json.dumps([submission_json(s, decided.get(s.id)) for s in subs],
+                                            ensure_ascii=False, indent=2)))
         else:
             click.echo(submissions_table(subs, decided))
 
@@ -188,6 +224,7 @@ def run(config_file: str | None, once: bool) -> None:
     """Poll the mailbox, process what is new, send the replies; without --once, unattended on a schedule."""
     config = _load(config_file)
     configure_logging(None if once else logging.INFO)
+    guard_log_handlers()
     try:
         with run_lock(config.run.lock_file):
             app = _app(config)
@@ -199,7 +236,7 @@ def run(config_file: str | None, once: bool) -> None:
     except LockHeld as exc:
         click.echo(f"intake run: {exc}", err=True)
         sys.exit(3)
-    click.echo(summary_line(result))
+    click.echo(terminal_text(summary_line(result)))  # it quotes the servers' error replies
     sys.exit(result.exit_status)
 
 
@@ -217,7 +254,7 @@ def _retry(app: App, ids: tuple[int, ...]) -> int:
         return 3
     click.echo(f"重新排队 {again} 封；已发出 {done.sent} 封回复，失败 {done.failed} 封，稍后重试 {done.deferred} 封。")
     if done.unreachable:
-        click.echo(f"发信服务器无法使用：{done.unreachable}", err=True)
+        click.echo(f"发信服务器无法使用：{terminal_text(str(done.unreachable))}", err=True)
     return 2 if done.unreachable else 1 if done.failed or done.stopped else 0
 
 
@@ -233,10 +270,11 @@ def outbox(config_file: str | None, retry: bool, ids: tuple[int, ...]) -> None:
     status = _retry(app, ids) if retry else 0
     with app.sessions() as session:
         for sub in repo.submissions(session):
-            for item in sub.replies:
-                click.echo(f"{item.id:5d}  {item.status:8s}  {item.to_addr}  {item.subject}")
+            for item in sub.replies:  # addresses and subjects come from senders, errors from servers
+                click.echo(f"{item.id:5d}  {item.status:8s}  {terminal_text(item.to_addr)}  "
+                           f"{terminal_text(item.subject)}")
                 if item.status in ("failed", "pending") and item.last_error:
-                    click.echo(f"       {item.last_error}")
+                    click.echo(f"       {terminal_text(item.last_error)}")
     sys.exit(status)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pipeline.bootstrap import storage_engine
 from pipeline.config import Config
 from pipeline.errors import IntakeError
+from pipeline.textsafe import terminal_text
 from storage.schema import current_revision, head_revision, upgrade_schema
 
 CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
@@ -33,7 +34,7 @@ def db_upgrade(config_file: str | None) -> None:
     try:
         done = upgrade_schema(storage_engine(config), busy_timeout_seconds=config.storage.busy_timeout_seconds)
     except (IntakeError, SQLAlchemyError) as exc:
-        raise click.ClickException(f"database upgrade failed: {exc}") from None
+        raise click.ClickException(f"database upgrade failed: {terminal_text(str(exc))}") from None
     if done.before == done.after:
         click.echo(f"数据库结构已是最新：{done.after}")
         return
@@ -49,7 +50,7 @@ def db_current(config_file: str | None) -> None:
     try:
         revision = current_revision(storage_engine(config))
     except (IntakeError, SQLAlchemyError) as exc:
-        raise click.ClickException(f"cannot read the database: {exc}") from None
+        raise click.ClickException(f"cannot read the database: {terminal_text(str(exc))}") from None
     head = head_revision()
     state = "(head)" if revision == head else f"(newest is {head}: run `intake db upgrade`)"
     click.echo(f"{revision or 'none'} {state}")

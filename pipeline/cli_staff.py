@@ -10,6 +10,7 @@ import click
 from pipeline.config import Config
 from pipeline.errors import DeliveryError, IntakeError
 from pipeline.intake import App
+from pipeline.textsafe import json_text, terminal_text
 
 CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
 config_option = click.option("--config", "config_file", metavar="FILE", help=CONFIG_HELP)
@@ -36,7 +37,7 @@ def report_command(config_file: str | None, out_dir: Path | None, send: bool) ->
     try:
         files = make_report(_app(config_file), out_dir, send=send)
     except DeliveryError as exc:
-        raise click.ClickException(f"报告已生成，但未能发出：{exc}") from None
+        raise click.ClickException(f"报告已生成，但未能发出：{terminal_text(str(exc))}") from None
     click.echo(f"报告：{files.html}")
     click.echo(f"明细表：{files.xlsx}")
     if files.sent:
@@ -73,9 +74,10 @@ def show_command(config_file: str | None, submission_id: int) -> None:
     from pipeline.staff import show_text
 
     try:
-        click.echo(show_text(_app(config_file), submission_id), nl=False)
+        # Subjects, file names, form fields and findings quoting them: controls shown, never executed.
+        click.echo(terminal_text(show_text(_app(config_file), submission_id), keep="\n"), nl=False)
     except IntakeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(terminal_text(str(exc))) from None
 
 
 @click.command("review")
@@ -94,13 +96,13 @@ def review_command(config_file: str | None, submission_id: int, decision: str, n
     try:
         done = review(app, submission_id, decision=decision, note=note, by=by or default_staff_name(), notify=notify)
     except IntakeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(terminal_text(str(exc))) from None
     click.echo(f"#{done.submission_id}：{VERDICT_NAMES[done.decision]}（系统结论 "
                f"{VERDICT_NAMES.get(done.machine_verdict, done.machine_verdict)}），已记录。")
     if done.reply_id is not None:
         click.echo(f"通知已放入发件箱（回复 #{done.reply_id}），下次发送时发出。")
     elif notify:
-        click.echo(f"未通知申报单位：{done.reply_withheld}", err=True)
+        click.echo(f"未通知申报单位：{terminal_text(str(done.reply_withheld))}", err=True)
 
 
 @click.command("open")
@@ -114,14 +116,15 @@ def open_command(config_file: str | None, submission_id: int, as_json: bool) -> 
     try:
         folder, files = submission_folder(_app(config_file), submission_id)
     except IntakeError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(terminal_text(str(exc))) from None
+    # The paths are the names the sender's archive gave its files (any byte but "/" and NUL).
     if as_json:
-        click.echo(json.dumps({"folder": str(folder), "files": [{"path": p, "size": s} for p, s in files]},
-                              ensure_ascii=False, indent=2))
+        click.echo(json_text(json.dumps({"folder": str(folder), "files": [{"path": p, "size": s} for p, s in files]},
+                                        ensure_ascii=False, indent=2)))
         return
-    click.echo(str(folder))
+    click.echo(terminal_text(str(folder)))
     for path, size in files:
-        click.echo(f"  {size:>10d}  {path}")
+        click.echo(f"  {size:>10d}  {terminal_text(path)}")
     if not files:
         click.echo("  （没有文件：邮件没有附件，或尚未处理）")
 

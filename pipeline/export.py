@@ -16,6 +16,7 @@ from pipeline.config import Campaign
 from pipeline.intake import App
 from pipeline.report import unit_key
 from pipeline.staff import effective_verdict
+from pipeline.textsafe import document_text
 from storage import repo
 from storage import staff as staff_repo
 from storage.models import Submission
@@ -136,16 +137,18 @@ def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE, co
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
 
+    from pipeline.report_xlsx import append_row  # every cell from a form is text, never a formula
+
     book = Workbook()
     ws = book.active
     ws.title = "汇总表"
-    ws.append([title])
+    append_row(ws, [title])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     ws["A1"].font, ws["A1"].alignment = Font(bold=True, size=16), Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 32
-    ws.append(list(columns))
+    append_row(ws, list(columns))
     for row in rows:
-        ws.append(row)
+        append_row(ws, row)
     line = Side(style="thin", color="000000")
     for i, row in enumerate(ws.iter_rows(min_row=2, max_col=len(columns)), 2):
         for cell in row:
@@ -187,19 +190,20 @@ def write_docx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE, co
     style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
     heading = doc.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = heading.add_run(title)
+    run = heading.add_run(document_text(title))
     run.bold, run.font.size = True, Pt(16)
     table = doc.add_table(rows=1, cols=len(columns))
     table.style = "Table Grid"
     for cell, name in zip(table.rows[0].cells, columns):
-        cell.text = name
+        cell.text = document_text(name)
         cell.paragraphs[0].runs[0].bold = True
     marker = OxmlElement("w:tblHeader")  # Word repeats this row at the top of every page
     marker.set(qn("w:val"), "true")
     table.rows[0]._tr.get_or_add_trPr().append(marker)
     for row in rows:
         for cell, value in zip(table.add_row().cells, row):
-            cell.text = "" if value is None else str(value)
+            # python-docx (lxml) refuses a control character with a ValueError: the whole export would fail.
+            cell.text = "" if value is None else document_text(str(value))
     for row in table.rows:
         for cell, width in zip(row.cells, widths):
             cell.width = Cm(width * 0.2)

@@ -1,7 +1,8 @@
 """The staff report: what the data says (`collect`), as HTML for webmail and plain text, saved and mailed.
 
 Subjects, addresses and file names come from strangers, so the HTML is rendered by Jinja2 with
-autoescape on; the page has inline CSS only and no scripts, because webmail strips both <style>
+autoescape on, and every value printed passes textsafe.document_text (no control character, bidi
+overrides visible); the page has inline CSS only and no scripts, because webmail strips both <style>
 blocks (some) and scripts (all). The chart is table-based bars: SVG is dropped by several webmails.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import markupsafe
 
 from parsers.names import normalize_name
 from pipeline.config import Campaign
@@ -27,6 +29,7 @@ from pipeline.errors import DeliveryError
 from pipeline.intake import App
 from pipeline.smtp import SmtpClient
 from pipeline.staff import REPLY_NAMES, VERDICT_NAMES, effective_verdict
+from pipeline.textsafe import document_text
 from pipeline.views import reply_summary
 from storage import repo
 from storage import staff as staff_repo
@@ -189,10 +192,20 @@ def collect(app: App, now: datetime, since: datetime | None) -> ReportData:
         pending_replies=pending, decisions=decisions, per_day=per_day(entries, zone))
 
 
+def _printable(value: Any) -> Any:
+    """Jinja's finalize: every {{ value }} of the report, before escaping. Text loses the controls that
+    neither HTML nor a mail body should carry (and a lone surrogate, which would fail the UTF-8 encoding of
+    the page and the mail every night); markup the template made safe itself and numbers pass unchanged."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return document_text(value)
+    return value
+
+
 def _environment() -> jinja2.Environment:
     # autoescape=True for every template, not by extension: a subject must never become markup.
     return jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                              finalize=_printable, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True)
 
 
 def render_html(data: ReportData) -> str:
@@ -220,7 +233,7 @@ def render_text(data: ReportData) -> str:
     lines += ["", f"人工审核 {len(data.decisions)} 条："]
     lines += [f"  #{d['id']} {d['decision']}（{d['by']}，{d['at']}）{d['note']}" for d in data.decisions]
     lines += ["", f"待发送回复 {data.pending_replies} 封。详见 HTML 报告与所附 Excel 表。"]
-    return "\n".join(lines) + "\n"
+    return document_text("\n".join(lines) + "\n")  # subjects, addresses and errors are quoted above
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.staff import VERDICT_NAMES
+from pipeline.textsafe import cell_text, formula_like
 
 if TYPE_CHECKING:
     from pipeline.report import Entry, ReportData
@@ -31,7 +34,7 @@ WIDTHS = {"主题": 40, "问题说明": 60, "主要创新成果": 40, "工作室
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 
 
-def cell_text(value: Any) -> Any:
+def field_value(value: Any) -> Any:
     """A field as one cell: numbers stay numbers, lists become lines, missing stays empty (never "None")."""
     if value is None:
         return None
@@ -40,8 +43,34 @@ def cell_text(value: Any) -> Any:
     if isinstance(value, dict):
         return " ".join(str(v) for v in value.values() if v not in (None, ""))
     if isinstance(value, list):
-        return "\n".join(str(cell_text(v)) for v in value if v not in (None, ""))
+        return "\n".join(str(field_value(v)) for v in value if v not in (None, ""))
     return str(value)
+
+
+def append_row(ws: Worksheet, values: Sequence[Any]) -> None:
+    """Append a row in which any text may come from a stranger: every str becomes a string cell (never a
+    formula), numbers and dates the project computed stay what they are.
+
+    openpyxl stores any str that starts with "=" as a formula, and refuses the whole workbook for one
+    control character (IllegalCharacterError). So text is cleaned first (textsafe.cell_text) and then
+    forced to a string cell. A text that a spreadsheet would read as a formula when a clerk re-enters the
+    cell (= + - @, tab, CR) also gets Excel's quote prefix, the flag Excel itself sets for a value typed
+    with a leading apostrophe: the cell shows and prints exactly what the sender wrote, nothing prepended,
+    and stays text when edited. Writing an apostrophe into the value instead would put it on the printed
+    汇总表 and into every comparison with the form.
+    """
+    cleaned = [cell_text(v) if isinstance(v, str) else v for v in values]
+    ws.append(cleaned)
+    row = ws.max_row
+    for column, value in enumerate(cleaned, 1):
+        if isinstance(value, str):
+            _as_text(ws.cell(row=row, column=column))
+
+
+def _as_text(cell: Cell) -> None:
+    cell.data_type = "s"
+    if formula_like(cell.value):
+        cell.quotePrefix = True
 
 
 def entry_row(e: Entry) -> list[Any]:
@@ -53,17 +82,17 @@ def entry_row(e: Entry) -> list[Any]:
             note, f"是（#{sub.superseded_by}）" if sub.superseded_by else "否",
             ", ".join(dict.fromkeys(f.code for f in sub.findings)) or None,
             "\n".join(f"[{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "") for f in sub.findings)
-            or None, e.reply_status, *(cell_text(fields.get(key)) for key, _ in FIELD_COLUMNS)]
+            or None, e.reply_status, *(field_value(fields.get(key)) for key, _ in FIELD_COLUMNS)]
 
 
 def _sheet(ws: Worksheet, entries: list[Entry]) -> None:
     header = [*BASE_COLUMNS, *(title for _, title in FIELD_COLUMNS)]
-    ws.append(header)
+    append_row(ws, header)
     for cell in ws[1]:
         cell.font, cell.fill = Font(bold=True), HEADER_FILL
         cell.alignment = Alignment(vertical="center", wrap_text=True)
     for e in entries:
-        ws.append(entry_row(e))
+        append_row(ws, entry_row(e))
     for i, title in enumerate(header, 1):
         ws.column_dimensions[get_column_letter(i)].width = WIDTHS.get(title, 14)
     for row in ws.iter_rows(min_row=2):

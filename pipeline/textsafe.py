@@ -39,12 +39,14 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "�
 # Excel's limit on one cell, in UTF-16 code units; a longer cell makes Excel "repair" the whole workbook.
 EXCEL_CELL_LIMIT = 32_767
 _CUT_MARK = "……（已截断）"
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
 def visible(ch: str) -> str:
-    """One character as an escape a reader can see and a terminal does not act on: \\x1b, \\u202e."""
+    """One character as the escape Python would write for it, which a reader sees and a terminal does not
+    act on: \\x1b, \\u202e, \\n."""
     code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return _NAMED.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def xml_text(text: str) -> str:
@@ -62,19 +64,23 @@ def document_text(text: str) -> str:
 def cell_text(text: str) -> str:
     """Text for one spreadsheet cell: document_text, cut to what Excel holds in a cell (with a note)."""
     text = document_text(text)
-    if len(text) <= EXCEL_CELL_LIMIT // 2:  # fast path: even all-astral text fits
+    if _utf16_units(text) <= EXCEL_CELL_LIMIT:
         return text
-    room = EXCEL_CELL_LIMIT - _utf16_units(_CUT_MARK)
-    used = 0
-    for i, ch in enumerate(text):
-        used += _utf16_units(ch)
-        if used > room:
-            return text[:i] + _CUT_MARK
-    return text
+    return _first_units(text, EXCEL_CELL_LIMIT - _utf16_units(_CUT_MARK)) + _CUT_MARK
 
 
 def _utf16_units(text: str) -> int:
-    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    return len(text.encode("utf-16-le")) // 2  # no lone surrogate is left: xml_text replaced them
+
+
+def _first_units(text: str, room: int) -> str:
+    """The longest start of `text` that takes at most `room` UTF-16 units (never half a pair)."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > room:
+            return text[:i]
+    return text
 
 
 def formula_like(text: str) -> bool:

@@ -6,6 +6,7 @@ import unicodedata
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pipeline.textsafe import terminal_text
 from storage.models import Submission
 from storage.staff import StaffDecision
 
@@ -63,8 +64,13 @@ def _fit(text: str, width: int) -> str:
 
 
 def table(rows: list[list[str]], widths: list[int]) -> str:
-    """A plain table that lines up with Chinese text (full-width characters take two columns)."""
-    return "\n".join("  ".join(_fit(cell, w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    """A plain table for a terminal that lines up with Chinese text (full-width characters take two columns).
+
+    Cells hold subjects and file names from strangers: every control character (ESC, BEL, C1, bidi
+    overrides, newlines) is shown as an escape before the cell is measured, so it is neither executed by
+    the terminal nor able to break the row."""
+    return "\n".join("  ".join(_fit(terminal_text(cell), w) for cell, w in zip(row, widths)).rstrip()
+                     for row in rows)
 
 
 def submissions_table(subs: list[Submission], decisions: dict[int, StaffDecision] | None = None) -> str:

@@ -59,7 +59,8 @@ def test_listing_filters_and_outbox(config) -> None:
     assert json.loads(_run("submissions", "--config", str(config.path), "--json", "--unit", "赞皇县"))[0]["verdict"] == "rejected"
     assert json.loads(_run("submissions", "--config", str(config.path), "--json", "--unit", "正定县")) == []
     listing = _run("outbox", "--config", str(config.path))
-    assert "sent" in listing and "Re: 赞皇县总工会蒋涛创新工作室入库材料" in listing
+    # a rejection's Subject is the campaign's wording, not the sender's subject (issue 14, items 8-10)
+    assert "sent" in listing and "zhxzgh@126.com" in listing and "材料未能受理" in listing
 
 
 def test_missing_config_is_a_clear_error(tmp_path: Path) -> None:
