@@ -3,8 +3,8 @@
 Each judgement already runs in a sandbox child of its own (pipeline/sandbox.py), so a pool of N threads that
 each wait for one child keeps N cores busy. Recording stays sequential, in receipt order, and a message is
 judged only once it and every earlier one are recorded, so ledger ids follow receipt order: a duplicate is
-recognised against the earlier row (`repo.earlier_copy` compares ids), the later receipt supersedes the earlier
-one (`repo.refresh_supersession` orders by receipt time) and replies go out in ledger order
+recognised against the earlier row (`repo.earlier_copy` compares ids), which of a studio's submissions stands is
+decided in receipt order (`supersession.refresh`) and replies go out in ledger order
 (`repo.pending_replies`), in whatever order the children finish.
 """
 

@@ -198,11 +198,13 @@ def category_of(studio: str, record: FormRecord | None, campaign: Campaign, subj
 def check_materials(materials: MaterialFacts, campaign: Campaign, unit: str, studio: str,
                     category: str) -> list[Finding]:
     """Every pre-screening finding for one submission's parsed materials."""
-    out: list[Finding] = []
     form = materials.form
-    if form is not None and form.record is None and form.problem and not form.reported:
-        out.append(_finding(campaign, Code.UNREADABLE_DOCUMENT, file=form.file, detail=unreadable_reason(form.problem),
-                            note=form.problem))
+    # A material that was there but could not be read is never passed over: the stamped scan that was junk
+    # behind a %PDF header was dropped here, and the package accepted without one. (A problem already found
+    # when the file was identified is reported by check_documents, once.)
+    unread = [m for m in (form, materials.summary, *materials.scans) if m is not None and m.problem and not m.reported]
+    out: list[Finding] = [_finding(campaign, Code.UNREADABLE_DOCUMENT, file=m.file, detail=unreadable_reason(m.problem),
+                                   note=m.problem) for m in unread]
     if form is not None and form.record is not None and campaign.form is not None:
         out += check_form(form.file, form.record, campaign.form, campaign, studio, category)
     if materials.summary is not None:

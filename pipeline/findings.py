@@ -44,6 +44,8 @@ class Code(StrEnum):
     DUPLICATE = "DUPLICATE"
     UNRELATED = "UNRELATED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    MESSAGE_UNDECODABLE = "MESSAGE_UNDECODABLE"  # the MIME structure could not be decoded at all: staff look
+    STUDIO_CONFLICT = "STUDIO_CONFLICT"  # a studio already submitted from another sender: neither replaces the other
 
 
 class Severity(StrEnum):

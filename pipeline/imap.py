@@ -30,7 +30,7 @@ from imapclient.exceptions import LoginError
 
 from pipeline.config import MailboxConfig
 from pipeline.errors import MailboxError
-from pipeline.mail import decode_message
+from pipeline.mail import decode_headers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -293,7 +293,7 @@ def _flag(flag: bytes | str) -> str:
 
 def _envelope(data: dict[bytes, Any]) -> Envelope:
     header = next((v for k, v in data.items() if k.startswith(b"BODY[HEADER")), None)
-    message_id = decode_message(bytes(header) + b"\r\n").message_id if header else None
+    message_id = decode_headers(bytes(header) + b"\r\n").message_id if header else None
     return Envelope(data.get(b"INTERNALDATE"), int(data.get(b"RFC822.SIZE") or 0), message_id)
 
 

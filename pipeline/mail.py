@@ -46,6 +46,17 @@ _EXTENDED_KEY = re.compile(r"^(?P<name>[^*]+)\*(?:(?P<index>\d+)\*?|)$")
 _EXTENDED_FLAG = re.compile(r"^[^*]+\*(?:\d+\*)?$")
 # Bidi overrides are not Cc but make "gpj.exe" display as "exe.jpg".
 _INVISIBLE = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# What no stored or logged value may hold: control characters (an XLSX cell, XML and a terminal choke on
+# them, PostgreSQL refuses NUL) and lone surrogates (UTF-7 can decode to one; no database can store it).
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# How much of a message is read for its headers. A real header block is a few KB; a hostile one of 20 MB
+# must not be decoded whole in the (unsandboxed) process that records the delivery.
+HEADER_BYTES = 256 * 1024
+MAX_HEADER_CHARS = 8192      # a decoded header value is cut here (References of a long thread fit)
+MAX_MESSAGE_ID_CHARS = 998   # RFC 5322's line limit, and the ledger column's width
+# Dates a mail server could really have written. Outside them (Date: 31 Dec 9999 -1200 is past datetime.max
+# in UTC) the value is noted as implausible and not used, instead of overflowing later.
+PLAUSIBLE_YEARS = range(1990, 2200)
 
 
 @dataclass(frozen=True)
@@ -254,11 +265,17 @@ def _unfold(value: str) -> str:
     return _FOLD.sub("", value).replace("\r", "").replace("\n", "")
 
 
+def valid_text(text: str, limit: int | None = None) -> str:
+    """`text` without control characters or lone surrogates, cut at `limit` characters: safe to store and log."""
+    return _NOT_TEXT.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", text[:limit] if limit else text)
+
+
 def _header_text(value: str | bytes, notes: list[str]) -> str:
     if isinstance(value, bytes):
         value = value.decode("ascii", "surrogateescape")
-    text = _decode_words(_unfold(str(value)), notes)
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    # Cut before decoding too: encoded words at most quadruple the length of what they decode to.
+    text = _decode_words(_unfold(str(value)[: 4 * MAX_HEADER_CHARS]), notes)
+    return valid_text(_SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip(), MAX_HEADER_CHARS)
 
 
 def decode_header_value(value: str | bytes) -> str:
@@ -452,6 +469,9 @@ def _parse_date(value: str, what: str, notes: list[str]) -> datetime | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         notes.append(f"unparseable {what}: {value[:80]!r}")
         return None
+    if parsed.year not in PLAUSIBLE_YEARS:
+        notes.append(f"implausible {what} ignored: {value[:80]!r}")
+        return None
     if parsed.tzinfo is not None:
         return parsed
     if re.search(r"-0000\b", value):  # RFC 5322: UTC, local zone unknown
@@ -592,9 +612,10 @@ def _sender(raw: str | None, notes: list[str]) -> tuple[str, str]:
     return _clean_addr(addr, notes), _header_text(name, notes)
 
 
-def _message_id(raw: str | None) -> str | None:
-    value = _SPACES.sub("", _unfold(raw)) if raw else ""
-    return value or None
+def _message_id(raw: str | None, notes: list[str]) -> str | None:
+    """The Message-ID as valid text: raw 8-bit bytes (RFC 6532 UTF-8, or junk) decoded, never stored as such."""
+    value = _SPACES.sub("", _decode_raw(_unfold(raw[: 4 * MAX_MESSAGE_ID_CHARS]), notes)) if raw else ""
+    return valid_text(value, MAX_MESSAGE_ID_CHARS) or None
 
 
 def _decode(msg: Message, notes: list[str]) -> DecodedMail:
@@ -608,7 +629,7 @@ def _decode(msg: Message, notes: list[str]) -> DecodedMail:
     from_addr, from_name = _sender(first.get("from"), notes)
     _, top_params = _params(msg, "content-type")
     return DecodedMail(
-        message_id=_message_id(first.get("message-id")),
+        message_id=_message_id(first.get("message-id"), notes),
         subject=_header_text(first.get("subject", ""), notes),
         from_addr=from_addr,
         from_name=from_name,
@@ -623,6 +644,9 @@ def _decode(msg: Message, notes: list[str]) -> DecodedMail:
         report_type=(_param(top_params, "report-type", notes) or "").strip().lower(),
         defects=tuple(dict.fromkeys(notes + acc.notes)),
     )
+
+
+UNDECODABLE = "could not decode"  # the defect of a message decode_message gave up on
 
 
 def _empty(defects: tuple[str, ...]) -> DecodedMail:
@@ -645,19 +669,25 @@ def _parse(raw: bytes, notes: list[str]) -> Message:
 def header_block(raw: bytes) -> bytes:
     """The header section of a raw message (up to the first blank line), ready to parse on its own.
 
-    Looked for in the first 64 KB before the whole: a CRLF message has no b"\\n\\n", and looking for it
-    through a 25 MB attachment took 60 ms. (An end found in the window is the first in the message: a
-    blank line of either kind that starts earlier cannot run past the window's end.)
+    Looked for in the first 64 KB before the first HEADER_BYTES: a CRLF message has no b"\\n\\n", and
+    looking for it through a 25 MB attachment took 60 ms. (An end found in the window is the first in the
+    message: a blank line of either kind that starts earlier cannot run past the window's end.) A header
+    section longer than HEADER_BYTES is cut at its last whole line within them: what a hostile sender puts
+    after that is not read here (the sandboxed child reads the whole message when it judges it).
     """
-    for window in (min(len(raw), 2**16), len(raw)):
+    for window in (min(len(raw), 2**16), min(len(raw), HEADER_BYTES)):
         ends = [i for i in (raw.find(b"\r\n\r\n", 0, window), raw.find(b"\n\n", 0, window)) if i >= 0]
         if ends:
             return raw[: min(ends)] + b"\r\n\r\n"
-    return raw + b"\r\n\r\n"
+    if len(raw) <= HEADER_BYTES:
+        return raw + b"\r\n\r\n"
+    cut = raw.rfind(b"\n", 0, HEADER_BYTES)
+    return raw[: cut if cut > 0 else HEADER_BYTES] + b"\r\n\r\n"
 
 
 def decode_headers(raw: bytes) -> DecodedMail:
-    """Decode only the headers (subject, sender, Message-ID, dates): cheap for a 40 MB message."""
+    """Decode only the headers (subject, sender, Message-ID, dates): cheap for a 40 MB message, bounded for
+    a hostile one (at most HEADER_BYTES are read)."""
     return decode_message(header_block(raw))
 
 
@@ -671,5 +701,10 @@ def decode_message(raw: bytes) -> DecodedMail:
         if not msg.keys():
             notes.append("no header lines found")
         return _decode(msg, notes)
-    except Exception as exc:  # one broken mail must not block the inbox
-        return _empty((*dict.fromkeys(notes), f"could not decode: {type(exc).__name__}: {exc}"))
+    except Exception as exc:  # one broken mail must not block the inbox (a MemoryError in the limited child too)
+        return _empty((*dict.fromkeys(notes), f"{UNDECODABLE}: {type(exc).__name__}: {exc}"[:500]))
+
+
+def decoding_failed(mail: DecodedMail) -> bool:
+    """Whether `mail` is the empty stand-in for a message that could not be decoded at all."""
+    return any(d.startswith(UNDECODABLE) for d in mail.defects)

@@ -43,7 +43,7 @@ from pipeline.imap import (
     resolve_folders,
 )
 from pipeline.intake import App, process_by_id, record_delivery
-from pipeline.mail import decode_message
+from pipeline.mail import decode_headers
 from storage import mailbox_state as state
 from storage.rawstore import sha256_hex
 
@@ -410,7 +410,7 @@ def _take(app: App, where: _Where, uid: int, raw: bytes, env: Envelope, rescan: 
     if rescan:
         with app.sessions() as session:
             row = state.earlier_delivery(session, where.folder, where.uidvalidity, sha256=sha256_hex(raw),
-                                         message_id=decode_message(raw).message_id, size=len(raw))
+                                         message_id=decode_headers(raw).message_id, size=len(raw))
             earlier = row.id if row else None
         if earlier is not None:
             _alias(app, where, uid, earlier, tally)

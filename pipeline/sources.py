@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.mail import decode_headers
+from pipeline.mail import HEADER_BYTES, decode_headers
 
 MAILDIR_SUBFOLDERS = ("new", "cur")
 
@@ -29,7 +29,6 @@ def message_paths(paths: list[Path]) -> Iterator[Path]:
                 yield p
 
 
-HEADER_BYTES = 256 * 1024
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,19 +30,24 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
 def fit_text(column: Column[Any], value: object) -> object:
-    """A str as every database can store it: no NUL, no longer than the column's VARCHAR length.
+    """A str as every database can store it: no NUL, no lone surrogate, no longer than the column's VARCHAR length.
 
-    PostgreSQL refuses both (hostile mail carries NULs in names and headers, and any length), where SQLite
-    kept them as given; values are fitted on every database so that both hold the same.
+    PostgreSQL refuses NUL and length (hostile mail carries NULs in names and headers, and any length), where
+    SQLite kept them as given; values are fitted on every database so that both hold the same. A lone
+    surrogate (8-bit header bytes kept by surrogateescape, or UTF-7) cannot be encoded for any database: one
+    that slipped through made every poll fail on the same message.
     """
     if not isinstance(value, str):
         return value
-    value = value.replace("\x00", "\ufffd")
+    value = _UNSTORABLE.sub("\ufffd", value)
     length = getattr(column.type, "length", None)
     return value[:length] if length else value
 

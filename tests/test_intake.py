@@ -105,13 +105,14 @@ def test_missing_received_and_date_fall_back_to_the_reading_time(app, clock) -> 
 
 
 @pytest.mark.both_databases
-def test_resubmission_after_the_deadline_is_late_and_supersedes(app) -> None:
+def test_resubmission_after_the_deadline_is_late_and_replaces_nothing(app) -> None:
+    # Issue 14: only a submission in time may replace one; the package sent in time stays the studio's.
     ingest_bytes(app, submission(pkg=g.Package(narrative_chars=700), message_id="<a@x>"), "file:/x/a.eml")
     ingest_bytes(app, submission(datetime(2025, 5, 31, 9, 0, tzinfo=CST), message_id="<b@x>"), "file:/x/b.eml")
     assert _verdicts(app) == [("rejected", ["NARRATIVE_TOO_SHORT"]), ("rejected", ["LATE"])]
     with app.sessions() as s:
         first, second = repo.submissions(s)
-        assert first.superseded_by == second.id and second.superseded_by is None
+        assert first.superseded_by is None and second.superseded_by == first.id
 
 
 def test_reply_cap_per_address_per_day(app) -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pipeline.mail import (
+    HEADER_BYTES,
     Attachment,
     DecodedMail,
     b64decode,
@@ -475,9 +476,13 @@ def test_multipart_nested_deeper_than_the_stack_keeps_its_headers() -> None:
 
 
 def _first_blank_line_reference(raw: bytes) -> bytes:
-    """header_block as first written: both kinds of blank line looked for through the whole message."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    return raw[: min(ends, default=len(raw))] + b"\r\n\r\n"
+    """header_block as specified: both kinds of blank line looked for in the first HEADER_BYTES; without one
+    there, the whole lines within them (a hostile header section is never read whole)."""
+    window = raw[:HEADER_BYTES]
+    ends = [i for i in (window.find(b"\r\n\r\n"), window.find(b"\n\n")) if i >= 0]
+    if ends or len(raw) <= HEADER_BYTES:
+        return raw[: min(ends, default=len(raw))] + b"\r\n\r\n"
+    return window[: window.rfind(b"\n")] + b"\r\n\r\n"
 
 
 @pytest.mark.parametrize("ending", [b"\r\n\r\n", b"\n\n", b"\r\n\n", b"\n\r\n\n", b""])
