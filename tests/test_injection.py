@@ -73,7 +73,7 @@ def hostile(config) -> Iterator[dict[str, int]]:
         for reply in accepted.replies:
             reply.subject, reply.status, reply.last_error = f"Re: {CONTROL_SUBJECT}", "failed", "554 \x1b[2J\x9b2J"
         ignored.message.subject = CONTROL_SUBJECT
-        ignored.message.from_addr = f"=1+1\x1b[31m <b@example.cn>"
+        ignored.message.from_addr = "=1+1\x1b[31m <b@example.cn>"
         session.commit()
     yield ids
 
