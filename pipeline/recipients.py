@@ -1,4 +1,5 @@
-"""Who may receive an automatic reply (pure: addresses in, a reason or None out).
+"""Who may receive an automatic reply, how many may go, and which mail answers ours (pure: addresses and
+headers in, an address or a reason or None out; pipeline/outbox.py applies them).
 
 A reply goes only to a syntactically valid address that is not our own mailbox (a loop with ourselves) and
 not a role address: nobody reads postmaster@ or noreply@, and answering mailer-daemon@ starts bounce loops
@@ -139,13 +140,13 @@ def cap_refusal(addr: str, recent: Sequence[str], caps: SmtpConfig) -> str | Non
 
 # --- mail that answers us -----------------------------------------------------------------------------------
 
-_MSG_ID = re.compile(r"<([^<>\s]{1,250})>")
+MSG_ID = re.compile(r"<[^<>\s]{1,250}>")  # a msg-id as we accept and repeat one (RFC 5322 §3.6.4, bounded)
 MAX_REFERENCED_IDS = 200  # a real thread is a few dozen; past this nobody is counting on us to look
 
 
 def referenced_ids(in_reply_to: str, references: str) -> list[str]:
     """The Message-IDs (with brackets) that In-Reply-To and References name, In-Reply-To first, bounded."""
-    found = [f"<{m}>" for m in _MSG_ID.findall(f"{in_reply_to} {references}")]
+    found = MSG_ID.findall(f"{in_reply_to} {references}")
     return list(dict.fromkeys(found))[:MAX_REFERENCED_IDS]
 
 

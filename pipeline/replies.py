@@ -10,7 +10,6 @@ campaign's own wording, so nobody can use us to carry their text to a third part
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pipeline.config import Campaign
 from pipeline.findings import Code, Finding, Severity, Verdict
 from pipeline.messages import echo, one_line
+from pipeline.recipients import MSG_ID
 from pipeline.rules import format_moment
 
 ROLE_TITLES = {"form_word": "申报表（Word版）", "form_scan": "申报表盖章扫描件", "narrative": "事迹材料",
@@ -163,24 +163,19 @@ def reply_subject(kind: str, campaign: Campaign, unit: str = "", studio: str = "
     return f"Re: {label}：{wording or SUBJECT_WORDING.get(kind, SUBJECT_WORDING['review'])}"
 
 
-def header_safe(text: str) -> str:
-    """Sender-supplied header text on one line (see `messages.one_line`)."""
-    return one_line(text)
-
-
-_MSG_ID = re.compile(r"<[^<>\s]{1,250}>")
-
-
 def _thread(message_id: str | None, references: str) -> tuple[str, str] | None:
     """(In-Reply-To, References) for a reply to `message_id`, or None when it is no Message-ID. References
     keeps the thread's first and latest ids only: a sender's 10,000 ids must not come back in our header."""
-    own = _MSG_ID.fullmatch(header_safe(message_id or ""))
+    own = MSG_ID.fullmatch(one_line(message_id or ""))
     if own is None:
         return None
-    ids = list(dict.fromkeys([*_MSG_ID.findall(references), own.group()]))
+    ids = list(dict.fromkeys([*MSG_ID.findall(references), own.group()]))
     if len(ids) > MAX_THREAD_IDS:
         ids = [ids[0], *ids[-(MAX_THREAD_IDS - 1):]]
     return own.group(), " ".join(ids)
+
+
+CLOSING_LINES = 5  # "", 本邮件由系统…, "", office, date: the end of every reply and notice
 
 
 def _shortened(body: str, keep: int) -> str:
@@ -189,9 +184,6 @@ def _shortened(body: str, keep: int) -> str:
     head, tail = "\n".join(lines[:-CLOSING_LINES]), lines[-CLOSING_LINES:]
     cut = head[:max(0, keep)].rsplit("\n", 1)[0]
     return "\n".join([cut, "", "……（以下内容过长，从略；如需完整情况，请联系工作人员。）", *tail]) + "\n"
-
-
-CLOSING_LINES = 5  # "", 本邮件由系统…, "", office, date: the end of every reply and notice
 
 
 def _message(body: str, ctx: ReplyContext, sender: str, message_id: str, now: datetime, subject: str) -> bytes:
@@ -217,7 +209,7 @@ def build_reply(kind: str, body: str, ctx: ReplyContext, sender: str, message_id
 
     The lists in a body are bounded already; this is the backstop for whatever adds up past it.
     """
-    subject = header_safe(subject)[:200]
+    subject = one_line(subject)[:200]
     raw = _message(body, ctx, sender, message_id, now, subject)
     keep = len(body)
     while len(raw) > MAX_REPLY_BYTES:

@@ -123,3 +123,18 @@ def test_misspelt_and_misplaced_keys_are_reported(example_config_path: Path) -> 
         "campaigns.sjz-2025.subject.unit_exclude: unknown key (misspelt, or in the wrong table?)",
         "campaigns.sjz-2025.narative_min_chars: unknown key (misspelt, or in the wrong table?)",
     ])
+
+
+def test_the_reply_caps_load_with_their_defaults_and_refuse_negatives(example_config_path: Path) -> None:
+    data = tomllib.loads(example_config_path.read_text(encoding="utf-8"))
+    smtp = parse_config(data, Path("/tmp")).smtp
+    assert (smtp.daily_cap_per_recipient, smtp.daily_cap_per_domain, smtp.daily_cap_total) == (20, 40, 300)
+    assert {"126.com", "163.com", "qq.com"} <= smtp.shared_domains
+    for key in ("daily_cap_per_domain", "daily_cap_total", "shared_domains"):
+        del data["smtp"][key]
+    assert parse_config(data, Path("/tmp")).smtp == smtp  # the file says what the defaults are
+    data["smtp"].update(daily_cap_per_domain=-1, daily_cap_total=-5, shared_domains="126.com")
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, Path("/tmp"))
+    text = "\n".join(err.value.problems)
+    assert "smtp.daily_cap_per_domain" in text and "smtp.daily_cap_total" in text and "smtp.shared_domains" in text
