@@ -13,18 +13,17 @@ import shutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from email.utils import getaddresses
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.docx_text import read_docx_text
 from parsers.errors import DocumentUnreadable
 from parsers.names import normalize_name
 from parsers.sniff import sniff_file
-from pipeline import progress
+from pipeline import progress, supersession
 from pipeline.archives import ARCHIVE_KINDS, ArchiveLimits, unpack
 from pipeline.classify import detect_automatic, find_large_attachment_links
 from pipeline.config import Campaign, Config
@@ -34,15 +33,17 @@ from pipeline.findings import Code, Finding, Verdict, verdict_for
 from pipeline.forms import best_narrative, read_materials, word_path
 from pipeline.forwarded import unwrap_forwarded
 from pipeline.identify import FileFacts, assign_roles, inspect_file
-from pipeline.mail import Attachment, DecodedMail, decode_headers, decode_message
+from pipeline.mail import (HEADER_BYTES, Attachment, DecodedMail, decode_headers, decode_message,
+                           decoding_failed)
 from pipeline.messages import make_finding
 from pipeline.mimestream import STREAM_THRESHOLD, split_file
-from pipeline.recipients import own_addresses, reply_refusal
-from pipeline.replies import ReceivedDocument, ReplyContext, build_reply, reply_text
+from pipeline.outbox import answers_our_mail, queue_reply
+from pipeline.recipients import own_addresses
+from pipeline.replies import ReceivedDocument, ReplyContext, reply_subject, reply_text
 from pipeline.routing import route
 from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
-from pipeline.sources import HEADER_BYTES
 from pipeline.subject import archive_stem, parse_subject
+from pipeline.supersession import same_sender_rule
 from pipeline.volumes import assemble, missing_detail, volume_sets
 from storage import forms, repo
 from storage.models import Message, Submission
@@ -99,7 +100,9 @@ def record_delivery(app: App, raw: bytes | Path, source_key: str, *, received_at
     The file comes first: a ledger row always has its raw bytes on disk, while a crash or a failure between
     the two leaves at most an unreferenced file (harmless; the next delivery of the same bytes reuses it).
     StorageError when either cannot be written (disk full, database locked): nothing is recorded and the
-    caller must leave the message to be fetched or ingested again.
+    caller must leave the message to be fetched or ingested again. Anything else that goes wrong with this
+    one message (a header no code foresaw) records it all the same, as `failed` with the traceback and
+    without its header values, so that the poll goes on past it and staff see it in review.
     """
     try:
         with app.sessions() as session:
@@ -108,13 +111,22 @@ def record_delivery(app: App, raw: bytes | Path, source_key: str, *, received_at
                 return known, False
             digest = app.raw.put(raw, digest) if isinstance(raw, bytes) else app.raw.put_file(raw, digest)
             now = app.clock()
-            # the ledger needs headers only; the body is decoded when judged
-            mail = decode_headers(raw if isinstance(raw, bytes) else _head(raw))
-            message, added = repo.add_message(
-                session, source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
-                size=len(raw) if isinstance(raw, bytes) else raw.stat().st_size, message_id=mail.message_id,
-                subject=mail.subject[:2000], from_addr=mail.from_addr,
-                received_at=received_at or receipt_time(mail, now), fetched_at=now, status="new", attempts=0)
+            size = len(raw) if isinstance(raw, bytes) else raw.stat().st_size
+            where = dict(source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
+                         size=size, fetched_at=now, attempts=0)
+            try:
+                # the ledger needs headers only; the body is decoded when judged
+                mail = decode_headers(raw if isinstance(raw, bytes) else _head(raw))
+                message, added = repo.add_message(
+                    session, **where, message_id=mail.message_id, subject=mail.subject[:2000],
+                    from_addr=mail.from_addr, received_at=received_at or receipt_time(mail, now), status="new")
+            except (OperationalError, InterfaceError):
+                raise  # the database itself is unavailable: StorageError below
+            except Exception:  # noqa: BLE001 - this message's values, not the database: record it bare
+                session.rollback()
+                log.exception("recording %s failed; recorded without its headers", source_key)
+                message, added = repo.add_message(session, **where, received_at=received_at or now,
+                                                  status="failed", error=traceback.format_exc()[-4000:])
             session.commit()
             return message, added  # not added: another process recorded it a moment ago
     except SQLAlchemyError as exc:  # "database is locked" past the busy timeout, a full disk under the DB …
@@ -251,7 +263,7 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
         if sniff_file(path) not in ARCHIVE_KINDS:  # by bytes: a .docx is a zip but not an archive of materials
             files.append(inspect_file(names[i], path, path.stat().st_size))
             continue
-        archive, found = _unpacked(names[i], path, workdir, workdir / "unpacked" / f"{i:03d}", limits)
+        archive, found = _unpacked(names[i], path, workdir, workdir / "unpacked" / f"{i:03d}", _left(limits, files))
         archives.append(archive)
         files.extend(found)
     for k, vs in enumerate(sets):
@@ -261,8 +273,8 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
         parts = [saved[index][1] for _number, index in vs.members]
         assembled = workdir / "volumes" / f"{k:03d}"
         first = assemble(vs, parts, assembled)
-        archive, found = _unpacked(vs.name, first, workdir, workdir / "unpacked" / f"volumes-{k:03d}", limits,
-                                   sum(p.stat().st_size for p in parts))
+        archive, found = _unpacked(vs.name, first, workdir, workdir / "unpacked" / f"volumes-{k:03d}",
+                                   _left(limits, files), sum(p.stat().st_size for p in parts))
         shutil.rmtree(assembled, ignore_errors=True)  # the parts stay in attachments/
         archives.append(archive)
         files.extend(found)
@@ -270,6 +282,14 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
         subject=mail.subject, received_at=received_at, attachment_names=tuple(a.filename for a, _ in saved),
         archives=tuple(archives), files=tuple(assign_roles(files, campaign)),
         large_links=tuple(dict.fromkeys(find_large_attachment_links(mail) + unwrapped.large_links)))
+
+
+def _left(limits: ArchiveLimits, files: list[FileFacts]) -> ArchiveLimits:
+    """The limits for the next archive of a message: its file and byte budgets are for the whole message, so
+    ten archives of 2 GB each cannot leave 20 GB on disk from one e-mail."""
+    unpacked = [f for f in files if f.origin]
+    return replace(limits, max_files=max(0, limits.max_files - len(unpacked)),
+                   max_total_bytes=max(0, limits.max_total_bytes - sum(f.size for f in unpacked)))
 
 
 def _unpacked(name: str, path: Path, workdir: Path, dest: Path, limits: ArchiveLimits,
@@ -311,6 +331,8 @@ def _fields(facts: SubmissionFacts, campaign: Campaign) -> dict[str, object]:
         "narrative_plain_chars": best.words.chars if best and best.words else None,
         "narrative_file": best.name if best else None,
         "evidence_count": sum(1 for f in facts.files if f.role == "evidence"),
+        # Whether it carried anything at all: only a message with materials may replace a studio's submission.
+        "has_materials": bool(facts.attachment_names or facts.files or facts.large_links),
         "large_attachment_links": [{"file": x.filename, "url": x.url, "expires": x.expires} for x in facts.large_links],
     }
 
@@ -340,8 +362,10 @@ def _save_records(session: Session, submission_id: int, facts: SubmissionFacts) 
                        summary=summary.rows or () if summary else (), narrative=_narrative_record(facts))
 
 
-def _document_rows(facts: SubmissionFacts) -> list[dict[str, object]]:
-    return [{"role": f.role, "name": f.name, "format": f.format, "size": f.size, "path": str(f.path), "origin": f.origin,
+def _document_rows(facts: SubmissionFacts, *, kept: bool = True) -> list[dict[str, object]]:
+    """The documents' rows; unpacked files that are not `kept` on disk are listed without a path."""
+    return [{"role": f.role, "name": f.name, "format": f.format, "size": f.size,
+             "path": str(f.path) if kept or not f.origin else "", "origin": f.origin,
              "word_count": f.words.low if f.words else None, "word_count_high": f.words.high if f.words else None,
              "char_count": f.words.chars if f.words else None} for f in facts.files]
 
@@ -361,13 +385,29 @@ def _decode_stored(app: App, message: Message, spill: Path) -> DecodedMail:
     path = app.raw.path_for(message.sha256)
     if (message.size or 0) > STREAM_THRESHOLD and path.is_file():
         shutil.rmtree(spill, ignore_errors=True)
-        return split_file(path, spill)
-    return decode_message(app.raw.get(message.sha256))
+        mail = split_file(path, spill)
+    else:
+        mail = decode_message(app.raw.get(message.sha256))
+    if decoding_failed(mail):
+        # The body defeated the decoder (a 100 MB part of one line, in the memory-limited child): its
+        # headers alone still say who sent what, for staff and for the verdict's record.
+        mail = replace(decode_headers(_head(path)), defects=mail.defects)
+    return mail
 
 
 def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, notify: bool) -> Submission:
     now = app.clock()
     campaign = route(mail, app.config.campaigns, message.received_at)
+    if decoding_failed(mail):
+        # Never "ignored": a real submission can be broken this way, and nobody would ever look at it.
+        undecodable = make_finding(Code.MESSAGE_UNDECODABLE)
+        sub = repo.save_outcome(session, message, {"campaign": campaign.id if campaign else None,
+                                                   "verdict": Verdict.REVIEW.value, "recommending_unit": "",
+                                                   "studio_name": "", "studio_key": None, "evaluated_at": now,
+                                                   "fields": {"defects": list(mail.defects)[-5:]}},
+                                [{**_finding_row(undecodable), "note": mail.defects[-1]}], [])
+        message.status, message.error = "processed", None
+        return sub
     ignored = _ignored(mail, message, session, app.config)
     if ignored is None and campaign is None:
         ignored = make_finding(Code.UNRELATED)
@@ -381,53 +421,65 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
     workdir = message_workdir(app, message)
     facts = with_materials(gather_facts(mail, message.received_at, workdir, campaign, app.config.limits), campaign)
     findings = evaluate(facts, campaign)
-    verdict = verdict_for(findings)
     unit, studio = facts.unit, facts.studio
     key = f"{normalize_name(unit)}|{normalize_name(studio)}" if studio else None
+    fields = _fields(facts, campaign)
+    same_sender = same_sender_rule(app.config.smtp.shared_domains)
+    if key and _conflicts(session, message, campaign.id, key, fields, findings, same_sender):
+        findings.append(make_finding(Code.STUDIO_CONFLICT))
+    verdict = verdict_for(findings)
+    unsafe = any(a.problem == "unsafe" for a in facts.archives)
     sub = repo.save_outcome(session, message, {
         "campaign": campaign.id, "verdict": verdict.value, "recommending_unit": unit, "studio_name": studio,
-        "studio_key": key, "fields": _fields(facts, campaign), "evaluated_at": now,
-    }, map(_finding_row, findings), _document_rows(facts))
+        "studio_key": key, "fields": fields, "evaluated_at": now,
+    }, map(_finding_row, findings), _document_rows(facts, kept=not unsafe))
     _save_records(session, sub.id, facts)
+    if unsafe:
+        # Rejected as unsafe: nothing it unpacked is kept (the raw message is, for staff and reprocessing),
+        # so that a hostile sender cannot fill the disk a little more with every message.
+        shutil.rmtree(workdir / "unpacked", ignore_errors=True)
     if key:
-        repo.refresh_supersession(session, campaign.id, key)
+        supersession.refresh(session, campaign.id, key, same_sender)
     message.status, message.error = "processed", None
     if notify and not sub.replies:
         _queue_reply(app, session, sub, mail, message, verdict, findings, facts, campaign, unit, studio)
     return sub
 
 
+def _conflicts(session: Session, message: Message, campaign: str, key: str, fields: dict[str, object],
+               findings: list[Finding], same_sender: supersession.SameSender) -> bool:
+    """Whether this message, a real submission, meets a studio that stands from another sender."""
+    this = supersession.Candidate(0, message.received_at, message.id, message.from_addr or "",
+                                  bool(fields["has_materials"]), any(f.code == Code.LATE for f in findings))
+    earlier = [c for c in supersession.history(session, campaign, key) if c.message_pk != message.id]
+    return 0 in supersession.chain([*earlier, this], same_sender).conflicts
+
+
 def _reply_to(mail: DecodedMail) -> str:
-    reply_to = getaddresses([mail.header("reply-to")])
-    return (reply_to[0][1].lower() if reply_to and "@" in reply_to[0][1] else "") or mail.from_addr
+    """The Reply-To header as sent; `pipeline.outbox.queue_reply` decides whether it is honoured."""
+    return mail.header("reply-to")
 
 
 def _queue_reply(app: App, session: Session, sub: Submission, mail: DecodedMail, message: Message, verdict: Verdict,
                  findings: list[Finding], facts: SubmissionFacts, campaign: Campaign, unit: str, studio: str) -> None:
-    to_addr = _reply_to(mail)
-    refusal = reply_refusal(to_addr, own_addresses(app.config))
-    if refusal is not None:
-        # Judged and stored all the same; staff see why nobody was answered (submissions --json "fields").
-        log.warning("message %s: no reply queued: %s", message.id, refusal)
-        sub.fields = {**(sub.fields or {}), "reply_withheld": refusal}
-        return
     now = app.clock()
-    ctx = ReplyContext(to_addr=to_addr, subject=mail.subject, message_id=mail.message_id,
-                       references=mail.header("references"), received_at=message.received_at, studio=studio, unit=unit)
-    # A file sent both in the archive and loose is one line of the receipt, not two identical ones.
-    docs = list(dict.fromkeys(ReceivedDocument(f.role, f.name, f.size, f.words.low if f.words else None)
-                              for f in facts.files))
-    body = reply_text(verdict, findings, docs, ctx, campaign, now)
-    sender = app.config.smtp.sender or campaign.mailbox
-    domain = (getaddresses([sender])[0][1].partition("@")[2] or "localhost")
-    reply_id = f"<intake.{message.sha256[:16]}.{sub.id}.{len(sub.replies)}@{domain}>"
-    reply = build_reply(verdict.value, body, ctx, sender, reply_id, now)
-    item = repo.queue_reply(session, sub, kind=reply.kind, to_addr=reply.to_addr, subject=reply.subject,
-                            reply_message_id=reply.message_id, raw=reply.raw, now=now)
-    cap = app.config.smtp.daily_cap_per_recipient
-    if repo.replies_sent_since(session, to_addr, now - timedelta(days=1)) > cap:
-        # A loop or a forged sender must not turn the office mailbox into a spam source.
-        item.status, item.last_error = "failed", f"daily cap of {cap} replies to this address reached"
+    withheld = answers_our_mail(session, app.config, mail.header("in-reply-to"), mail.header("references"))
+    if withheld is None:
+        ctx = ReplyContext(to_addr="", subject=mail.subject, message_id=mail.message_id,
+                           references=mail.header("references"), received_at=message.received_at, studio=studio,
+                           unit=unit)
+        # A file sent both in the archive and loose is one line of the receipt, not two identical ones.
+        docs = list(dict.fromkeys(ReceivedDocument(f.role, f.name, f.size, f.words.low if f.words else None)
+                                  for f in facts.files))
+        queued = queue_reply(session, app.config, campaign, sub, ctx, kind=verdict.value,
+                             body=reply_text(verdict, findings, docs, ctx, campaign, now),
+                             subject=reply_subject(verdict.value, campaign, unit, studio),
+                             reply_to=_reply_to(mail), now=now)
+        withheld = queued.withheld if queued.item is None else None  # a capped reply is a failed outbox row
+    if withheld is not None:
+        # Judged and stored all the same; staff see why nobody was answered (submissions --json "fields").
+        log.warning("message %s: no reply queued: %s", message.id, withheld)
+        sub.fields = {**(sub.fields or {}), "reply_withheld": withheld}
 
 
 def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:

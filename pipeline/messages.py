@@ -73,6 +73,11 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
     Code.DUPLICATE: (Severity.INFO, "与此前收到的邮件{detail}重复，不再重复处理。", ""),
     Code.UNRELATED: (Severity.INFO, "与本次申报无关的邮件，不予处理。", ""),
     Code.INTERNAL_ERROR: (Severity.REVIEW, "系统处理该邮件时出错，已转工作人员人工处理。", "无需重新发送，工作人员会尽快核对。"),
+    Code.MESSAGE_UNDECODABLE: (Severity.REVIEW, "这封邮件的格式无法解析，附件无法读取，已转工作人员人工处理。",
+                               "工作人员会核对原始邮件；如需重新发送，会另行联系您。"),
+    Code.STUDIO_CONFLICT: (Severity.REVIEW, "该工作室此前已收到由其他邮箱报送的材料，本次材料暂不替换此前的报送，"
+                                            "已转工作人员核对。",
+                           "工作人员核对后会与您联系；如您此前已报送过该工作室，请使用当时的邮箱重新发送。"),
 }
 
 
@@ -163,7 +168,7 @@ _LINK = re.compile(
     rf"|[^{_STOP}@]+@[^{_STOP}@]+[.．][A-Za-z]{{2,}}"
     rf"|(?<![\w.．-])(?:[\w-]+[.．])+(?:{_TLDS})(?![\w-])(?:[/:?#][^{_STOP}]*)?",
     re.IGNORECASE)
-_ITEM = rf"[^、“”‘’\"；;，,。（）()\n]+"
+_ITEM = r"[^、“”‘’\"；;，,。（）()\n]+"
 _LIST = re.compile(rf"{_ITEM}(?:、{_ITEM}){{{LIST_ITEMS},}}")
 _NUMBERS = re.compile(r"(?:\d+-)?\d+(?:、(?:\d+-)?\d+)+")
 _NUMBER = re.compile(r"(\d+-)?(\d+)")

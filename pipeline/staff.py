@@ -25,7 +25,6 @@ from pipeline.outbox import queue_reply
 from pipeline.replies import LABEL_CHARS, ReplyContext, human_size, reply_subject
 from pipeline.rules import format_moment
 from pipeline.views import DISPLAY_ZONE, reply_summary, table
-from storage import repo
 from storage import staff as staff_repo
 from storage.forms import Narrative
 from storage.models import Submission

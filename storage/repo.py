@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Document, FindingRow, Message, OutboxItem, Submission
@@ -92,18 +92,21 @@ def save_outcome(session: Session, message: Message, values: dict[str, Any],
     return sub
 
 
-def refresh_supersession(session: Session, campaign: str, studio_key: str) -> None:
-    """The latest submission for a studio stands; earlier ones point to it, history kept."""
-    rows = session.execute(
-        select(Submission.id).join(Message).where(Submission.campaign == campaign, Submission.studio_key == studio_key,
-                                                  Submission.verdict != "ignored")
+def studio_submissions(session: Session, campaign: str, studio_key: str) -> Sequence[Submission]:
+    """The judged, non-ignored submissions of one studio, in receipt order (pipeline/supersession.py)."""
+    return session.scalars(
+        select(Submission).join(Message).where(Submission.campaign == campaign, Submission.studio_key == studio_key,
+                                               Submission.verdict != "ignored")
         .order_by(Message.received_at, Message.id)
-    ).scalars().all()
-    if not rows:
-        return
-    latest = rows[-1]
-    session.execute(update(Submission).where(Submission.id.in_(rows[:-1])).values(superseded_by=latest))
-    session.execute(update(Submission).where(Submission.id == latest).values(superseded_by=None))
+    ).all()
+
+
+def set_superseded(session: Session, links: dict[int, int | None]) -> None:
+    """Store where each submission points (None: it stands)."""
+    for target in set(links.values()):
+        ids = [sub for sub, to in links.items() if to == target]
+        session.execute(update(Submission).where(Submission.id.in_(ids)).values(superseded_by=target)
+                        .execution_options(synchronize_session="fetch"))
 
 
 def queue_reply(session: Session, submission: Submission, *, kind: str, to_addr: str, subject: str,
@@ -115,12 +118,6 @@ def queue_reply(session: Session, submission: Submission, *, kind: str, to_addr:
     session.add(item)
     session.flush()
     return item
-
-
-def replies_sent_since(session: Session, to_addr: str, since: datetime) -> int:
-    """How many replies went (or are queued) to `to_addr` since `since`: the per-address daily cap."""
-    rows = session.scalars(select(OutboxItem.id).where(OutboxItem.to_addr == to_addr, OutboxItem.created_at >= since)).all()
-    return len(rows)
 
 
 # Replies go out in ledger (receipt) order, whatever order the messages were judged in (`intake ingest
@@ -192,3 +189,21 @@ def verdict_counts(session: Session, fetched_after: datetime | None = None) -> d
     if fetched_after is not None:
         query = query.where(Message.fetched_at > fetched_after)
     return {verdict: count for verdict, count in session.execute(query).all()}
+
+
+def reply_recipients_since(session: Session, since: datetime, held_back_prefix: str) -> list[str]:
+    """The addresses of the replies queued since `since`, those a cap held back (failed, last_error starting
+    with `held_back_prefix`) left out: what the daily caps count. A flood of held-back rows must not use up
+    the caps of everybody else."""
+    reason = func.coalesce(OutboxItem.last_error, "")
+    held_back = and_(OutboxItem.status == "failed", reason.startswith(held_back_prefix, autoescape=True))
+    query = select(OutboxItem.to_addr).where(OutboxItem.created_at >= since, not_(held_back))
+    return list(session.scalars(query).all())
+
+
+def known_reply_ids(session: Session, message_ids: Sequence[str]) -> set[str]:
+    """Which of `message_ids` are Message-IDs of replies we queued (the outbox remembers every one)."""
+    if not message_ids:
+        return set()
+    query = select(OutboxItem.reply_message_id).where(OutboxItem.reply_message_id.in_(list(message_ids)))
+    return set(session.scalars(query).all())

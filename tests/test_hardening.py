@@ -8,8 +8,10 @@ range, other materials that cannot be read, other ways a stranger's mail could r
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -24,7 +26,7 @@ from pipeline.mail import HEADER_BYTES, decode_headers, decode_message, header_b
 from pipeline.poller import poll_once
 from pipeline.subject import MAX_SUBJECT_CHARS, parse_subject
 from storage import repo
-from storage.models import Message, Submission
+from storage.models import Message
 
 CST = timezone(timedelta(hours=8))
 STUDIO = g.Studio(unit="正定县总工会", leader="张三", gender="男", applicant="某某机械厂", seed=7)
@@ -319,3 +321,35 @@ def test_a_summary_table_unreadable_as_a_table_is_a_finding_for_staff(app: App) 
         (sub,) = repo.submissions(s)
         assert sub.verdict != "accepted", sorted(f.code for f in sub.findings)
 
+
+
+# ---------------------------------------------------------------- 16. limits per message, nothing kept of the unsafe
+
+def unpacked_files(app: App) -> list[Path]:
+    return [p for p in (app.config.storage.data_dir / "files").rglob("*") if p.is_file() and "unpacked" in p.parts]
+
+
+def test_the_byte_and_file_budgets_are_for_the_whole_message_not_each_archive(config, clock) -> None:
+    """Two archives, each within the limits, together over them: the second is unsafe, and nothing is kept."""
+    small = dataclasses.replace(config, limits=dataclasses.replace(config.limits, max_total_bytes=3 * 2**20))
+    app = build_app(small, clock=clock)
+    blob = random.Random(14).randbytes(2 * 2**20)  # 2 MB that does not compress: far under the ratio limit
+    archives = [g.Attachment(f"{STUDIO.subject}{i}.zip", g.zip_bytes([(f"{i}.bin", blob)])) for i in (1, 2)]
+    ingest_bytes(app, submission(1, attachments=archives), "file:two")
+    with app.sessions() as s:
+        (sub,) = repo.submissions(s)
+        assert "UNSAFE_ARCHIVE" in {f.code for f in sub.findings}
+        assert all(d.path == "" for d in sub.documents if d.origin)
+    assert unpacked_files(app) == []
+
+
+def test_a_message_with_one_unsafe_archive_keeps_none_of_what_it_unpacked(app: App) -> None:
+    bomb = g.zip_bytes([("bomb.bin", bytes(300 * 2**20))])  # 300 MB of zeros: far past the ratio limit
+    archives = [g.Attachment(STUDIO.subject + ".zip", ARCHIVE), g.Attachment("其他材料.zip", bomb)]
+    ingest_bytes(app, submission(1, attachments=archives), "file:bomb")
+    with app.sessions() as s:
+        (sub,) = repo.submissions(s)
+        assert sub.verdict == "rejected" and "UNSAFE_ARCHIVE" in {f.code for f in sub.findings}
+    assert unpacked_files(app) == []
+    assert ingest_bytes(app, submission(2, day=21), "file:fine").verdict == "accepted"
+    assert unpacked_files(app)  # a safe package keeps its files for staff

@@ -68,7 +68,7 @@ def hostile(config) -> Iterator[dict[str, int]]:
         accepted.findings.append(FindingRow(code="SUMMARY_MISMATCH", severity="review",
                                             message=f"汇总表写的是“{FORMULA_FIELD}”，申报表写的是“{CONTROL_SUBJECT}”",
                                             file="汇总表\x1b[8m.xlsx"))
-        accepted.documents.append(Document(role="other", name=f"证书\x1b]8;;http://evil\x07\u202egpj.exe", format="jpg",
+        accepted.documents.append(Document(role="other", name="证书\x1b]8;;http://evil\x07\u202egpj.exe", format="jpg",
                                            size=1))
         for reply in accepted.replies:
             reply.subject, reply.status, reply.last_error = f"Re: {CONTROL_SUBJECT}", "failed", "554 \x1b[2J\x9b2J"

@@ -22,7 +22,6 @@ from pipeline.config import Config
 from pipeline.intake import (UNPACKING_MARKER, App, ingest_bytes, message_workdir, process_in_process,
                              record_delivery)
 from pipeline.sandbox import _context, _record_failure, apply_limits, process_isolated, start_child, wait_child
-from storage import repo
 from storage.models import Message
 
 # 20 000 paragraphs of Chinese text: 49 KB mailed, ~10 s of CPU to count (a slow but legitimate document).
