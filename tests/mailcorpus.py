@@ -3,8 +3,8 @@
     from mailcorpus import corpus, Mail
 
 Each message has its own Message-ID, sender and bytes (so none is a DUPLICATE of
-another), an expected verdict, and is kept small: the accepted ones share one
-studio's materials (built once), the rejected ones carry no attachment
+another), an expected verdict, and is kept small: each accepted one is a small
+complete package of a studio of its own, the rejected ones carry no attachment
 (NO_ATTACHMENT) and the ignored ones are out-of-office answers or advertising.
 """
 
@@ -33,10 +33,16 @@ class Mail:
     message_id: str
 
 
+_SURNAMES = "张王李赵刘陈杨黄周吴"
+_GIVEN = "伟芳娜敏静丽强磊军洋"
+
+
 @cache
-def _studio_attachment() -> tuple[str, Attachment]:
-    """One complete, small submission (subject, archive): built once, reused by every accepted mail."""
-    studio = Studio("正定县总工会", "张三", "男", "河北正恒精密机械有限公司", seed=1)
+def _studio_attachment(i: int) -> tuple[str, Attachment]:
+    """A complete, small submission (subject, archive) of studio `i`: each accepted mail has a studio of its
+    own, since every mail comes from another sender and only the same sender may replace a studio's package."""
+    leader = _SURNAMES[i // 10 % 10] + _GIVEN[i % 10] + ("" if i < 100 else str(i // 100))
+    studio = Studio("正定县总工会", leader, "男", "河北正恒精密机械有限公司", seed=1)
     package = Package(narrative_chars=1100, evidence=2)
     files = samplegen.materials(studio, package)
     archive = samplegen.zip_bytes(samplegen.with_dirs(files), "gbk")
@@ -50,7 +56,7 @@ def _mail(kind: str, i: int) -> Mail:
     common = {"from_name": "正定县总工会", "from_addr": addr, "date": received - timedelta(seconds=40),
               "received": received, "message_id": mid}
     if kind == "accepted":
-        subject, archive = _studio_attachment()
+        subject, archive = _studio_attachment(i)
         raw = eml(subject=subject, body_text=f"附件为申报材料，请查收。（第 {i} 封）", attachments=[archive], **common)
         return Mail(f"{i:03d}-accepted.eml", raw, "accepted", received, True, mid)
     if kind == "rejected":

@@ -125,3 +125,25 @@ def test_peak_memory_of_the_bombs_stays_modest(config) -> None:
     print(f"peak RSS: baseline {base_kb // 1024} MiB, after the bombs {peak_kb // 1024} MiB, "
           f"largest child {children_kb // 1024} MiB")
     assert peak_kb < 512 * 1024 and children_kb < 512 * 1024
+
+
+_MESSAGES = sorted(name for name, entry in MANIFEST.items() if entry["as"] == "message")
+
+
+@pytest.mark.parametrize("name", _MESSAGES)
+def test_hostile_message_is_answered_only_at_its_sender_briefly_and_stored_as_text(name: str, app) -> None:
+    """Whatever a whole hostile message holds: a reply goes to its From or nowhere, is at most 8 KB, never
+    answers one of our own replies; every header value stored is text a database and a terminal can hold."""
+    ingest_bytes(app, delivery(name), f"file:/hostile/{name}")
+    with app.sessions() as session:
+        (sub,) = repo.submissions(session)
+        message = sub.message
+        for value in (message.message_id or "", message.subject, message.from_addr):
+            value.encode("utf-8")  # no lone surrogate
+            assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value), (name, value)
+        for reply in sub.replies:
+            assert reply.to_addr == message.from_addr, (name, reply.to_addr)
+            assert len(reply.raw) <= 8 * 1024, (name, len(reply.raw))
+            assert b"evil" not in reply.raw and b"\x1b" not in reply.raw
+        if name == "msg-answers-our-reply.eml":
+            assert not sub.replies and "reply_withheld" in (sub.fields or {})

@@ -398,6 +398,74 @@ def _b64_bytes(data: bytes) -> str:
     return base64.encodebytes(data).decode().replace("\n", "\r\n")
 
 
+def _with_zip(head: str, extra_parts: str = "", zip_name: str = "") -> bytes:
+    """A message with header block `head` and a small zip attached as the notice asks (named after SUBJECT)."""
+    body = _zip([("（1）申报表.txt", b"x")])
+    name = zip_name or f"=?utf-8?B?{_b64(SUBJECT + '.zip')}?="
+    return (head + 'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain; '
+            'charset=utf-8\r\n\r\nhi\r\n' + extra_parts + f'--B\r\nContent-Type: application/zip; name="{name}"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n" + _b64_bytes(body) + "\r\n--B--\r\n").encode("latin-1")
+
+
+def _subject_head(tag: str, subject: str = "", extra: str = "") -> str:
+    """Headers with SUBJECT (or `subject`, already encoded) and a Message-ID of its own."""
+    head = _headers(subject or "=?utf-8?B?" + _b64(SUBJECT) + "?=", extra=extra)
+    return head.replace("Message-ID: <hostile-", f"Message-ID: <h{tag}-")
+
+
+def message_id_bytes(value: bytes) -> Callable[[], bytes]:
+    """A message whose Message-ID is exactly `value` (raw 8-bit, or UTF-8 as RFC 6532 clients send it)."""
+    def build() -> bytes:
+        raw = _with_zip(_subject_head("mid"))
+        return raw.replace(b"Message-ID: <hmid-", value + b"\r\nX-Was: <hmid-", 1)
+    return build
+
+
+def far_date() -> bytes:
+    """Date past datetime.max once in UTC, and no Received header to fall back on."""
+    head = _subject_head("date").split("\r\n", 1)[1].replace("Mon, 26 May 2025 10:00:00 +0800",
+                                                             "Fri, 31 Dec 9999 23:59:59 -1200")
+    return _with_zip(head)
+
+
+def huge_subject() -> bytes:
+    """A 30,000-character subject (matching it was quadratic: 15 s of CPU)."""
+    return _with_zip(_subject_head("subj", "=?utf-8?B?" + _b64("正定县总工会" + "张" * 30_000 + "创新工作室入库材料") + "?="))
+
+
+def escape_subject() -> bytes:
+    """Terminal escapes (colour, OSC 52 clipboard, OSC 8 link), a formula and C0 controls in the subject."""
+    text = "=HYPERLINK(\"http://evil.example/\",\"x\")\x1b[31m\x1b]52;c;ZXZpbA==\x07\x1b]8;;http://evil\x07\x01\x1b" + SUBJECT
+    return _with_zip(_subject_head("esc", "=?utf-8?B?" + _b64(text) + "?="))
+
+
+def reply_to_victim() -> bytes:
+    """A Reply-To on another domain: a rejection must not go there."""
+    return _with_zip(_subject_head("rt", extra="Reply-To: victim+7@victim.example.org\r\n"))
+
+
+def answers_our_reply() -> bytes:
+    """An out-of-office without auto-reply headers, answering one of our replies."""
+    head = _subject_head("ooo", "=?utf-8?B?" + _b64("Re: " + SUBJECT) + "?=",
+                         extra="In-Reply-To: <intake.0123456789abcdef.1.0@126.com>\r\n")
+    return (head + "Content-Type: text/plain; charset=utf-8\r\n\r\nI am out of the office.\r\n").encode()
+
+
+def huge_header_block() -> bytes:
+    """300 KB of headers before the subject's end: read bounded in the process that records the delivery."""
+    filler = "".join(f"X-Filler-{i}: {'a' * 990}\r\n" for i in range(300))
+    return _with_zip(_subject_head("hdr", extra=filler))
+
+
+def nine_thousand_volumes() -> bytes:
+    """One attachment named as part 9999 of a RAR set: the reply must not list 9,998 missing parts."""
+    head = _subject_head("vol")
+    body = _rar_volume(1)
+    return (head + 'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n'
+            '--B\r\nContent-Type: application/octet-stream; name="材料.part9999.rar"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n" + _b64_bytes(body) + "\r\n--B--\r\n").encode("utf-8")
+
+
 # ---------------------------------------------------------------- the corpus
 
 ZIP_NAME = SUBJECT + ".zip"
@@ -481,6 +549,15 @@ CORPUS: dict[str, Entry] = {
     "msg-10000-encoded-words.eml": (ten_thousand_encoded_words, "message", None, ["UNRELATED"]),
     "msg-multipart-1000-deep.eml": (deep_multipart, "message", None, ["NO_ATTACHMENT"]),
     "msg-nul-in-headers.eml": (nul_headers, "message", None, ["NO_ATTACHMENT"]),
+    "msg-message-id-8bit.eml": (message_id_bytes(b"Message-ID: <\xff\xfe@x>"), "message", None, []),
+    "msg-message-id-utf8.eml": (message_id_bytes("Message-ID: <工会申报@例子.中国>".encode()), "message", None, []),
+    "msg-date-year-9999.eml": (far_date, "message", None, []),
+    "msg-subject-30000.eml": (huge_subject, "message", None, ["SUBJECT_FORMAT"]),
+    "msg-subject-escapes.eml": (escape_subject, "message", None, []),
+    "msg-reply-to-victim.eml": (reply_to_victim, "message", None, []),
+    "msg-answers-our-reply.eml": (answers_our_reply, "message", None, ["NO_ATTACHMENT"]),
+    "msg-header-block-300k.eml": (huge_header_block, "message", None, []),
+    "msg-part9999-of-a-rar.eml": (nine_thousand_volumes, "message", None, ["ARCHIVE_CORRUPT"]),
 }
 
 
