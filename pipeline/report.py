@@ -225,7 +225,7 @@ def render_text(data: ReportData) -> str:
     lines += ["", f"退回或待人工核实 {len(data.problems)} 封："]
     for e in data.problems:
         codes = "、".join(f.code for f in e.sub.findings) or "-"
-        again = f"（已由 #{e.sub.superseded_by} 重新报送）" if e.sub.superseded_by else ""
+        again = f"（本工作室以 #{e.sub.superseded_by} 为准）" if e.sub.superseded_by else ""
         lines.append(f"  #{e.sub.id} {e.verdict_name}「{e.sub.message.subject}」{codes}；回复：{e.reply_status}{again}")
     lines += ["", f"尚未报送的单位 {len(data.silent_units)} 个：" + "、".join(u for _k, u in data.silent_units)]
     lines += ["", f"回复发送失败 {len(data.failed_replies)} 封："]

@@ -172,7 +172,7 @@ def _show_lines(sub: Submission, decisions: Sequence[StaffDecision], history: Se
     lines = [f"申报 #{sub.id}：{msg.subject or '（无主题）'}",
              f"  发件人：{msg.from_addr}    收到：{_local(msg.received_at)}    活动：{sub.campaign or '-'}",
              f"  推荐单位：{sub.recommending_unit or '-'}    工作室：{sub.studio_name or '-'}",
-             f"  结论：{verdict}{machine}" + (f"    已被 #{sub.superseded_by} 替代" if sub.superseded_by else ""),
+             f"  结论：{verdict}{machine}" + (f"    本工作室以 #{sub.superseded_by} 为准" if sub.superseded_by else ""),
              "", f"问题（{len(sub.findings)}）："]
     lines += [f"  [{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "") for f in sub.findings]
     lines += ["", f"文件（{len(sub.documents)}）："]
@@ -189,7 +189,7 @@ def _show_lines(sub: Submission, decisions: Sequence[StaffDecision], history: Se
     lines += ["", "同一工作室的报送记录："]
     rows = [[f"#{h.id}" + (" ←" if h.id == sub.id else ""), _local(h.message.received_at),
              VERDICT_NAMES.get(effective_verdict(h, latest.get(h.id)), h.verdict),
-             f"被 #{h.superseded_by} 替代" if h.superseded_by else "有效"] for h in history]
+             f"以 #{h.superseded_by} 为准" if h.superseded_by else "有效"] for h in history]
     lines += ["  " + line for line in table(rows, [8, 17, 12, 14]).splitlines()]
     return lines
 

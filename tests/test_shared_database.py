@@ -61,6 +61,6 @@ def test_nul_characters_and_overlong_headers_are_stored_alike_on_every_database(
     assert result.status == "new"
     with app.sessions() as session:
         row = session.scalar(select(Message))
-        assert row.subject == "材料\ufffd报送"
+        assert row.subject == "材料报送"  # control characters are dropped where header values are decoded
         assert row.message_id == message_id[:998]
         assert row.status == "processed"
