@@ -425,8 +425,10 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
     key = f"{normalize_name(unit)}|{normalize_name(studio)}" if studio else None
     fields = _fields(facts, campaign)
     same_sender = same_sender_rule(app.config.smtp.shared_domains)
-    if key and _conflicts(session, message, campaign.id, key, fields, findings, same_sender):
-        findings.append(make_finding(Code.STUDIO_CONFLICT))
+    standing = _conflicting(session, message, campaign.id, key, fields, findings, same_sender) if key else None
+    if standing is not None:  # staff see which one stands, and from whom; the sender never does
+        findings.append(make_finding(Code.STUDIO_CONFLICT,
+                                     note=f"本工作室以 #{standing.id}（{standing.sender} 报送）为准"))
     verdict = verdict_for(findings)
     unsafe = any(a.problem == "unsafe" for a in facts.archives)
     sub = repo.save_outcome(session, message, {
@@ -446,13 +448,14 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
     return sub
 
 
-def _conflicts(session: Session, message: Message, campaign: str, key: str, fields: dict[str, object],
-               findings: list[Finding], same_sender: supersession.SameSender) -> bool:
-    """Whether this message, a real submission, meets a studio that stands from another sender."""
+def _conflicting(session: Session, message: Message, campaign: str, key: str, fields: dict[str, object],
+                 findings: list[Finding], same_sender: supersession.SameSender) -> supersession.Candidate | None:
+    """The studio's standing submission from another sender that this message, a real submission, meets."""
     this = supersession.Candidate(0, message.received_at, message.id, message.from_addr or "",
                                   bool(fields["has_materials"]), any(f.code == Code.LATE for f in findings))
     earlier = [c for c in supersession.history(session, campaign, key) if c.message_pk != message.id]
-    return 0 in supersession.chain([*earlier, this], same_sender).conflicts
+    chain = supersession.chain([*earlier, this], same_sender)
+    return next((c for c in earlier if c.id == chain.standing), None) if 0 in chain.conflicts else None
 
 
 def _reply_to(mail: DecodedMail) -> str:

@@ -174,7 +174,8 @@ def _show_lines(sub: Submission, decisions: Sequence[StaffDecision], history: Se
              f"  推荐单位：{sub.recommending_unit or '-'}    工作室：{sub.studio_name or '-'}",
              f"  结论：{verdict}{machine}" + (f"    本工作室以 #{sub.superseded_by} 为准" if sub.superseded_by else ""),
              "", f"问题（{len(sub.findings)}）："]
-    lines += [f"  [{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "") for f in sub.findings]
+    lines += [f"  [{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "")
+              + (f"\n      说明：{f.note}" if f.note and f.severity == "review" else "") for f in sub.findings]
     lines += ["", f"文件（{len(sub.documents)}）："]
     lines += [f"  {d.role:10s} {d.name}  {d.format}  {human_size(d.size)}" for d in sub.documents]
     lines += ["", "表单字段："]

@@ -258,8 +258,10 @@ def test_another_sender_with_materials_is_a_conflict_for_staff_and_replaces_noth
     assert found["file:2"] == ("review", None, ["STUDIO_CONFLICT"])
     assert exported_studios(app) == [STUDIO.name]
     with app.sessions() as s:
-        reply = next(x for x in repo.submissions(s) if x.message.source_key == "file:2").replies[0]
-        assert b"zdxzgh" not in reply.raw  # the other sender's address is never told to this one
+        first, second = sorted(repo.submissions(s), key=lambda x: x.message.source_key)
+        (conflict,) = second.findings
+        assert f"#{first.id}" in conflict.note and "zdxzgh@126.com" in conflict.note  # staff see which one stands
+        assert b"zdxzgh" not in second.replies[0].raw  # the other sender's address is never told to this one
 
 
 @pytest.mark.parametrize("sender", ["zdxzgh@126.com", "ZdxZgh+resend@126.com"])
