@@ -107,3 +107,9 @@ def verdict_for(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
     if any(f.severity is Severity.REVIEW for f in findings):
         return Verdict.REVIEW
     return Verdict.ACCEPTED
+
+
+def finding_row(f: Finding) -> dict[str, str]:
+    """A finding as the columns of its database row."""
+    return {"code": str(f.code), "severity": str(f.severity), "message": f.message, "fix": f.fix, "file": f.file,
+            "note": f.note}

@@ -29,7 +29,7 @@ from pipeline.classify import detect_automatic, find_large_attachment_links
 from pipeline.config import Campaign, Config
 from pipeline.eligibility import category_of, form_fields
 from pipeline.errors import StorageError
-from pipeline.findings import Code, Finding, Verdict, verdict_for
+from pipeline.findings import Code, Finding, Verdict, finding_row, verdict_for
 from pipeline.forms import best_narrative, read_materials, word_path
 from pipeline.forwarded import unwrap_forwarded
 from pipeline.identify import FileFacts, assign_roles, inspect_file
@@ -202,14 +202,11 @@ def _mark_failed(app: App, message_pk: int, error: str, finding: Finding | None 
         finding = finding or make_finding(Code.INTERNAL_ERROR)
         sub = repo.save_outcome(session, message, {"campaign": None, "verdict": Verdict.REVIEW.value,
                                                    "evaluated_at": app.clock(), "fields": {}},
-                                [_finding_row(finding)], [])
+                                [finding_row(finding)], [])
         session.commit()
         return IngestResult(message.source_key, "failed", sub.id, sub.verdict)
 
 
-def _finding_row(f: Finding) -> dict[str, str]:
-    return {"code": str(f.code), "severity": str(f.severity), "message": f.message, "fix": f.fix, "file": f.file,
-            "note": f.note}
 
 
 def _ignored(mail: DecodedMail, message: Message, session: Session, config: Config) -> Finding | None:
@@ -405,7 +402,7 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
                                                    "verdict": Verdict.REVIEW.value, "recommending_unit": "",
                                                    "studio_name": "", "studio_key": None, "evaluated_at": now,
                                                    "fields": {"defects": list(mail.defects)[-5:]}},
-                                [{**_finding_row(undecodable), "note": mail.defects[-1]}], [])
+                                [{**finding_row(undecodable), "note": mail.defects[-1]}], [])
         message.status, message.error = "processed", None
         return sub
     ignored = _ignored(mail, message, session, app.config)
@@ -415,7 +412,7 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
         findings = [ignored] if ignored else []
         sub = repo.save_outcome(session, message, {"campaign": campaign.id if campaign else None, "verdict": "ignored",
                                                    "recommending_unit": "", "studio_name": "", "studio_key": None,
-                                                   "fields": {}, "evaluated_at": now}, map(_finding_row, findings), [])
+                                                   "fields": {}, "evaluated_at": now}, map(finding_row, findings), [])
         message.status, message.error = "processed", None
         return sub
     workdir = message_workdir(app, message)
@@ -427,14 +424,13 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
     same_sender = same_sender_rule(app.config.smtp.shared_domains)
     standing = _conflicting(session, message, campaign.id, key, fields, findings, same_sender) if key else None
     if standing is not None:  # staff see which one stands, and from whom; the sender never does
-        findings.append(make_finding(Code.STUDIO_CONFLICT,
-                                     note=f"本工作室以 #{standing.id}（{standing.sender} 报送）为准"))
+        findings.append(supersession.conflict_finding(standing))
     verdict = verdict_for(findings)
     unsafe = any(a.problem == "unsafe" for a in facts.archives)
     sub = repo.save_outcome(session, message, {
         "campaign": campaign.id, "verdict": verdict.value, "recommending_unit": unit, "studio_name": studio,
         "studio_key": key, "fields": fields, "evaluated_at": now,
-    }, map(_finding_row, findings), _document_rows(facts, kept=not unsafe))
+    }, map(finding_row, findings), _document_rows(facts, kept=not unsafe))
     _save_records(session, sub.id, facts)
     if unsafe:
         # Rejected as unsafe: nothing it unpacked is kept (the raw message is, for staff and reprocessing),

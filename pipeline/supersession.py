@@ -26,7 +26,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from pipeline.findings import Code
+from pipeline.findings import Code, Finding, finding_row
+from pipeline.messages import make_finding
 from pipeline.recipients import normalised_address, organisation_domain
 from storage import repo
 from storage.models import Submission
@@ -100,8 +101,23 @@ def history(session: Session, campaign: str, studio_key: str) -> list[Candidate]
     return [candidate(s) for s in repo.studio_submissions(session, campaign, studio_key)]
 
 
+def conflict_finding(standing: Candidate) -> Finding:
+    """STUDIO_CONFLICT, with a note that tells staff (never the sender) which submission stands."""
+    return make_finding(Code.STUDIO_CONFLICT, note=f"本工作室以 #{standing.id}（{standing.sender} 报送）为准")
+
+
 def refresh(session: Session, campaign: str, studio_key: str, same_sender: SameSender) -> Chain:
-    """Recompute which submission of the studio stands and store where the others point."""
-    result = chain(history(session, campaign, studio_key), same_sender)
+    """Recompute which submission of the studio stands and store where the others point.
+
+    A conflict found only now (messages judged out of receipt order, by parallel workers) gets its
+    STUDIO_CONFLICT here, and an accepted one goes to review: the rule holds whatever order judging took.
+    """
+    candidates = history(session, campaign, studio_key)
+    result = chain(candidates, same_sender)
     repo.set_superseded(session, result.superseded_by)
+    standing = next((c for c in candidates if c.id == result.standing), None)
+    for sub in repo.submissions_by_id(session, sorted(result.conflicts)):
+        if standing is not None and not any(f.code == Code.STUDIO_CONFLICT for f in sub.findings):
+            repo.add_finding(sub, finding_row(conflict_finding(standing)))
+            sub.verdict = "review" if sub.verdict == "accepted" else sub.verdict
     return result

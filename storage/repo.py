@@ -101,6 +101,15 @@ def studio_submissions(session: Session, campaign: str, studio_key: str) -> Sequ
     ).all()
 
 
+def submissions_by_id(session: Session, ids: Sequence[int]) -> Sequence[Submission]:
+    return session.scalars(select(Submission).where(Submission.id.in_(ids)).order_by(Submission.id)).all() if ids else []
+
+
+def add_finding(submission: Submission, values: dict[str, str]) -> None:
+    """One more finding for a stored submission (the caller commits)."""
+    submission.findings.append(FindingRow(**values))
+
+
 def set_superseded(session: Session, links: dict[int, int | None]) -> None:
     """Store where each submission points (None: it stands)."""
     for target in set(links.values()):

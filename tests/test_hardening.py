@@ -355,3 +355,14 @@ def test_a_message_with_one_unsafe_archive_keeps_none_of_what_it_unpacked(app: A
     assert unpacked_files(app) == []
     assert ingest_bytes(app, submission(2, day=21), "file:fine").verdict == "accepted"
     assert unpacked_files(app)  # a safe package keeps its files for staff
+
+
+def test_a_conflict_found_only_when_an_earlier_receipt_is_judged_later_still_goes_to_staff(app: App) -> None:
+    """Parallel workers may judge a later receipt first: the rule holds whatever order judging took."""
+    ingest_bytes(app, submission(2, sender="other@126.com", day=21), "file:2")  # received later, judged first
+    assert verdicts(app)["file:2"] == ("accepted", None, [])
+    ingest_bytes(app, submission(1, day=20), "file:1")
+    found = verdicts(app)
+    assert found["file:1"] == ("accepted", None, [])
+    assert found["file:2"] == ("review", None, ["STUDIO_CONFLICT"])
+    assert exported_studios(app) == [STUDIO.name]
