@@ -155,6 +155,9 @@ class SubjectRule:
     strip_prefixes: re.Pattern[str]
     organisation_markers: tuple[str, ...]
     attachment_same_as_subject: bool = True
+    # False when the notice prescribes no subject: nothing is rejected for a subject (SUBJECT_FORMAT) or an
+    # archive's name, and the pattern, if any, only helps to find the unit and the studio.
+    enforced: bool = True
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ class LeaderCondition:
     explain: str                # the notice's condition in its own words, for the finding
     within_years: int = 0       # an item of the field must name a year this recent (awards "申报前3年内")
     code: Code = Code.LEADER_CONDITION
+    basis: str = ""             # the notice's clause for this condition ("" = the code's basis)
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,23 @@ class SummaryRules:
     table: TableSpec
     compare: tuple[str, ...] = ()
     title: str = ""                  # the table's title as the notice prints it (the export's title row)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What the campaign's notice calls things, for the sentences senders and staff read (messages.py)."""
+
+    materials: str = "申报材料"        # a submission, as in "“正定县总工会张三创新工作室”的入库材料"
+    subject_format: str = ""          # the subject convention in words ("推荐单位+工作室名称+入库材料")
+    evidence: str = "佐证材料"         # the evidence, as a short noun
+    leader: str = "带头人"             # the studio's leader (青岛: 领衔人)
+    conditions: str = "申报条件"       # what staff check the form against (石家庄: 入库条件)
+    # "CODE" or "CODE.variant" -> (message, fix) replacing the built-in templates; None keeps the built-in one
+    overrides: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def override(self, code: str, variant: str = "") -> tuple[str | None, str | None]:
+        """The campaign's own (message, fix) templates for `code` in `variant`, (None, None) for the built-in."""
+        return self.overrides.get(f"{code}.{variant}" if variant else code, (None, None))
 
 
 @dataclass(frozen=True)
@@ -247,6 +268,23 @@ class Campaign:
     form: FormRules | None = None
     summary_table: SummaryRules | None = None
     late_window_days: int = 60
+    wording: Wording = Wording()
+    basis: dict[str, str] = field(default_factory=dict)   # finding code -> the notice's clause, or "office"
+    # A prefix a unit's name may carry or leave off ("石家庄市教科文卫工会" = "市教科文卫工会"), for matching
+    # subjects against the roster; None: names are compared as normalised.
+    unit_name_prefix: re.Pattern[str] | None = None
+
+    def basis_of(self, code: Code | str | None, params: dict[str, str] | None = None) -> str:
+        """The clause of the notice the rule behind `code` implements ("四.6"), "office" for the office's own
+        addition, "" when the campaign does not say. A form condition may carry its own."""
+        if code is None:
+            return ""
+        if self.form is not None and params and params.get("explain"):
+            own = next((c.basis for c in self.form.conditions if c.code == code and c.explain == params["explain"]
+                        and c.basis), "")
+            if own:
+                return own
+        return self.basis.get(str(code), "")
 
     def severity(self, code: Code, default: Severity) -> Severity:
         """The severity this campaign gives `code` (config overrides the built-in default)."""
@@ -568,24 +606,102 @@ def _documents(c: dict[str, Any], where: str, p: _Problems) -> tuple[DocumentRol
     return tuple(roles)
 
 
+NO_SUBJECT = r"(?!)(?P<unit>)(?P<studio>)"   # matches nothing: a campaign without a subject convention
+
+
 def _subject(c: dict[str, Any], where: str, p: _Problems) -> SubjectRule:
     w = f"{where}.subject"
+    present = "subject" in c
     t = p.watch(w, _get(c, "subject", dict, {}, where, p))
+    # `required = false` (or no [subject] table at all): the notice prescribes no subject, so none is rejected.
+    enforced = present and _get(t, "required", bool, True, w, p)
     source = _get(t, "pattern", str, "", w, p)
     pattern = _regex(source, f"{w}.pattern", p) if source else None
     if source and pattern and not {"unit", "studio"} <= set(pattern.groupindex):
         p.add(f"{w}.pattern", "must have the named groups (?P<unit>…) and (?P<studio>…)")
-    if not source:
-        p.add(f"{w}.pattern", "is required")
+    if not source and enforced:
+        p.add(f"{w}.pattern", "is required (or `required = false` when the notice prescribes no subject)")
     prefixes = _get(t, "strip_prefixes", str, r"^(?:(?:re|fw|fwd|回复|答复|转发)\s*[:：]\s*)+", w, p)
     return SubjectRule(
-        pattern=pattern or re.compile(r"(?!)(?P<unit>)(?P<studio>)"),
+        pattern=pattern or re.compile(NO_SUBJECT),
         studio_pattern=_regex(_get(t, "studio_pattern", str, ".+", w, p), f"{w}.studio_pattern", p) or re.compile(".+"),
         example=_get(t, "example", str, "", w, p),
         strip_prefixes=_regex(prefixes, f"{w}.strip_prefixes", p) or re.compile(r"(?!)"),
         organisation_markers=_str_list(t, "organisation_markers", (), w, p),
-        attachment_same_as_subject=_get(t, "attachment_same_as_subject", bool, True, w, p),
+        attachment_same_as_subject=_get(t, "attachment_same_as_subject", bool, enforced, w, p) and enforced,
+        enforced=enforced,
     )
+
+
+_SAYS_NOTICE = "通知要求"
+
+
+def _override_problems(code: str, variant: str, text: str, own: bool, where: str, p: _Problems) -> None:
+    """A wording override may use only known placeholders, and an office rule's may not cite the notice."""
+    from string import Formatter
+
+    from pipeline.messages import PARAM_NAMES, PHRASE_NAMES
+
+    try:
+        names = {name for _lit, name, _spec, _conv in Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        p.add(where, f"not a valid template: {exc}")
+        return
+    unknown = sorted(names - PHRASE_NAMES - PARAM_NAMES)
+    if unknown:
+        p.add(where, f"unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)}")
+    if own and _SAYS_NOTICE in text:
+        p.add(where, f"{code} is the office's own rule (basis = \"office\"): its wording may not cite the notice "
+                     "(write {per_notice}, which cites it only for rules with a clause)")
+
+
+def _basis(c: dict[str, Any], where: str, p: _Problems) -> dict[str, str]:
+    """`[basis]`: finding code -> the notice's clause ("四.6") or "office" (the office's own addition)."""
+    out: dict[str, str] = {}
+    for code, clause in _get(c, "basis", dict, {}, where, p).items():
+        w = f"{where}.basis.{code}"
+        if code not in Code.__members__:
+            p.add(w, "unknown finding code")
+        elif not isinstance(clause, str) or not clause.strip():
+            p.add(w, 'expected the clause of the notice ("四.6") or "office"')
+        else:
+            out[code] = clause.strip()
+    return out
+
+
+WORDING_PHRASES = ("materials", "subject_format", "evidence", "leader", "conditions")
+
+
+def _wording(c: dict[str, Any], where: str, basis: dict[str, str], p: _Problems) -> Wording:
+    """`[wording]`: the notice's own terms (WORDING_PHRASES) and, per `CODE` or `"CODE.variant"` table, a
+    `message` and/or `fix` replacing the built-in wording."""
+    from pipeline.findings import is_office_basis
+    from pipeline.messages import variants
+
+    w = f"{where}.wording"
+    t = _get(c, "wording", dict, {}, where, p)
+    known = {f"{code}.{variant}" if variant else str(code) for code, variant in variants()}
+    phrases: dict[str, str] = {}
+    overrides: dict[str, tuple[str | None, str | None]] = {}
+    for key, value in t.items():
+        if key in WORDING_PHRASES:
+            if isinstance(value, str):
+                phrases[key] = value
+            else:
+                p.add(f"{w}.{key}", f"expected str, got {type(value).__name__}")
+            continue
+        if key not in known or not isinstance(value, dict):
+            p.add(f"{w}.{key}", f"expected one of {', '.join(WORDING_PHRASES)}, or a table named for a finding "
+                                'code (or "CODE.variant") with message and/or fix')
+            continue
+        o = p.watch(f"{w}.{key}", value)
+        message, fix = _get(o, "message", str, None, f"{w}.{key}", p), _get(o, "fix", str, None, f"{w}.{key}", p)
+        code = key.partition(".")[0]
+        for name, text in (("message", message), ("fix", fix)):
+            if text is not None:
+                _override_problems(code, key, text, is_office_basis(basis.get(code, "")), f"{w}.{key}.{name}", p)
+        overrides[key] = (message, fix)
+    return Wording(**phrases, overrides=overrides)
 
 
 def _severities(c: dict[str, Any], where: str, p: _Problems) -> dict[str, Severity]:
@@ -654,7 +770,7 @@ def _form(c: dict[str, Any], where: str, p: _Problems) -> FormRules | None:
                 category=_get(cond, "category", str, "", cw, p), field=_get(cond, "field", str, "", cw, p),
                 any_of=_str_list(cond, "any_of", (), cw, p), none_of=_str_list(cond, "none_of", (), cw, p),
                 explain=_get(cond, "explain", str, "", cw, p), within_years=_get(cond, "within_years", int, 0, cw, p),
-                code=code))
+                code=code, basis=_get(cond, "basis", str, "", cw, p).strip()))
     names = {spec.name for spec, _ in specs}
     for cond in conditions:
         if cond.field not in names:
@@ -693,6 +809,8 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         p.add(f"{where}.deadline", "is required")
     deadline = _moment(c.get("deadline"), tz, True, f"{where}.deadline", p) if "deadline" in c else None
     opens = _moment(c["opens"], tz, False, f"{where}.opens", p) if "opens" in c else None
+    basis = _basis(c, where, p)
+    prefix = _get(c, "unit_name_prefix", str, "", where, p)
     campaign = Campaign(
         id=cid, title=_get(c, "title", str, cid, where, p), office=_get(c, "office", str, "", where, p),
         contact=_get(c, "contact", str, "", where, p), mailbox=_get(c, "mailbox", str, "", where, p).lower(),
@@ -708,6 +826,8 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         archive_required=_get(c, "archive_required", bool, True, where, p), severities=_severities(c, where, p),
         form=_form(c, where, p), summary_table=_summary_table(c, where, p),
         late_window_days=_get(c, "late_window_days", int, 60, where, p),
+        wording=_wording(c, where, basis, p), basis=basis,
+        unit_name_prefix=_regex(prefix, f"{where}.unit_name_prefix", p) if prefix else None,
     )
     return campaign if deadline else None
 

@@ -48,6 +48,25 @@ class Code(StrEnum):
     STUDIO_CONFLICT = "STUDIO_CONFLICT"  # a studio already submitted from another sender: neither replaces the other
 
 
+# The basis of a rule that the notice does not set: the office added it (`basis = "office"` in the campaign).
+# Such a rule may ask staff to look (review) but never rejects, and its wording never cites the notice.
+OFFICE_BASIS = "office"
+
+
+def is_office_basis(basis: str) -> bool:
+    """Whether `basis` marks the office's own addition rather than a clause of the notice."""
+    return basis.strip().lower() == OFFICE_BASIS
+
+
+def basis_label(basis: str) -> str:
+    """How staff read a finding's basis: the notice's clause, the office's own rule, or nothing recorded."""
+    if not basis.strip():
+        return "未注明"
+    if is_office_basis(basis):
+        return "本单位补充要求（通知未规定，只转人工核实）"
+    return f"通知{basis.strip()}"
+
+
 class Severity(StrEnum):
     """How much a finding weighs: reject decides the verdict, review asks for a person."""
 
@@ -79,6 +98,11 @@ class Finding:
     file: str = ""
     fix: str = ""
     note: str = ""      # technical detail for staff (English tool output); never sent to the sender
+    basis: str = ""     # the notice's clause the rule implements ("四.6"), "office", or "" (not recorded)
+    # What the wording was made from, so a campaign's own phrases can be filled in later
+    # (messages.for_campaign): the variant and the raw template values.
+    variant: str = field(default="", compare=False, repr=False)
+    params: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     def as_dict(self) -> dict[str, str]:
         """The shape `intake submissions --json` prints for one reason."""
@@ -112,4 +136,4 @@ def verdict_for(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
 def finding_row(f: Finding) -> dict[str, str]:
     """A finding as the columns of its database row."""
     return {"code": str(f.code), "severity": str(f.severity), "message": f.message, "fix": f.fix, "file": f.file,
-            "note": f.note}
+            "note": f.note, "basis": f.basis}

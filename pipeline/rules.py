@@ -16,6 +16,7 @@ from pipeline.forms import MaterialFacts, best_narrative
 from pipeline.identify import EVIDENCE, IMAGE_FORMATS, OTHER, FileFacts, names_material
 from pipeline.messages import (
     default_severity,
+    for_campaign,
     make_finding,
     unreadable_reason,
     unsafe_reason,
@@ -71,7 +72,10 @@ def format_moment(moment: datetime, campaign: Campaign) -> str:
 
 
 def check_subject(subject: str, campaign: Campaign) -> list[Finding]:
-    """SUBJECT_FORMAT or NOT_RECOMMENDING_UNIT, from the subject alone."""
+    """SUBJECT_FORMAT or NOT_RECOMMENDING_UNIT, from the subject alone (nothing where the notice prescribes
+    no subject)."""
+    if not campaign.subject.enforced:
+        return []
     parts = parse_subject(subject, campaign)
     if parts.well_formed:
         if unit_kind(parts.unit, campaign) is None:
@@ -256,7 +260,12 @@ def check_one_studio(facts: SubmissionFacts, campaign: Campaign) -> list[Finding
 
 
 def evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
-    """Every finding for one submission, in the order a clerk would read them."""
+    """Every finding for one submission, in the order a clerk would read them, in the campaign's words, each
+    with the clause of the notice it rests on; a rule the office added itself at most asks for review."""
+    return [for_campaign(f, campaign) for f in _evaluate(facts, campaign)]
+
+
+def _evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
     findings = check_subject(facts.subject, campaign)
     several = check_one_studio(facts, campaign)
     if several:  # the materials of each are judged when each comes in its own message

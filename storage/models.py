@@ -124,6 +124,8 @@ class FindingRow(Base):
     fix: Mapped[str] = mapped_column(Text, default="")
     file: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")  # technical detail for staff only
+    # The notice's clause the rule implements ("四.6"), "office" for the office's own rule, "" if not recorded
+    basis: Mapped[str] = mapped_column(Text, default="")
 
 
 class Document(Base):
