@@ -90,10 +90,19 @@ def read_docx_layout(path: Path) -> DocxLayout:
     """Tables as grid-placed cells (never python-docx's row.cells, which repeats merged cells) plus loose text."""
     body = _body(path)
     tables: list[tuple[tuple[GridCell, ...], ...]] = []
-    _collect(body, lambda tbl: tables.append(_placed_rows(tbl)))
-    walker = _TextWalker(into_tables=False)
+    # A one-cell table around the whole form (or around a block of it, at any depth) is layout, not a table:
+    # its paragraphs (申报单位：…) are loose text and the tables inside it are the form's own.
+    _collect(body, lambda tbl: None if is_wrapper_table(tbl) else tables.append(_placed_rows(tbl)))
+    walker = _TextWalker(into_tables=False, into_wrappers=True)
     walker.walk(body)
     return DocxLayout(tables=tuple(tables), paragraphs=tuple(walker.paragraphs))
+
+
+def is_wrapper_table(tbl: etree._Element) -> bool:
+    """Whether a w:tbl is one row of one cell: a frame drawn around content, which holds no label/value grid."""
+    rows = [tr for tr in _find(tbl, "tr", stop="tbl")
+            if _first(_first(tr, "trPr"), "del") is None]   # a deleted row is gone once revisions are accepted
+    return len(rows) == 1 and sum(1 for _ in _find(rows[0], "tc", stop="tbl")) == 1
 
 
 def _local(el: etree._Element) -> str | None:
@@ -123,8 +132,9 @@ def _children(el: etree._Element) -> Iterator[etree._Element]:
 class _TextWalker:
     """Collects paragraph texts from a subtree, honouring fields, revisions and text boxes."""
 
-    def __init__(self, into_tables: bool) -> None:
+    def __init__(self, into_tables: bool, into_wrappers: bool = False) -> None:
         self.into_tables = into_tables
+        self.into_wrappers = into_wrappers   # still read one-cell layout tables as running text
         self.paragraphs: list[str] = []
         # One entry per open complex field: True once its "separate" is reached (the result shows).
         self._fields: list[bool] = []
@@ -138,7 +148,7 @@ class _TextWalker:
                 continue
             if name == "p":
                 self._paragraph(child)
-            elif name == "tbl" and not self.into_tables:
+            elif name == "tbl" and not self.into_tables and not (self.into_wrappers and is_wrapper_table(child)):
                 continue  # a cell's own text; its nested tables are listed on their own
             elif name in ("t", "tab", "ptab", "br", "cr", "noBreakHyphen", "fldChar"):
                 self._inline(name, child)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from parsers import normalize
 from parsers.docx_text import DocxLayout
+from parsers.labels import LabelIndex
 
 Normaliser = Callable[[str], object]
 KINDS: dict[str, Normaliser] = {
@@ -109,18 +110,47 @@ def _labels_pattern(label: str, anywhere: bool = False) -> re.Pattern[str]:
 class _Grid:
     """All cells of a document's tables, addressable by (table, row, column)."""
 
-    def __init__(self, layout: DocxLayout, labels: set[str]) -> None:
+    def __init__(self, layout: DocxLayout, labels: set[str], sections: set[str] | None = None,
+                 index: LabelIndex | None = None) -> None:
         self.rows: list[list[list[_Cell]]] = [
             [[_Cell(t, c.row, c.col, c.span, c.text, c.continued) for c in row] for row in table]
             for t, table in enumerate(layout.tables)]
         self.labels = labels
         self.excluded: set[tuple[int, int]] = set()   # (table, row) of the member table
+        # Cells whose text is not one of the config's spellings but means a field (领衔人, 组建日期 …).
+        self.meant: dict[_Cell, str] = self._reworded(index, sections or set()) if index else {}
 
     def cells(self) -> list[_Cell]:
         return [c for table in self.rows for row in table for c in row if (c.table, c.row) not in self.excluded]
 
     def is_label(self, cell: _Cell) -> bool:
-        return cell.key in self.labels
+        return cell.key in self.labels or cell in self.meant
+
+    def _reworded(self, index: LabelIndex, sections: set[str]) -> dict[_Cell, str]:
+        """Reworded labels, told from values the way a reader tells them: by where they stand. A cell right
+        after a field's label is that field's value even when it reads like a label (工作岗位及职务 |
+        工作室负责人), and so is a cell in the row under a row of labels (labels over values)."""
+        meant: dict[_Cell, str] = {}
+        for table in self.rows:
+            above_all_labels = False
+            for row in table:
+                after_label, filled, labelled = False, 0, 0
+                for cell in sorted(row, key=lambda c: c.col):
+                    if cell.continued or not cell.text.strip():
+                        after_label = False
+                        continue
+                    filled += 1
+                    if cell.key in self.labels:
+                        labelled += 1
+                        after_label = cell.key not in sections   # a section title has no value beside it
+                        continue
+                    name = None if after_label or above_all_labels else index.field_of(cell.text)
+                    if name is not None:
+                        meant[cell] = name
+                        labelled += 1
+                    after_label = name is not None
+                above_all_labels = filled >= 2 and labelled == filled
+        return meant
 
     def right_of(self, cell: _Cell) -> _Cell | None:
         row = self.rows[cell.table][cell.row]
@@ -140,21 +170,27 @@ def read_form(layout: DocxLayout, schema: FormSchema) -> FormRecord:
     record = FormRecord()
     labels = {normalize.label_key(label) for spec in (*schema.fields, *schema.header_fields)
               for label in spec.labels}
-    labels |= {normalize.label_key(s) for s in schema.section_labels}
+    sections = {normalize.label_key(s) for s in schema.section_labels}
+    labels |= sections
     if schema.members:
         labels |= {normalize.label_key(label) for col in schema.members.columns for label in col.labels}
-    grid = _Grid(layout, labels)
+    index = LabelIndex((spec.name, spec.labels) for spec in (*schema.fields, *schema.header_fields))
+    grid = _Grid(layout, labels, sections, index)
     if schema.members:
         record.members = _read_members(grid, schema)
     for spec in schema.header_fields:
         raw = _header_value(layout.paragraphs, spec)
         if raw is None:
-            raw = _table_value(grid, spec)
+            raw = _table_value(grid, spec, index)
+        if raw is None:
+            raw = _reworded_line_value(layout.paragraphs, spec, index)
         _store(record, spec, raw or "")
     for spec in schema.fields:
-        raw = _table_value(grid, spec)
+        raw = _table_value(grid, spec, index)
         if raw is None:   # the label is in no table: a form typed as lines ("姓名：张三　　性别：男")
             raw = _header_value(layout.paragraphs, spec)
+        if raw is None:
+            raw = _reworded_line_value(layout.paragraphs, spec, index)
         _store(record, spec, raw or "")
     return record
 
@@ -209,8 +245,20 @@ def _header_value(paragraphs: Sequence[str], spec: FieldSpec) -> str | None:
     return None
 
 
-def _find_label(grid: _Grid, spec: FieldSpec) -> tuple[_Cell, str] | None:
-    """The first cell holding one of the field's labels (exact first, then "label：value" in one cell)."""
+_COLON = re.compile(r"[:：]")
+
+
+def _reworded_inline(text: str, spec: FieldSpec, index: LabelIndex) -> str | None:
+    """The value of "领衔人：张三" when the words before the colon mean `spec`, else None."""
+    parts = _COLON.split(text, maxsplit=1)
+    if len(parts) == 2 and parts[1].strip() and index.field_of(parts[0]) == spec.name:
+        return parts[1].strip()
+    return None
+
+
+def _find_label(grid: _Grid, spec: FieldSpec, index: LabelIndex | None = None) -> tuple[_Cell, str] | None:
+    """The first cell holding one of the field's labels: as the config spells it (alone, then "label：value"),
+    then reworded (alone, then "label：value")."""
     cells = grid.cells()
     wanted = [normalize.label_key(label) for label in spec.labels]
     for key in wanted:
@@ -223,12 +271,29 @@ def _find_label(grid: _Grid, spec: FieldSpec) -> tuple[_Cell, str] | None:
             m = pattern.match(cell.text) if not cell.continued else None
             if m and not grid.is_label(cell):
                 return cell, m.group("value")
+    reworded = next((cell for cell in cells if grid.meant.get(cell) == spec.name), None)
+    if reworded is not None:
+        return reworded, ""
+    for cell in cells if index is not None else ():
+        value = None if cell.continued or grid.is_label(cell) else _reworded_inline(cell.text, spec, index)
+        if value is not None:
+            return cell, value
     return None
 
 
-def _table_value(grid: _Grid, spec: FieldSpec) -> str | None:
+def _reworded_line_value(paragraphs: Sequence[str], spec: FieldSpec, index: LabelIndex) -> str | None:
+    """`负责人：张三　　性别：男` typed as a line: the value after a reworded label, up to the next gap."""
+    for paragraph in paragraphs:
+        for segment in re.split(r"[\s\u3000]{2,}|\t", paragraph.strip()):
+            value = _reworded_inline(segment, spec, index)
+            if value is not None:
+                return _DATE_TAIL.sub("", value).strip() if spec.kind != "month" else value
+    return None
+
+
+def _table_value(grid: _Grid, spec: FieldSpec, index: LabelIndex | None = None) -> str | None:
     """The raw text of a field's value, or None when its label is nowhere in the form."""
-    found = _find_label(grid, spec)
+    found = _find_label(grid, spec, index)
     if found is None:
         return None
     cell, inline = found

@@ -301,3 +301,20 @@ def test_control_characters_in_the_text_are_dropped(tmp_path: Path) -> None:
                      "</w:tc></w:tr></w:tbl>")
     assert read_docx_text(path).paragraphs[1:3] == ("姓名31m张三", "单位")
     assert read_docx_tables(path) == [[["单位"]]]
+
+
+def test_one_cell_layout_tables_are_frames_not_tables(tmp_path: Path) -> None:
+    """A clerk's form drawn inside a one-cell table (twice, here): its lines are loose text and only the
+    real table inside is a table; a one-row table of two cells is still a table."""
+    from parsers.docx_text import read_docx_layout
+
+    def tbl(rows: list[list[str]]) -> str:
+        body = "".join("<w:tr>" + "".join(f"<w:tc>{c}</w:tc>" for c in row) + "</w:tr>" for row in rows)
+        return f"<w:tbl><w:tblPr/>{body}</w:tbl>"
+
+    form = tbl([[_p("姓名"), _p("张三")], [_p("性别"), _p("男")]])
+    frame = tbl([[_p("申报单位：某公司") + form + _p("")]])
+    layout = read_docx_layout(make_docx(tmp_path, tbl([[frame + _p("")]]) + tbl([[_p("甲"), _p("乙")]])))
+    assert "申报单位：某公司" in layout.paragraphs
+    assert [[[c.text for c in row] for row in t] for t in layout.tables] == [
+        [["姓名", "张三"], ["性别", "男"]], [["甲", "乙"]]]

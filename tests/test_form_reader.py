@@ -176,3 +176,109 @@ def test_a_member_table_with_a_gender_column(tmp_path: Path, campaign: Campaign)
     record = read(tmp_path, campaign, table(TOP + LEADER + BUILD + members))
     assert [m["name"] for m in record.members] == ["李四"] and record.members[0]["post"] == "班组长"
     assert record.values["leader_gender"] == "男"
+
+
+# --- labels as clerks reword them (issue 15, section 4) ---------------------------------------------------
+
+def _reworded(rows: list[list[Cell]], old: str, new: str) -> list[list[Cell]]:
+    """`rows` with the first label cell reading `old` retyped as `new` (the clerk edited the template)."""
+    out, done = [], False
+    for row in rows:
+        cells: list[Cell] = []
+        for cell in row:
+            text = cell if isinstance(cell, str) else cell[0]
+            if not done and text == old:
+                cell, done = (new if isinstance(cell, str) else (new, *cell[1:])), True  # type: ignore[assignment]
+            cells.append(cell)
+        out.append(cells)
+    assert done, old
+    return out
+
+
+@pytest.mark.parametrize("field, old, new, value", [
+    ("leader_name", "姓名", "工作室负责人", "张三"), ("leader_name", "姓名", "领衔人", "张三"),
+    ("leader_name", "姓名", "牵头人", "张三"), ("leader_name", "姓名", "负责人姓名", "张三"),
+    ("leader_name", "姓名", "领衔人（姓名）", "张三"),
+    ("established", "成立时间", "创建时间", "2019-03"), ("established", "成立时间", "组建日期", "2019-03"),
+    ("established", "成立时间", "成立年月", "2019-03"), ("established", "成立时间", "工作室组建时间", "2019-03"),
+    ("established", "成立时间", "创 建 日 期：", "2019-03"),
+    ("leader_phone", "联系电话", "手机", "13812345678"), ("leader_phone", "联系电话", "联系方式", "13812345678"),
+    ("leader_phone", "联系电话", "电话号码", "13812345678"), ("leader_phone", "联系电话", "带头人手机号码", "13812345678"),
+    ("leader_birth", "出生年月", "出生日期", "1975-06"), ("leader_birth", "出生年月", "带头人出生年月", "1975-06"),
+    ("member_count", "成员数", "团队成员人数", 7), ("location", "工作室地点", "工作室地址", "一车间"),
+])
+def test_a_reworded_label_is_read_by_its_meaning(tmp_path: Path, campaign: Campaign, field: str, old: str, new: str,
+                                                 value: object) -> None:
+    rows = _reworded(TOP + LEADER + BUILD + MEMBERS, old, new)
+    record = read(tmp_path, campaign, table(rows))
+    assert record.values[field] == value
+    assert record.missing == [] and record.unreadable == []
+    assert record.values["leader_post"] == "车间主任" and len(record.members) == 2
+
+
+def test_reworded_labels_typed_inline_and_as_lines(tmp_path: Path, campaign: Campaign) -> None:
+    leader = [[("工作室带头人情况", 1, "restart"), ("领衔人：张三", 2), ("性 别：女", 2), "组建日期：", "2018年4月"]]
+    top = [["工作室名称", ("张三创新工作室", 2), "所属行业", ("制造业", 3)]]
+    record = read(tmp_path, campaign, table(top + leader + LEADER[1:] + BUILD + MEMBERS))
+    assert (record.values["leader_name"], record.values["established"]) == ("张三", "2018-04")
+    lines = "".join(_runs(line) for line in ["工作室负责人：王五　　手机：139 1234 5678", "组建日期：2020年6月"])
+    record = read(tmp_path, campaign, lines, before="申报单位（盖章）：某某公司　　　　年　月　日")
+    v = record.values
+    assert (v["leader_name"], v["leader_phone"], v["established"]) == ("王五", "13912345678", "2020-06")
+    assert v["applicant_unit"] == "某某公司"
+
+
+@pytest.mark.parametrize("label", ["联系人电话", "成员姓名", "带头人出生年月", "推荐单位", "联系人", "单位负责人签字",
+                                   "工作室带头人情况"])
+def test_a_label_that_only_contains_a_word_takes_no_other_fields_value(tmp_path: Path, campaign: Campaign,
+                                                                       label: str) -> None:
+    """The template's 姓名 / 联系电话 are gone and an unrelated label stands in their place: the field stays
+    blank (and is reported), it does not take the value next to a label that merely contains one of its words."""
+    rows = _reworded(_reworded(TOP + LEADER + BUILD + MEMBERS, "姓名", label), "联系电话", label)
+    record = read(tmp_path, campaign, table(rows), before="")
+    assert record.values["leader_name"] is None and record.values["leader_phone"] is None
+    assert {"姓名", "联系电话"} <= set(record.missing)
+    if label == "带头人出生年月":   # it does mean the birth month: the first one is read as such
+        assert record.values["leader_birth"] == "1975-06"
+    assert record.values["applicant_unit"] is None   # 推荐单位 is the federation, never the applicant
+
+
+def test_a_value_that_reads_like_a_label_stays_a_value(tmp_path: Path, campaign: Campaign) -> None:
+    """工作室负责人 as the leader's post (right of 工作岗位及职务), 手机 as a member's post, 负责人 under a
+    header row: values, not labels, wherever they stand."""
+    leader = [row[:] for row in LEADER]
+    leader[2] = [("", 1, "continue"), "工作岗位及职务", "工作室负责人", "主要技能特长", ("数控加工", 3)]
+    record = read(tmp_path, campaign, table(TOP + leader + BUILD + MEMBERS))
+    assert record.values["leader_post"] == "工作室负责人" and record.values["leader_name"] == "张三"
+    below = [["领衔人", "性别", "出生年月", "学历", "职称/技术等级", "工作岗位及职务", "联系电话"],
+             ["赵六", "女", "1980.02", "本科", "高级技师", "负责人", "13812345678"]]
+    record = read(tmp_path, campaign, table(TOP + below + BUILD + MEMBERS))
+    assert (record.values["leader_name"], record.values["leader_post"]) == ("赵六", "负责人")
+
+
+def test_label_index_meaning(campaign: Campaign) -> None:
+    from parsers.labels import LabelIndex
+
+    assert campaign.form is not None
+    schema = campaign.form.schema
+    index = LabelIndex((f.name, f.labels) for f in (*schema.fields, *schema.header_fields))
+    assert index.field_of("工作室　负责人：") == "leader_name"
+    assert index.field_of("ＣＲＥＡＴＥ") is None
+    assert index.field_of("组建") == "established"            # 时间 left off, where nothing else is meant
+    assert index.field_of("申报单位（盖章）") == "applicant_unit"
+    assert index.field_of("带头人工作室名称") == "studio_name"   # the longer meaning wins
+    assert index.field_of("2019年组建") is None                 # a value, not a label
+    assert index.field_of("工作室负责人、车间主任") is None
+
+
+# --- the whole form inside a one-cell layout table (issue 15, section 4) ----------------------------------
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_a_form_inside_one_cell_layout_tables_is_read(tmp_path: Path, campaign: Campaign, depth: int) -> None:
+    inner = _runs("申报单位：正定县某机械公司　　　　2025年5月19日") + table(TOP + LEADER + BUILD + MEMBERS) + "<w:p/>"
+    for _ in range(depth):
+        inner = table([[inner]], cols=1) + "<w:p/>"
+    record = read(tmp_path, campaign, inner, before="")
+    assert record.values["applicant_unit"] == "正定县某机械公司"
+    assert record.values["leader_name"] == "张三" and len(record.members) == 2
+    assert record.missing == [] and record.unreadable == []
