@@ -21,11 +21,11 @@ from storage import repo
 from storage import staff as staff_repo
 from storage.models import Submission
 
-SUMMARY_TITLE = "石家庄市劳模和工匠人才（名师、名医）创新工作室入库汇总表"
-COLUMNS = ("序号", "推荐单位", "申报单位", "工作室名称", "带头人姓名", "年龄", "性别", "职务", "技术等级/职称",
-           "曾获最高荣誉", "主要技术特长", "专业领域", "成员人数", "成立时间", "所属行业")
-# Column widths in Excel characters, chosen so that the table fills an A4 landscape page.
-WIDTHS = (5, 14, 16, 18, 8, 5, 5, 12, 12, 16, 16, 12, 6, 10, 10)
+# Column widths in Excel characters for the columns the notices print, chosen so that a table fills an A4
+# landscape page; another column gets a width from its header's length.
+KNOWN_WIDTHS = {"序号": 5, "推荐单位": 14, "申报单位": 16, "工作室名称": 18, "带头人姓名": 8, "年龄": 5, "性别": 5,
+                "职务": 12, "技术等级/职称": 12, "曾获最高荣誉": 16, "主要技术特长": 16, "专业领域": 12, "成员人数": 6,
+                "成立时间": 10, "所属行业": 10}
 YEAR_MONTH = re.compile(r"^\s*(\d{4})\D{1,3}(\d{1,2})")
 
 
@@ -69,22 +69,32 @@ class Layout:
     widths: tuple[int, ...]
 
 
-SJZ_FIELDS = ("seq", "recommending_unit", "applicant_unit", "studio_name", "leader_name", "leader_age",
-              "leader_gender", "leader_post", "leader_title", "leader_honour", "leader_specialty", "innovation_field",
-              "member_count", "established", "industry")
+# A campaign whose notice prints no summary table still gets a plain one from what every form gives.
+GENERIC_COLUMNS = (("seq", "序号"), ("recommending_unit", "推荐单位"), ("studio_name", "工作室名称"),
+                   ("category", "类别"), ("leader_name", ""), ("leader_title", "职称/技术等级"),
+                   ("leader_phone", "联系电话"), ("member_count", "成员人数"))
+
+
+def widths_for(headers: tuple[str, ...]) -> tuple[int, ...]:
+    """Column widths: the known ones, else from the header's length."""
+    return tuple(KNOWN_WIDTHS.get(h, 30 if len(h) > 6 else max(8, 2 * len(h) + 2)) for h in headers)
 
 
 def layout_for(campaign: Campaign) -> Layout:
-    """The campaign's `summary_table` (columns in order, each headed by its first label, and its title), else
-    the Shijiazhuang 附件2."""
+    """The campaign's `summary_table` (columns in order, each headed by its first label, and its title); for a
+    campaign without one, a plain table of the studio, its leader (in the campaign's word) and its size, titled
+    after the campaign. Nothing of one notice's table is printed for another's."""
     rules = campaign.summary_table
     if rules is None or not rules.table.columns:
-        return Layout(SUMMARY_TITLE, SJZ_FIELDS, COLUMNS, WIDTHS)
+        fields = {spec.name for spec in campaign.form.schema.fields} if campaign.form is not None else set()
+        chosen = [(name, header or campaign.wording.leader) for name, header in GENERIC_COLUMNS
+                  if name in ("seq", "recommending_unit", "studio_name") or name in fields
+                  or (name == "category" and campaign.categories)]
+        headers = tuple(header for _, header in chosen)
+        return Layout(f"{campaign.title}汇总表", tuple(name for name, _ in chosen), headers, widths_for(headers))
     names = tuple(col.name for col in rules.table.columns)
     headers = tuple(col.labels[0] for col in rules.table.columns)
-    known = dict(zip(COLUMNS, WIDTHS))
-    widths = tuple(known.get(h, 30 if len(h) > 6 else max(8, 2 * len(h) + 2)) for h in headers)
-    return Layout(rules.title or f"{campaign.title}汇总表", names, headers, widths)
+    return Layout(rules.title or f"{campaign.title}汇总表", names, headers, widths_for(headers))
 
 
 def _cell(name: str, sub: Submission, f: dict[str, Any], campaign: Campaign) -> Any:
@@ -110,7 +120,7 @@ def summary_row(sub: Submission, campaign: Campaign, layout: Layout | None = Non
 def _unit_order(campaign: Campaign) -> dict[str, int]:
     """Units in roster order (counties, industry unions, enterprises) so the table reads like the roster."""
     names = [unit for kind in campaign.units for unit in kind.roster]
-    return {unit_key(name): i for i, name in enumerate(names)}
+    return {unit_key(name, campaign): i for i, name in enumerate(names)}
 
 
 def summary_rows(app: App, campaign: Campaign | None = None) -> list[list[Any]]:
@@ -126,13 +136,14 @@ def summary_rows(app: App, campaign: Campaign | None = None) -> list[list[Any]]:
         rows = [summary_row(s, campaign, layout) for s in
                 sorted(chosen, key=lambda s: (s.message.received_at, s.id))]
     # Grouped by recommending unit in roster order; stable, so receipt order is kept within a unit.
-    rows.sort(key=lambda r: (order.get(unit_key(r[unit_column] or ""), len(order)), r[unit_column] or ""))
+    rows.sort(key=lambda r: (order.get(unit_key(r[unit_column] or "", campaign), len(order)), r[unit_column] or ""))
     return [[i, *row] for i, row in enumerate(rows, 1)] if "seq" in layout.fields else rows
 
 
-def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE, columns: tuple[str, ...] = COLUMNS,
-               widths: tuple[int, ...] = WIDTHS) -> Path:
+def write_xlsx(rows: list[list[Any]], path: Path, title: str, columns: tuple[str, ...],
+               widths: tuple[int, ...] | None = None) -> Path:
     """The 汇总表 as a print-ready workbook: title row, header repeated on every page, A4 landscape."""
+    widths = widths or widths_for(columns)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, Side
     from openpyxl.utils import get_column_letter
@@ -168,9 +179,10 @@ def write_xlsx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE, co
     return path
 
 
-def write_docx(rows: list[list[Any]], path: Path, title: str = SUMMARY_TITLE, columns: tuple[str, ...] = COLUMNS,
-               widths: tuple[int, ...] = WIDTHS) -> Path:
+def write_docx(rows: list[list[Any]], path: Path, title: str, columns: tuple[str, ...],
+               widths: tuple[int, ...] | None = None) -> Path:
     """The 汇总表 as a Word table in the same layout, A4 landscape, header row repeated on every page."""
+    widths = widths or widths_for(columns)
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH

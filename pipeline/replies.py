@@ -77,13 +77,14 @@ def human_size(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
-def _documents_block(documents: list[ReceivedDocument]) -> list[str]:
+def _documents_block(documents: list[ReceivedDocument], campaign: Campaign) -> list[str]:
+    titles = {**ROLE_TITLES, "evidence": campaign.wording.evidence}   # 佐证材料, 证明材料 …: the notice's word
     ordered = [d for role in ROLE_ORDER for d in documents if d.role == role]
     ordered += [d for d in documents if d.role not in ROLE_ORDER]
     lines = []
     for doc in ordered[:MAX_DOCUMENTS]:
         words = f"，按Word字数统计约{doc.word_count}字" if doc.word_count is not None and doc.role == "narrative" else ""
-        lines.append(f"  · {ROLE_TITLES.get(doc.role, doc.role)}：{echo(doc.name, NAME_CHARS)}"
+        lines.append(f"  · {titles.get(doc.role, doc.role)}：{echo(doc.name, NAME_CHARS)}"
                      f"（{human_size(doc.size)}{words}）")
     if len(ordered) > MAX_DOCUMENTS:
         lines.append(f"  · ……另有{len(ordered) - MAX_DOCUMENTS}个文件，不再逐一列出")
@@ -118,20 +119,30 @@ def _time_left(campaign: Campaign, now: datetime) -> str:
     deadline = format_moment(campaign.deadline, campaign)
     if campaign.is_late(now):
         return f"本次申报已于{deadline}截止，逾期材料不再受理。"
-    return (f"申报截止时间为{deadline}，目前仍可修改后重新发送。请将修改后的全部材料重新打包，"
-            f"以相同主题再次发送；我们以截止前最后一次收到的材料为准。")
+    # Packing and the subject are said only where the campaign asks for them: a notice without an archive
+    # requirement or a subject convention must not be given one in our reply.
+    how = "重新打包，" if campaign.archive_required else ""
+    how += "以相同主题再次发送" if campaign.subject.enforced else "再次发送"
+    return f"申报截止时间为{deadline}，目前仍可修改后重新发送。请将修改后的全部材料{how}；我们以截止前最后一次收到的材料为准。"
+
+
+def what_was_sent(campaign: Campaign, unit: str, studio: str, subject: str) -> str:
+    """“正定县总工会张三创新工作室”的入库材料 (in the campaign's word for a submission), or, without a studio,
+    主题为“…”的邮件."""
+    if studio:
+        return f"“{echo(unit + studio, LABEL_CHARS)}”的{campaign.wording.materials}"
+    return f"主题为“{echo(subject, LABEL_CHARS)}”的邮件"
 
 
 def reply_text(verdict: Verdict, findings: list[Finding], documents: list[ReceivedDocument],
                ctx: ReplyContext, campaign: Campaign, now: datetime) -> str:
     """The Chinese body of the reply for `verdict`."""
     received = format_moment(ctx.received_at, campaign)
-    what = f"“{echo(ctx.unit + ctx.studio, LABEL_CHARS)}”的入库材料" if ctx.studio else \
-        f"主题为“{echo(ctx.subject, LABEL_CHARS)}”的邮件"
+    what = what_was_sent(campaign, ctx.unit, ctx.studio, ctx.subject)
     lines = ["您好！", ""]
     if verdict is Verdict.ACCEPTED:
         lines += [f"我们已于{received}收到贵单位报送的{what}。经系统初步核对，材料齐全、格式符合通知要求，已登记。", "",
-                  "收到的材料：", *_documents_block(documents), "", "后续由工作人员审核，请保持联系电话畅通。"]
+                  "收到的材料：", *_documents_block(documents, campaign), "", "后续由工作人员审核，请保持联系电话畅通。"]
     elif verdict is Verdict.REJECTED:
         lines += [f"我们于{received}收到贵单位报送的{what}。经系统核对，存在以下问题，暂不能受理：", "",
                   *_findings_block([f for f in findings if f.severity is Severity.REJECT]), ""]
@@ -141,7 +152,7 @@ def reply_text(verdict: Verdict, findings: list[Finding], documents: list[Receiv
         if not any(f.code is Code.LATE for f in findings):
             lines.append(_time_left(campaign, now))
     else:
-        received_block = ["收到的材料：", *_documents_block(documents), ""] if documents else []
+        received_block = ["收到的材料：", *_documents_block(documents, campaign), ""] if documents else []
         lines += [f"我们已于{received}收到贵单位报送的{what}，材料已登记。以下情况需要工作人员人工核实：", "",
                   *_findings_block(findings), "", *received_block, "工作人员核实后如需补充材料，会另行联系。"]
     contact = f"如有疑问，请联系{campaign.contact}。" if campaign.contact else ""

@@ -9,7 +9,6 @@ blocks (some) and scripts (all). The chart is table-based bars: SVG is dropped b
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,6 +25,7 @@ import markupsafe
 from parsers.names import normalize_name
 from pipeline.config import Campaign
 from pipeline.errors import DeliveryError
+from pipeline.findings import basis_label
 from pipeline.intake import App
 from pipeline.smtp import SmtpClient
 from pipeline.staff import REPLY_NAMES, VERDICT_NAMES, effective_verdict
@@ -110,16 +110,24 @@ def _counts(entries: list[Entry]) -> list[tuple[str, str, int]]:
     return [(v, VERDICT_NAMES[v], tally.get(v, 0)) for v in VERDICTS]
 
 
-def unit_key(name: str) -> str:
-    """A unit name for comparing roster and subjects: "石家庄市教科文卫工会" and "市教科文卫工会" are one unit."""
-    return re.sub(r"^(?:河北省)?(?:石家庄)?市?", "", normalize_name(name))
+def unit_key(name: str, campaign: Campaign | None = None) -> str:
+    """A unit name for comparing roster and subjects: normalised, without the prefix the campaign says a name
+    may carry or leave off (石家庄's `unit_name_prefix`: "石家庄市教科文卫工会" and "市教科文卫工会" are one
+    unit). Which prefix is the campaign's business, never the code's."""
+    key = normalize_name(name)
+    prefix = campaign.unit_name_prefix if campaign is not None else None
+    return prefix.sub("", key, count=1) if prefix is not None else key
 
 
 def silent_units(campaigns: tuple[Campaign, ...], entries: list[Entry]) -> list[tuple[str, str]]:
     """Roster units (every campaign) from which no judged submission has come, in roster order."""
-    heard = {unit_key(e.sub.recommending_unit) for e in entries if e.sub.recommending_unit and e.verdict != "ignored"}
-    return [(kind.label or kind.kind, unit) for c in campaigns for kind in c.units for unit in kind.roster
-            if unit_key(unit) not in heard]
+    silent = []
+    for c in campaigns:  # a unit's names are compared in its campaign's terms, and only with its campaign's mail
+        heard = {unit_key(e.sub.recommending_unit, c) for e in entries
+                 if e.sub.campaign == c.id and e.sub.recommending_unit and e.verdict != "ignored"}
+        silent += [(kind.label or kind.kind, unit) for kind in c.units for unit in kind.roster
+                   if unit_key(unit, c) not in heard]
+    return silent
 
 
 def _units(entries: list[Entry]) -> list[dict[str, Any]]:
@@ -203,9 +211,11 @@ def _printable(value: Any) -> Any:
 
 def _environment() -> jinja2.Environment:
     # autoescape=True for every template, not by extension: a subject must never become markup.
-    return jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
-                              finalize=_printable, undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
+                             finalize=_printable, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters["basis_label"] = basis_label
+    return env
 
 
 def render_html(data: ReportData) -> str:
@@ -224,7 +234,7 @@ def render_text(data: ReportData) -> str:
         lines.append(f"{c.title}：截止 {c.deadline}，{c.days_left}；截止当天收到 {len(c.deadline_day)} 封。")
     lines += ["", f"退回或待人工核实 {len(data.problems)} 封："]
     for e in data.problems:
-        codes = "、".join(f.code for f in e.sub.findings) or "-"
+        codes = "、".join(f.code + (f"（依据：{basis_label(f.basis)}）" if f.basis else "") for f in e.sub.findings) or "-"
         again = f"（本工作室以 #{e.sub.superseded_by} 为准）" if e.sub.superseded_by else ""
         lines.append(f"  #{e.sub.id} {e.verdict_name}「{e.sub.message.subject}」{codes}；回复：{e.reply_status}{again}")
     lines += ["", f"尚未报送的单位 {len(data.silent_units)} 个：" + "、".join(u for _k, u in data.silent_units)]
@@ -261,7 +271,7 @@ def make_report(app: App, out_dir: Path | None = None, *, send: bool = False) ->
     stamp = f"{now.astimezone(ZoneInfo(app.config.report.timezone)):%Y%m%d-%H%M}"
     html_path, xlsx_path = folder / f"report-{stamp}.html", folder / f"report-{stamp}.xlsx"
     html_path.write_text(render_html(data), encoding="utf-8")
-    write_workbook(data, xlsx_path)
+    write_workbook(data, xlsx_path, app.config.campaigns)
     text = render_text(data)
     if send:
         mail_report(app, text, html_path.read_text(encoding="utf-8"), xlsx_path, now)

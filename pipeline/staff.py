@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.config import Campaign
 from pipeline.errors import IntakeError
+from pipeline.findings import basis_label
 from pipeline.intake import App, message_workdir
 from pipeline.mail import HEADER_BYTES, decode_headers
 from pipeline.messages import echo
@@ -177,7 +178,10 @@ def _show_lines(sub: Submission, decisions: Sequence[StaffDecision], history: Se
     lines += [f"  [{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "")
               + (f"\n      说明：{f.note}" if f.note and f.severity == "review" else "") for f in sub.findings]
     lines += ["", f"文件（{len(sub.documents)}）："]
+    # Each finding says which clause of the notice it rests on, so staff can tell the notice's rules from
+    # the office's own (which only ever ask for review).
     lines += [f"  {d.role:10s} {d.name}  {d.format}  {human_size(d.size)}" for d in sub.documents]
+              + (f"\n      依据：{basis_label(f.basis)}" if f.basis else "")
     lines += ["", "表单字段："]
     lines += [f"  {key}: {_field_value(value)}" for key, value in sorted((sub.fields or {}).items())]
     reply = reply_summary(sub)

@@ -135,7 +135,9 @@ def test_days_left_and_the_daily_chart(site: Site) -> None:
     assert days_left(campaign, datetime(2025, 5, 27, 16, 0, tzinfo=UTC)) == "还有 2 天"  # 28 May, Beijing
     assert days_left(campaign, datetime(2025, 5, 30, 1, 0, tzinfo=UTC)) == "今天截止"
     assert days_left(campaign, datetime(2025, 5, 30, 16, 0, tzinfo=UTC)) == "已截止"
-    assert unit_key("石家庄市教科文卫工会") == unit_key("市教科文卫工会") != unit_key("新乐市总工会")
+    # The prefix a unit's name may leave off is the campaign's (unit_name_prefix), not the code's.
+    assert unit_key("石家庄市教科文卫工会", campaign) == unit_key("市教科文卫工会", campaign) != unit_key("新乐市总工会", campaign)
+    assert unit_key("石家庄市教科文卫工会") != unit_key("市教科文卫工会")
     assert per_day([], campaign.deadline.tzinfo) == []
     data = collect(app := build_app(load_config(site.config)), app.clock(), None)
     days = [d["date"] for d in data.per_day]
