@@ -10,9 +10,11 @@ decided in receipt order (`supersession.refresh`) and replies go out in ledger o
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import Config
@@ -72,16 +74,30 @@ def _needs_judging(message: Message, is_new: bool) -> bool:
     return is_new or message.status in (*UNFINISHED, PROCESSING)
 
 
-def ingest_file(app: App, path: Path) -> IngestResult:
+# When a message counts as judged, from its ledger row: only `intake demo` passes one (replaying old sample
+# mail as of the day it came); `ingest` and `run` always judge by the real clock.
+JudgedAt = Callable[[Message], datetime]
+
+
+def _judging_app(app: App, message: Message, judged_at: JudgedAt | None) -> App:
+    """`app`, or a copy whose clock stands still at `judged_at(message)` for this one message's judgement
+    (the verdict's time, its reply's date and the deadline sentence in it)."""
+    if judged_at is None:
+        return app
+    moment = judged_at(message)
+    return dataclasses.replace(app, clock=lambda: moment)
+
+
+def ingest_file(app: App, path: Path, judged_at: JudgedAt | None = None) -> IngestResult:
     """Ledger then process one file (what `ingest_bytes` does for bytes)."""
     message, is_new = record_file(app, path)
     if not _needs_judging(message, is_new):
         return IngestResult(message.source_key, "known")
-    return process_by_id(app, message.id, notify=True)
+    return process_by_id(_judging_app(app, message, judged_at), message.id, notify=True)
 
 
 def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
-                    step: Callable[[], None] = lambda: None) -> list[IngestResult]:
+                    step: Callable[[], None] = lambda: None, judged_at: JudgedAt | None = None) -> list[IngestResult]:
     """Record the files one after the other in the given order, each judged as soon as it is recorded,
     `workers` at a time (so recording the next files overlaps judging the first ones).
 
@@ -99,7 +115,8 @@ def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
             for i, path in enumerate(paths):
                 message, is_new = record_file(app, path)
                 if _needs_judging(message, is_new):
-                    futures[pool.submit(process_by_id, app, message.id, notify=True)] = i
+                    judge = _judging_app(app, message, judged_at)
+                    futures[pool.submit(process_by_id, judge, message.id, notify=True)] = i
                 else:
                     results[i] = IngestResult(message.source_key, "known")
                     step()

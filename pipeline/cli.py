@@ -7,13 +7,14 @@ import json
 import logging
 import os
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline import progress
-from pipeline.batch import ingest_file, ingest_parallel, worker_count
+from pipeline.batch import JudgedAt, ingest_file, ingest_parallel, worker_count
 from pipeline.bootstrap import build_app
 from pipeline.cli_db import db_group
 from pipeline.cli_staff import STAFF_COMMANDS
@@ -30,6 +31,7 @@ from pipeline.textsafe import json_text, terminal_text
 from pipeline.views import submission_json, submissions_table
 from storage import repo
 from storage import staff as staff_repo
+from storage.models import Message
 
 CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
 
@@ -94,16 +96,17 @@ def main(verbose: bool) -> None:
     guard_log_handlers()
 
 
-def _ingest_paths(app: App, paths: list[Path], workers: int = 1) -> list[IngestResult]:
+def _ingest_paths(app: App, paths: list[Path], workers: int = 1, judged_at: JudgedAt | None = None) -> list[IngestResult]:
     """Record and judge every message file in receipt order, see `ingest_parallel`; one at a time only when
-    judging runs in this process (then recording the next file could not overlap it)."""
+    judging runs in this process (then recording the next file could not overlap it). `judged_at`: the demo's
+    clock per message (never given by `ingest`)."""
     ordered = in_receipt_order(list(message_paths(paths)))
     with progress.tracking("处理邮件", len(ordered)) as bar:  # on stderr: stdout is the summary line
         if can_isolate(app.config):  # worker_count gives more than one worker only then
-            return ingest_parallel(app, ordered, workers, bar.step)
+            return ingest_parallel(app, ordered, workers, bar.step, judged_at)
         results = []
         for path in ordered:
-            results.append(ingest_file(app, path))
+            results.append(ingest_file(app, path, judged_at))
             bar.step()
         return results
 
@@ -136,13 +139,22 @@ def demo(workdir: Path, mail_dir: Path | None) -> None:
     """Process the bundled sample mail with the embedded Shijiazhuang 2025 defaults."""
     mail_dir = mail_dir or _bundled_samples()
     app = _app(demo_config(workdir))
-    results = _ingest_paths(app, [mail_dir], worker_count(app.config))
+    results = _ingest_paths(app, [mail_dir], worker_count(app.config), judged_at=demo_judged_at)
     written = _drain(app)
     with app.sessions() as session:
         click.echo(submissions_table(list(repo.submissions(session))))
     click.echo("")
     click.echo(_summary_line(results, written, app))
     click.echo(f"数据库与原始邮件：{workdir.resolve()}")
+
+
+DEMO_REPLY_DELAY = timedelta(minutes=3)
+
+
+def demo_judged_at(message: Message) -> datetime:
+    """The demo replays May 2025's sample mail: each message is judged, and its reply dated, a few minutes
+    after it came, as on that day; judged today, every rejection would say the call had closed."""
+    return message.received_at + DEMO_REPLY_DELAY
 
 
 def _bundled_samples() -> Path:

@@ -40,5 +40,10 @@ def header_receipt_time(path: Path) -> datetime:
 
 
 def in_receipt_order(paths: list[Path]) -> list[Path]:
-    """Files sorted by when the server received them, so the earlier of two copies is the original."""
-    return sorted(paths, key=lambda p: (header_receipt_time(p), str(p)))
+    """Files sorted by when the server received them, so the earlier of two copies is the original.
+
+    Two files received at the same moment (the same delivery saved twice) keep the order they were given in
+    (`message_paths`: as named on the command line, a folder's files by name): the first one named is the
+    original, the other the DUPLICATE, on every run. The sort is stable; no other tie-breaker.
+    """
+    return sorted(paths, key=header_receipt_time)

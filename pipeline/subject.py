@@ -55,19 +55,52 @@ def parse_subject(subject: str, campaign: Campaign) -> SubjectParts:
     return parts
 
 
+# What clerks type between the unit and the studio, or before 入库材料, to set the parts apart (after NFKC:
+# full-width ：＋－～｜ are ASCII by now; whitespace, quotes and 【】 are already gone). None of it is part of
+# either name, so it is dropped at the joints; inside a studio's name (和谐创新工作室、李四创新工作室, 买买提·艾力)
+# it stays, so the name reads and compares as the clerk wrote it in the form and the summary table.
+_JOINT = frozenset("—–‐‑−-_·・•‧、:+|~/,，;；")
+
+
+def _without_joints(text: str) -> tuple[str, list[int]]:
+    """`text` without joint characters, and for each kept character its index in `text`."""
+    where = [i for i, ch in enumerate(text) if ch not in _JOINT]
+    return "".join(text[i] for i in where), where
+
+
 def _parse(subject: str, campaign: Campaign) -> SubjectParts:
     text = clean_subject(subject, campaign)
     if len(text) > MAX_SUBJECT_CHARS:
         return SubjectParts(text[:MAX_SUBJECT_CHARS] + "…", "", "", False)
-    match = campaign.subject.pattern.fullmatch(text)
+    bare, where = _without_joints(text)
+    # Matched without the joints first (正定县总工会——张三创新工作室-入库材料 is the convention, punctuated);
+    # then as written, for a campaign whose pattern itself spells a separator.
+    parts = _split(bare, where, text, campaign)
+    if parts is None and bare != text:
+        parts = _split(text, list(range(len(text))), text, campaign)
+    return parts or SubjectParts(text, "", "", False)
+
+
+def _split(bare: str, where: list[int], text: str, campaign: Campaign) -> SubjectParts | None:
+    """Unit and studio of `bare` (which is `text` with the characters at `where` kept), or None if no match.
+
+    The unit is taken from `bare`; the studio from `text` between its first and last kept character, so
+    separators inside the studio's name survive and those around it don't. `text` of the result is
+    unit + studio + the rest, without joints, so a subject and an archive name punctuated differently agree.
+    """
+    match = campaign.subject.pattern.fullmatch(bare)
     if not match:
-        return SubjectParts(text, "", "", False)
-    unit, studio = match.group("unit"), match.group("studio")
-    both = unit + studio
-    for cut in range(len(both) - 1, 0, -1):
-        if campaign.subject.studio_pattern.fullmatch(both[cut:]) and unit_kind(both[:cut], campaign):
-            return SubjectParts(text, both[:cut], both[cut:], True)
-    return SubjectParts(text, unit, studio, True)
+        return None
+    start, end = match.start("unit"), match.end("studio")
+    both = bare[start:end]
+    cut = next((c for c in range(len(both) - 1, 0, -1)
+                if campaign.subject.studio_pattern.fullmatch(both[c:]) and unit_kind(both[:c], campaign)),
+               match.end("unit") - start)
+    unit = both[:cut]
+    studio = text[where[start + cut]: where[end - 1] + 1]
+    if not campaign.subject.studio_pattern.fullmatch(studio):
+        studio = both[cut:]
+    return SubjectParts(bare[:start] + unit + studio + bare[end:], unit, studio, True)
 
 
 def archive_stem(filename: str) -> str:

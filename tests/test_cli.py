@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,45 @@ def test_ingest_takes_files_in_receipt_order_so_the_later_copy_is_the_duplicate(
     rows = json.loads(_run("submissions", "--config", str(config.path), "--json"))
     assert [(r["received_at"], r["verdict"]) for r in rows] == [
         ("2025-05-26T10:02:11+08:00", "accepted"), ("2025-05-26T10:31:48+08:00", "ignored")]
+
+
+def test_demo_replies_read_as_on_the_day_each_message_came(tmp_path: Path) -> None:
+    """The demo replays May 2025's mail: a rejection received before the deadline invites a corrected package
+    (not "本次申报已于…截止"), and each reply is dated a few minutes after its message's receipt."""
+    import email
+    from email import policy
+    from email.utils import parsedate_to_datetime
+
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    for name in ("15-no-attachment.eml", "01-accepted-zip-gbk.eml"):
+        shutil.copy(SAMPLES / name, mail / name)
+    _run("demo", "--workdir", str(tmp_path / "demo"), "--mail", str(mail))
+    replies = {}
+    for path in (tmp_path / "demo" / "outbox").glob("*.eml"):
+        reply = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        replies[reply["In-Reply-To"]] = reply
+    assert len(replies) == 2
+    for name in ("15-no-attachment.eml", "01-accepted-zip-gbk.eml"):
+        sent = email.message_from_bytes((mail / name).read_bytes(), policy=policy.default)
+        received = parsedate_to_datetime(sent["Received"].rsplit(";", 1)[1].strip())
+        reply = replies[sent["Message-ID"]]
+        assert parsedate_to_datetime(reply["Date"]) - received == timedelta(minutes=3)
+        body = reply.get_body(("plain",)).get_content()
+        day = f"{received.astimezone(timezone(timedelta(hours=8))):%Y年%m月%d日}".replace("年0", "年").replace("月0", "月")
+        assert body.rstrip().endswith(day)
+        assert "截止，逾期材料不再受理" not in body
+    rejection = replies[email.message_from_bytes((mail / "15-no-attachment.eml").read_bytes(),
+                                                 policy=policy.default)["Message-ID"]]
+    assert "目前仍可修改后重新发送" in rejection.get_body(("plain",)).get_content()
+
+
+def test_ingest_judges_by_the_real_clock(config, tmp_path: Path) -> None:
+    """Only the demo replays mail as of its day: `ingest` of the same old message says the call has closed."""
+    import email
+    from email import policy
+
+    _run("ingest", "--config", str(config.path), str(SAMPLES / "15-no-attachment.eml"))
+    [path] = config.smtp.outbox_dir.glob("*.eml")
+    body = email.message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+    assert "截止，逾期材料不再受理" in body

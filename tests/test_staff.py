@@ -128,3 +128,32 @@ def test_ingest_keeps_stdout_and_reports_progress_on_stderr(tmp_path: Path, site
     [summary] = result.stdout.splitlines()  # exactly what it printed before progress existed
     assert summary.startswith("处理 12 封新邮件，0 封此前已处理，0 封出错")
     assert result.stderr.splitlines() == ["处理邮件: 10/12", "处理邮件: 12/12"]
+
+
+def test_an_accepted_notice_says_what_acceptance_is_and_is_not(app) -> None:
+    """受理 is the first step; 考察、评审 and the published list decide admission: the notice must not read as
+    if the studio were in the 库 already."""
+    from datetime import datetime, timedelta, timezone
+
+    import samplegen as g
+    from sqlalchemy import select
+
+    from pipeline.intake import ingest_bytes
+    from pipeline.staff import review
+    from storage.models import OutboxItem
+
+    studio = g.Studio(unit="正定县总工会", leader="张三", gender="男", applicant="正定县某某机械厂", seed=7)
+    moment = datetime(2025, 5, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    raw = g.eml(subject=studio.subject, from_name="正定县总工会", from_addr="zdxzgh@126.com", date=moment,
+                received=moment, message_id="<n1@zdxzgh.126.com>", body_text="材料见附件。",
+                attachments=[g.Attachment(studio.subject + ".zip", g.zip_bytes(g.materials(studio, g.Package(scan=None))))])
+    result = ingest_bytes(app, raw, "file:/x/1.eml")
+    assert result.verdict in ("rejected", "review") and result.submission_id is not None
+    outcome = review(app, result.submission_id, decision="accepted", note="", by="李四", notify=True)
+    with app.sessions() as session:
+        item = session.get(OutboxItem, outcome.reply_id)
+        assert item is not None
+        body = email.message_from_bytes(item.raw, policy=default).get_body(("plain",)).get_content()
+        assert len(session.scalars(select(OutboxItem)).all()) == 2
+    assert "已登记入库" not in body and "入库。" not in body
+    assert "予以受理" in body and "进入后续评审程序" in body and "受理不代表已经入选" in body
