@@ -175,13 +175,13 @@ def _show_lines(sub: Submission, decisions: Sequence[StaffDecision], history: Se
              f"  推荐单位：{sub.recommending_unit or '-'}    工作室：{sub.studio_name or '-'}",
              f"  结论：{verdict}{machine}" + (f"    本工作室以 #{sub.superseded_by} 为准" if sub.superseded_by else ""),
              "", f"问题（{len(sub.findings)}）："]
-    lines += [f"  [{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "")
-              + (f"\n      说明：{f.note}" if f.note and f.severity == "review" else "") for f in sub.findings]
-    lines += ["", f"文件（{len(sub.documents)}）："]
     # Each finding says which clause of the notice it rests on, so staff can tell the notice's rules from
     # the office's own (which only ever ask for review).
-    lines += [f"  {d.role:10s} {d.name}  {d.format}  {human_size(d.size)}" for d in sub.documents]
+    lines += [f"  [{f.severity}] {f.code}：{f.message}" + (f"（{f.file}）" if f.file else "")
               + (f"\n      依据：{basis_label(f.basis)}" if f.basis else "")
+              + (f"\n      说明：{f.note}" if f.note and f.severity == "review" else "") for f in sub.findings]
+    lines += ["", f"文件（{len(sub.documents)}）："]
+    lines += [f"  {d.role:10s} {d.name}  {d.format}  {human_size(d.size)}" for d in sub.documents]
     lines += ["", "表单字段："]
     lines += [f"  {key}: {_field_value(value)}" for key, value in sorted((sub.fields or {}).items())]
     reply = reply_summary(sub)
