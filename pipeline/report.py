@@ -88,6 +88,9 @@ class ReportData:
     pending_replies: int
     decisions: list[dict[str, Any]]
     per_day: list[dict[str, Any]] = field(default_factory=list)
+    # Roster units that have sent, by whether anything of theirs is accepted (see `roster_groups`).
+    waiting_units: list[tuple[str, str]] = field(default_factory=list)   # sent, nothing accepted yet
+    accepted_units: list[tuple[str, str]] = field(default_factory=list)  # sent, something accepted
 
     @property
     def total(self) -> int:
@@ -119,15 +122,39 @@ def unit_key(name: str, campaign: Campaign | None = None) -> str:
     return prefix.sub("", key, count=1) if prefix is not None else key
 
 
+@dataclass(frozen=True)
+class RosterGroups:
+    """The roster's units (kind label, unit), in roster order, by how far each has got."""
+
+    accepted: list[tuple[str, str]]   # sent, and a submission of theirs stands accepted
+    waiting: list[tuple[str, str]]    # sent, but nothing accepted yet (rejected, in review, or replaced)
+    silent: list[tuple[str, str]]     # nothing judged has come from them
+
+
+def roster_groups(campaigns: tuple[Campaign, ...], entries: list[Entry]) -> RosterGroups:
+    """Sort every campaign's roster into the three groups staff chase differently: a unit whose only package
+    was rejected has sent, but still owes the office a package it can accept.
+
+    Accepted counts the effective verdict (a staff decision overrides the rules') of a submission that still
+    stands: one replaced by a later package of the same studio no longer does.
+    """
+    groups = RosterGroups([], [], [])
+    for c in campaigns:  # a unit's names are compared in its campaign's terms, and only with its campaign's mail
+        mine = [e for e in entries if e.sub.campaign == c.id and e.sub.recommending_unit]
+        sent = {unit_key(e.sub.recommending_unit, c) for e in mine if e.verdict != "ignored"}
+        accepted = {unit_key(e.sub.recommending_unit, c) for e in mine
+                    if e.verdict == "accepted" and not e.sub.superseded_by}
+        for kind in c.units:
+            for unit in kind.roster:
+                key = unit_key(unit, c)
+                group = groups.accepted if key in accepted else groups.waiting if key in sent else groups.silent
+                group.append((kind.label or kind.kind, unit))
+    return groups
+
+
 def silent_units(campaigns: tuple[Campaign, ...], entries: list[Entry]) -> list[tuple[str, str]]:
     """Roster units (every campaign) from which no judged submission has come, in roster order."""
-    silent = []
-    for c in campaigns:  # a unit's names are compared in its campaign's terms, and only with its campaign's mail
-        heard = {unit_key(e.sub.recommending_unit, c) for e in entries
-                 if e.sub.campaign == c.id and e.sub.recommending_unit and e.verdict != "ignored"}
-        silent += [(kind.label or kind.kind, unit) for kind in c.units for unit in kind.roster
-                   if unit_key(unit, c) not in heard]
-    return silent
+    return roster_groups(campaigns, entries).silent
 
 
 def _units(entries: list[Entry]) -> list[dict[str, Any]]:
@@ -190,11 +217,13 @@ def collect(app: App, now: datetime, since: datetime | None) -> ReportData:
                   for m in repo.messages_in_order(session, "failed")]
         pending = len(repo.replies_with_status(session, "pending"))
         decisions = _decision_rows(list(staff_repo.all_decisions(session)), {s.id: s for s in subs}, zone)
+    roster = roster_groups(app.config.campaigns, entries)
     return ReportData(
         made_at=_local(now, zone), timezone=app.config.report.timezone,
         since=_local(since, zone) if since else None, entries=entries, counts=_counts(entries),
         new_entries=new, new_counts=_counts(new), problems=[e for e in entries if e.verdict in ("rejected", "review")],
-        units=_units(entries), silent_units=silent_units(app.config.campaigns, entries),
+        units=_units(entries), silent_units=roster.silent, waiting_units=roster.waiting,
+        accepted_units=roster.accepted,
         campaigns=[_campaign_status(c, now, entries) for c in app.config.campaigns],
         failed_replies=failed, failed_messages=[{**m, "error": m["error"][0]} for m in broken],
         pending_replies=pending, decisions=decisions, per_day=per_day(entries, zone))
@@ -237,7 +266,9 @@ def render_text(data: ReportData) -> str:
         codes = "、".join(f.code + (f"（依据：{basis_label(f.basis)}）" if f.basis else "") for f in e.sub.findings) or "-"
         again = f"（本工作室以 #{e.sub.superseded_by} 为准）" if e.sub.superseded_by else ""
         lines.append(f"  #{e.sub.id} {e.verdict_name}「{e.sub.message.subject}」{codes}；回复：{e.reply_status}{again}")
-    lines += ["", f"尚未报送的单位 {len(data.silent_units)} 个：" + "、".join(u for _k, u in data.silent_units)]
+    lines += ["", f"已报送、有材料受理的单位 {len(data.accepted_units)} 个：" + "、".join(u for _k, u in data.accepted_units),
+              f"已报送、尚无材料受理的单位 {len(data.waiting_units)} 个：" + "、".join(u for _k, u in data.waiting_units),
+              f"尚未报送的单位 {len(data.silent_units)} 个：" + "、".join(u for _k, u in data.silent_units)]
     lines += ["", f"回复发送失败 {len(data.failed_replies)} 封："]
     lines += [f"  #{r['id']} {r['to']}「{r['subject']}」：{r['error']}" for r in data.failed_replies]
     lines += ["", f"人工审核 {len(data.decisions)} 条："]
