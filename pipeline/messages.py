@@ -73,8 +73,8 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
     Code.CATEGORY_CONDITION: (Severity.REVIEW, "{per_notice}{explain}；申报表“{file}”的“{field}”中未见符合条件的内容。",
                               "工作人员将核实申报条件；如有遗漏，请补充后重新发送。"),
     # Not in either notice (issue 15): one studio per message is the office's wish, so no 按通知要求 here.
-    Code.SEVERAL_STUDIOS: (Severity.REJECT, "这封邮件中有{count}个工作室的申报材料（{detail}）。为便于逐个登记和答复，"
-                                            "每个工作室的材料请单独报送。",
+    Code.SEVERAL_STUDIOS: (Severity.REJECT, ("这封邮件中有{count}个工作室的申报材料（{detail}）。为便于逐个登记和答复，"
+                                             "每个工作室的材料请单独报送。"),
                            "请为每个工作室单独发送一封邮件{one_naming}。"),
     Code.SEAL_NOT_VISIBLE: (Severity.WARNING, "未能在申报表扫描件“{file}”中识别到红色公章。",
                             "如扫描件未盖章，请加盖公章后重新扫描发送；已盖章的请忽略此条。"),

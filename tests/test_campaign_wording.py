@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,7 @@ def test_qingdao_evidence_formats_are_its_own() -> None:
 
 
 def test_qingdao_replies_speak_its_own_language() -> None:
-    now = datetime(2022, 5, 10, 2, 0, tzinfo=timezone.utc)
+    now = datetime(2022, 5, 10, 2, 0, tzinfo=UTC)
     ctx = ReplyContext(to_addr="a@qdslyy.cn", subject="青岛市市立医院张伟劳模创新工作室申报材料", message_id=None,
                        references="", received_at=now, studio="张伟劳模创新工作室", unit="青岛市市立医院")
     findings = [f for f in every_finding(QINGDAO) if f.code is not Code.LATE]
@@ -251,7 +251,7 @@ def test_a_campaign_may_omit_subject_archive_narrative_summary_and_team_minimum(
     found = evaluate(facts(campaign, files=files, subject="张三工作室的材料", archive=""), campaign)
     assert found == [] and verdict_for(found) is Verdict.ACCEPTED
     assert evaluate(facts(campaign, files=files, subject="", archive="随便起的名字.zip"), campaign) == []
-    now = datetime(2025, 5, 20, 2, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 5, 20, 2, 0, tzinfo=UTC)
     ctx = ReplyContext(to_addr="a@b.cn", subject="张三工作室的材料", message_id=None, references="",
                        received_at=now - timedelta(hours=1), studio="", unit="")
     body = reply_text(Verdict.REJECTED, [for_campaign(make_finding(Code.MISSING_FORM_SCAN, title="申报表"), campaign)],
