@@ -119,11 +119,14 @@ def _time_left(campaign: Campaign, now: datetime) -> str:
     deadline = format_moment(campaign.deadline, campaign)
     if campaign.is_late(now):
         return f"本次申报已于{deadline}截止，逾期材料不再受理。"
-    # Packing and the subject are said only where the campaign asks for them: a notice without an archive
-    # requirement or a subject convention must not be given one in our reply.
+    return f"申报截止时间为{deadline}，目前仍可修改后重新发送。请将修改后的全部材料{resend_how(campaign)}；我们以截止前最后一次收到的材料为准。"
+
+
+def resend_how(campaign: Campaign) -> str:
+    """How to send again: packing and the subject are said only where the campaign asks for them (a notice
+    without an archive requirement or a subject convention must not be given one in our reply)."""
     how = "重新打包，" if campaign.archive_required else ""
-    how += "以相同主题再次发送" if campaign.subject.enforced else "再次发送"
-    return f"申报截止时间为{deadline}，目前仍可修改后重新发送。请将修改后的全部材料{how}；我们以截止前最后一次收到的材料为准。"
+    return how + ("以相同主题再次发送" if campaign.subject.enforced else "再次发送")
 
 
 def what_was_sent(campaign: Campaign, unit: str, studio: str, subject: str) -> str:

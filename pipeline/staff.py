@@ -21,9 +21,8 @@ from pipeline.errors import IntakeError
 from pipeline.findings import basis_label
 from pipeline.intake import App, message_workdir
 from pipeline.mail import HEADER_BYTES, decode_headers
-from pipeline.messages import echo
 from pipeline.outbox import queue_reply
-from pipeline.replies import LABEL_CHARS, ReplyContext, human_size, reply_subject
+from pipeline.replies import ReplyContext, human_size, reply_subject, resend_how, what_was_sent
 from pipeline.rules import format_moment
 from pipeline.views import DISPLAY_ZONE, reply_summary, table
 from storage import staff as staff_repo
@@ -89,10 +88,12 @@ def _campaign(app: App, sub: Submission) -> Campaign:
 def decision_text(sub: Submission, row: StaffDecision, campaign: Campaign) -> str:
     """The body of the notice telling the sender what staff decided, and why."""
     received = format_moment(sub.message.received_at, campaign)
-    what = (f"“{echo(sub.recommending_unit + sub.studio_name, LABEL_CHARS)}”的入库材料" if sub.studio_name
-            else f"主题为“{echo(sub.message.subject, LABEL_CHARS)}”的邮件")
+    what = what_was_sent(campaign, sub.recommending_unit, sub.studio_name, sub.message.subject)
     if row.decision == "accepted":
-        outcome = "经工作人员审核，材料予以受理，已登记入库。"
+        # 受理 is the first of the notice's steps (初步审核); 考察、评审、审议 and the published list decide
+        # admission. "已登记入库" read as if the studio were admitted already.
+        outcome = ("经工作人员审核，申报材料予以受理，即材料审核通过，进入后续评审程序。"
+                   "受理不代表已经入选，最终结果以评审结束后正式印发的文件为准。")
     else:
         outcome = "经工作人员审核，材料暂不能受理。"
     lines = ["您好！", "", f"贵单位于{received}报送的{what}，{outcome}"]
@@ -100,7 +101,7 @@ def decision_text(sub: Submission, row: StaffDecision, campaign: Campaign) -> st
         lines += ["", f"审核意见：{row.note.strip()}"]
     if row.decision == "rejected" and not campaign.is_late(row.decided_at):
         deadline = format_moment(campaign.deadline, campaign)
-        lines += ["", f"申报截止时间为{deadline}，请按审核意见修改后，将全部材料重新打包，以相同主题再次发送。"]
+        lines += ["", f"申报截止时间为{deadline}，请按审核意见修改后，将全部材料{resend_how(campaign)}。"]
     contact = f"如有疑问，请联系{campaign.contact}。" if campaign.contact else ""
     day = f"{row.decided_at.astimezone(campaign.deadline.tzinfo):%Y年%m月%d日}".replace("年0", "年").replace("月0", "月")
     lines += ["", f"本邮件由系统发送，请勿直接回复。{contact}", "", campaign.office or campaign.title, day]

@@ -157,3 +157,24 @@ def test_an_accepted_notice_says_what_acceptance_is_and_is_not(app) -> None:
         assert len(session.scalars(select(OutboxItem)).all()) == 2
     assert "已登记入库" not in body and "入库。" not in body
     assert "予以受理" in body and "进入后续评审程序" in body and "受理不代表已经入选" in body
+
+
+
+def test_a_decision_notice_for_another_campaign_speaks_its_own_words() -> None:
+    """The notice's wording comes from the campaign: no 入库材料 or 重新打包 for a call that has neither."""
+    from datetime import timedelta
+
+    from conftest import REPO
+    from pipeline.config import load_config
+    from pipeline.staff import decision_text
+    from storage.models import Message, Submission
+    from storage.staff import StaffDecision
+
+    qingdao = load_config(REPO / "config.qingdao.toml").campaigns[0]
+    message = Message(subject="青岛市市立医院张伟工作室申报材料", received_at=qingdao.deadline - timedelta(days=3))
+    sub = Submission(recommending_unit="青岛市市立医院", studio_name="张伟工作室", message=message)
+    for decision in ("accepted", "rejected"):
+        row = StaffDecision(decision=decision, note="请补充证书复印件", decided_at=qingdao.deadline - timedelta(days=2))
+        text = decision_text(sub, row, qingdao)
+        assert "入库材料" not in text and "石家庄" not in text, text
+        assert "打包" not in text or qingdao.archive_required, text
