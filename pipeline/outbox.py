@@ -54,7 +54,8 @@ def queue_reply(session: Session, config: Config, campaign: Campaign, sub: Submi
     recent = repo.reply_recipients_since(session, now - CAP_WINDOW, CAP_PREFIX)
     capped = cap_refusal(to_addr, recent, config.smtp)
     sender = config.smtp.sender or campaign.mailbox
-    domain = getaddresses([sender])[0][1].partition("@")[2] or "localhost"
+    # No sender configured at all (a notice that names no mailbox, config.qingdao.toml): still a Message-ID.
+    domain = next((addr for _name, addr in getaddresses([sender])), "").partition("@")[2] or "localhost"
     # <intake.…@our domain>: recipients.looks_like_ours knows an answer to any of these, even one not in the outbox.
     reply_id = f"<intake.{sub.message.sha256[:16]}.{sub.id}.{len(sub.replies)}@{domain}>"
     reply = build_reply(kind, body, dataclasses.replace(ctx, to_addr=to_addr), sender, reply_id, now, subject=subject)

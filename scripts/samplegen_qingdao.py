@@ -25,8 +25,11 @@ import samplegen as g  # noqa: E402  (the shared builders: documents, images, ar
 
 FORM_TITLE = "劳动模范（领军人才）创新工作室申报表"
 SUMMARY_TITLE = "劳动模范（领军人才）创新工作室汇总表"
-SUMMARY_HEADERS = ("创新工作室所在单位", "创新工作室", "领衔人", "职称\n技术等级", "主要创新成果",
+# 附件2 as printed: five columns; 创新工作室 and 领衔人 share one, as 职称 and 技术等级 do.
+SUMMARY_HEADERS = ("创新工作室所在单位", "创新工作室\n领衔人", "职称\n技术等级", "主要创新成果",
                    "领衔人主要荣誉（限5项以内）")
+# The notice names no mailbox ("报市医务工会"): the samples are addressed to a placeholder, never a real one.
+RECIPIENT = "市医务工会 <mailbox@example.invalid>"
 TYPES = ("技术创新型", "服务创新型", "管理创新型")
 OUT = Path(__file__).resolve().parent.parent / "sample_mail_qingdao"
 
@@ -45,7 +48,8 @@ class QStudio:
     honours: tuple[str, ...] = ("青岛市劳动模范", "青岛市拔尖人才")
     members: int = 5
     seed: int = 0
-    summary_leader: str | None = None   # the summary table disagreeing with the form
+    summary_studio: str | None = None   # the summary table naming the studio otherwise than the form
+    with_leader: bool = False           # the summary's 创新工作室领衔人 cell: the studio's name, then its 领衔人
 
     @property
     def name(self) -> str:
@@ -98,15 +102,22 @@ def form_docx(s: QStudio) -> bytes:
     return g._save_docx(document, title=FORM_TITLE, author="Administrator")
 
 
+def summary_cells(s: QStudio) -> list[str]:
+    """The studio's row of 附件2, filled the way the notice's example row is."""
+    studio = s.summary_studio or s.name
+    return [s.unit, f"{studio}\n{s.leader}" if s.with_leader else studio,
+            "正高级" if "主任" in s.title and "副" not in s.title else "副高级" if "副" in s.title else s.title,
+            "；".join(s.results), "；".join(s.honours)]
+
+
 def summary_xlsx(studios: Sequence[QStudio]) -> bytes:
-    """附件2: title row, the six headers, one row per studio."""
+    """附件2 in Excel: title row, the five headers, one row per studio."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append([SUMMARY_TITLE])
     ws.append(list(SUMMARY_HEADERS))
     for s in studios:
-        ws.append([s.unit, s.name, s.summary_leader or s.leader, "正高级" if "主任" in s.title else s.title,
-                   "；".join(s.results), "；".join(s.honours)])
+        ws.append(summary_cells(s))
     thin = Side(style="thin")
     for row in ws.iter_rows(min_row=2, max_row=ws.max_row):
         for cell in row:
@@ -117,6 +128,20 @@ def summary_xlsx(studios: Sequence[QStudio]) -> bytes:
     buf = g.io.BytesIO()
     wb.save(buf)
     return g.normalise_ooxml(buf.getvalue())
+
+
+def summary_docx(studios: Sequence[QStudio]) -> bytes:
+    """附件2 on the notice's own Word template: landscape, the five headers, one row per studio, two blank rows."""
+    document = g._new_document(landscape=True, size=12)
+    g._paragraph(document, "附件2", font="黑体", size=14)
+    g._paragraph(document, SUMMARY_TITLE, bold=True, size=18, align=WD_ALIGN_PARAGRAPH.CENTER, font="方正小标宋简体")
+    rows = [list(SUMMARY_HEADERS), *(summary_cells(s) for s in studios), [""] * 5, [""] * 5]
+    table = document.add_table(rows=len(rows), cols=5)
+    table.style = document.styles["Table Grid"]
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            g._set_cell(table.rows[r].cells[c], text.split("\n"), center=r == 0)
+    return g._save_docx(document, title=SUMMARY_TITLE, author="Administrator")
 
 
 @dataclass(frozen=True)
@@ -130,9 +155,12 @@ class QSubmission:
     word_form: bool = True
     scan: bool = True
     certificates: int = 2
-    summary: bool = True
+    summary: str = "xlsx"            # xlsx | docx | none (附件2 is not among what 五(三) asks for)
     subject: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    archive_name: str | None = None  # the archive's name, when not the subject's
+    file_names: dict[str, str] = field(default_factory=dict)   # the usual name -> the one this sender chose
+    body: str | None = None
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     def files(self) -> list[tuple[str, bytes]]:
         s = self.studio
@@ -144,24 +172,30 @@ class QSubmission:
         labels = ("职称证书", "科技进步奖获奖证书", "劳动模范荣誉证书", "专利证书")
         for i in range(self.certificates):
             out.append((f"证明材料/{labels[i % len(labels)]}复印件.jpg", g.photo_jpeg(labels[i], s.seed + i)))
-        if self.summary:
+        if self.summary == "xlsx":
             out.append((f"{SUMMARY_TITLE}.xlsx", summary_xlsx([s])))
-        return out
+        elif self.summary == "docx":
+            out.append((f"附件2{SUMMARY_TITLE}.docx", summary_docx([s])))
+        return [(self.file_names.get(name, name), data) for name, data in out]
 
     def to_eml(self) -> bytes:
         s = self.studio
         subject = self.subject or s.subject
         files = self.files()
+        stem = self.archive_name or subject
         if self.archive == "none":
             attachments = [g.Attachment(name.split("/")[-1], data) for name, data in files]
         elif self.archive == "7z":
-            attachments = [g.Attachment(f"{subject}.7z", g.sevenz_bytes(files))]
-        else:
-            attachments = [g.Attachment(f"{subject}.zip", g.zip_bytes(g.with_dirs(files), "gbk"))]
-        body = f"您好！\n附件为{subject}，请查收。\n联系人：{s.leader}　电话：0532-8{s.seed:03d}6688\n"
-        return g.eml(subject=subject, from_name=s.unit, from_addr=self.addr, date=self.received,
+            attachments = [g.Attachment(f"{stem}.7z", g.sevenz_bytes(files))]
+        elif self.archive == "zip":
+            attachments = [g.Attachment(f"{stem}.zip", g.zip_bytes(g.with_dirs(files), "gbk"))]
+        else:   # "absent": a message with nothing attached
+            attachments = []
+        body = self.body or f"您好！\n附件为{subject}，请查收。\n联系人：{s.leader}　电话：0532-8{s.seed:03d}6688\n"
+        return g.eml(subject=subject, from_name=s.unit, from_addr=self.addr, to=RECIPIENT, date=self.received,
                      received=self.received, message_id=f"<qd{s.seed:03d}.{self.received:%Y%m%d%H%M%S}@{self.addr.split('@')[1]}>",
-                     body_text=body, attachments=attachments, style="netease", submitted=self.received)
+                     body_text=body, attachments=attachments, style="netease", submitted=self.received,
+                     extra_headers=self.extra_headers)
 
 
 def _at(day: int, hour: int, minute: int) -> datetime:
@@ -206,11 +240,44 @@ def submissions() -> dict[str, tuple[QSubmission, str, tuple[str, ...]]]:
             _studio("青岛市精神卫生中心", "周丽", "女", "管理创新型", "周丽管理", 8, results=management),
             "jswszx@126.com", datetime(2022, 5, 21, 8, 30, 0, tzinfo=g.CST)), "rejected", ("LATE",)),
         "q09-summary-mismatch": (QSubmission(
-            _studio("青岛市第八人民医院", "吴军", "男", "技术创新型", "吴军劳模", 9, summary_leader="吴俊"),
+            _studio("青岛市第八人民医院", "吴军", "男", "技术创新型", "吴军劳模", 9, summary_studio="吴军创新工作室"),
             "dbrmyy@126.com", _at(19, 10, 5)), "review", ("SUMMARY_MISMATCH",)),
-        "q10-team-too-small": (QSubmission(
+        # The notice sets no team size (二(一)、(三): a 创新团队, 结构相对合理): two people are not a finding.
+        "q10-small-team": (QSubmission(
             _studio("青岛市疾病预防控制中心", "郑红", "女", "技术创新型", "郑红领军人才", 10, members=1,
-                    title="主任医师"), "qdcdc@126.com", _at(19, 15, 33)), "review", ("TEAM_TOO_SMALL",)),
+                    title="主任医师"), "qdcdc@126.com", _at(19, 15, 33)), "accepted", ()),
+        # Issue 15 §2: what follows the notice but no convention of the office's is judged on its materials.
+        "q11-any-subject-accepted": (QSubmission(
+            _studio("青岛市中医医院", "刘芳", "女", "技术创新型", "刘芳劳模", 11), "qdszyy@126.com", _at(13, 10, 21),
+            subject="青岛市中医医院刘芳工作室申报材料", archive_name="材料"), "accepted", ()),
+        "q12-plain-subject-no-summary": (QSubmission(
+            _studio("青岛市急救中心", "马骏", "男", "服务创新型", "马骏急救服务", 12, title="主任医师", results=service),
+            "qdjjzx@126.com", _at(18, 17, 2), archive="none", summary="none", subject="报送",
+            file_names={f"{FORM_TITLE}（盖章扫描件）.pdf": "申报表（盖章）.pdf", f"{FORM_TITLE}.docx": "申报表.docx"},
+            body="李老师：\n附件是我中心的申报表（已盖章）和有关证明材料复印件。\n马骏\n"), "accepted", ()),
+        "q13-five-column-word-summary": (QSubmission(
+            _studio("青岛市中心血站", "高洁", "女", "管理创新型", "高洁管理", 13, results=management, with_leader=True),
+            "qdzxxz@126.com", _at(19, 9, 40), summary="docx"), "accepted", ()),
+        # 三(一)1's second branch: no 市级二等奖, but two 国家发明专利 within three years.
+        "q14-technical-two-patents": (QSubmission(
+            _studio("青岛市市立医院", "韩冰", "女", "技术创新型", "韩冰劳模", 14,
+                    results=("2020年获国家发明专利（一种可降解止血夹，ZL202010000001.X）",
+                             "2021年获国家发明专利（一种经皮穿刺导引装置，ZL202110000002.3）")),
+            "slyy@qd.gov.cn", _at(17, 9, 15)), "accepted", ()),
+        # 二(二): neither a 市级以上劳模 nor a 高层次人才 nor a 正高级 leader: staff check who leads.
+        "q15-leader-condition": (QSubmission(
+            _studio("青岛市胸科医院", "徐亮", "男", "服务创新型", "徐亮护理服务", 15, title="副主任护师", results=service,
+                    honours=("青岛市卫生健康系统优秀护士", "院级先进工作者")),
+            "xkyy@qd.gov.cn", _at(18, 14, 50)), "review", ("LEADER_CONDITION",)),
+        # Not submissions: a question without attachments, an out-of-office: ignored, never answered.
+        "q16-question-unrelated": (QSubmission(
+            _studio("青岛市第三人民医院", "赵敏", "女", "技术创新型", "赵敏领军人才", 4), "dsrmyy@126.com", _at(9, 8, 55),
+            archive="absent", subject="关于创新工作室申报的咨询",
+            body="李老师您好，请问申报表需要几份？谢谢。\n"), "ignored", ("UNRELATED",)),
+        "q17-auto-reply": (QSubmission(
+            _studio("青岛市口腔医院", "孙涛", "男", "技术创新型", "孙涛劳模", 7), "qdkqyy@126.com", _at(18, 9, 13),
+            archive="absent", subject="自动回复：您的邮件已收到", body="您好，我正在休假，5月23日返回。\n",
+            extra_headers=(("Auto-Submitted", "auto-replied"),)), "ignored", ("AUTO_REPLY",)),
     }
 
 

@@ -172,7 +172,9 @@ def test_qingdao_replies_speak_its_own_language() -> None:
         assert "“青岛市市立医院张伟劳模创新工作室”的申报材料" in body
         assert "证明材料：证书.jpg" in body or verdict is Verdict.REJECTED
     rejected = reply_text(Verdict.REJECTED, findings, docs, ctx, QINGDAO, now)
-    assert "请将修改后的全部材料以相同主题再次发送" in rejected and "打包" not in rejected.split("修改方法")[0]
+    # The notice prescribes no subject (issue 15 §2): a resend is not asked to keep one.
+    assert "请将修改后的全部材料再次发送" in rejected and "相同主题" not in rejected
+    assert "打包" not in rejected.split("修改方法")[0]
     assert "入库" not in reply_subject("accepted", QINGDAO, ctx.unit, ctx.studio)
 
 
