@@ -120,5 +120,7 @@ def test_one_mailbox_serves_both_campaigns(tmp_path: Path, storage_settings: dic
     expected_counts = {v: sum(1 for e in [*EXPECTED_SJZ.values(), *EXPECTED_Q.values()] if e["verdict"] == v)
                        for v in counts}
     assert counts == expected_counts
-    assert len(sjz) + len(qingdao) + sum(1 for r in rows if r["campaign"] is None) == len(rows)
+    in_qingdao = [r for r in rows if r["campaign"] == "qingdao-wjw-2022"]
+    assert len(in_qingdao) == sum(1 for e in EXPECTED_Q.values() if e["verdict"] != "ignored")
+    assert len(sjz) + len(in_qingdao) + sum(1 for r in rows if r["campaign"] is None) == len(rows)
     assert all(r["verdict"] == "ignored" for r in rows if r["campaign"] is None)
