@@ -46,6 +46,11 @@ class Code(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     MESSAGE_UNDECODABLE = "MESSAGE_UNDECODABLE"  # the MIME structure could not be decoded at all: staff look
     STUDIO_CONFLICT = "STUDIO_CONFLICT"  # a studio already submitted from another sender: neither replaces the other
+    DELAYED_DELIVERY = "DELAYED_DELIVERY"  # received after the deadline, sent before it: a server's delay? staff look
+    MATERIAL_NAMING = "MATERIAL_NAMING"  # a material's file not named (and numbered) the way the notice orders
+    UNIT_NOT_ON_ROSTER = "UNIT_NOT_ON_ROSTER"  # a unit of a kind the office confirms by its roster, not yet on it
+    CATEGORY_CHANNEL = "CATEGORY_CHANNEL"  # a category the notice has collected by a named unit, sent by another
+    NOT_NAMED_AFTER_LEADER = "NOT_NAMED_AFTER_LEADER"  # a category whose studios bear the leader's name, without it
 
 
 # The basis of a rule that the notice does not set: the office added it (`basis = "office"` in the campaign).

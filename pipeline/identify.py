@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -167,3 +169,32 @@ def _narrative_fallback(files: list[FileFacts], campaign: Campaign) -> list[File
 def assign_roles(files: list[FileFacts], campaign: Campaign) -> list[FileFacts]:
     """Give every file its role under `campaign`'s list of materials."""
     return _narrative_fallback([_role_of(f, campaign) for f in files], campaign)
+
+
+# The number a material's file (or its folder) starts with, after NFKC: （1） (1) 【1】 [1] 1、 1. 1) 1- 1_ and
+# （一）; "3-1" is evidence 3-1, not material 3, and "2025年" is no number.
+_MATERIAL_NO = re.compile(r"^\s*(?:[(\[【]\s*(\d{1,2}|[一二三四五六七八九])\s*[)\]】]"
+                          r"|(\d{1,2}|[一二三四五六七八九])\s*(?:[、.)]|[-_](?!\d)))")
+_CN_DIGITS = {ch: i for i, ch in enumerate("一二三四五六七八九", start=1)}
+
+
+def material_number(facts: FileFacts) -> int | None:
+    """The order number the file's name gives it (（1） for the form …), else its folder's (（3）佐证材料/…)."""
+    parts = PurePosixPath(facts.name).parts
+    for part in (parts[-1], *parts[-2:-1]):
+        match = _MATERIAL_NO.match(unicodedata.normalize("NFKC", part))
+        if match:
+            number = match.group(1) or match.group(2)
+            return int(number) if number.isdigit() else _CN_DIGITS[number]
+    return None
+
+
+def expected_file_name(facts: FileFacts, role: DocumentRole, studio: str) -> str | None:
+    """The name the notice gives `facts` as `role`'s material (（2）张三创新工作室事迹材料.docx), or None when its
+    name already has the material's number and says what it is (the words need not be the notice's verbatim:
+    （1）申报表.docx is ordered and recognisable, which is what the numbering is for)."""
+    if not role.order or (material_number(facts) == role.order and names_material(facts, role)):
+        return None
+    _stem, ext = split_ext(facts.basename)
+    title = role.file_name.replace("{studio}", studio or "XXX创新工作室") if role.file_name else role.title
+    return f"（{role.order}）{title}{ext}"

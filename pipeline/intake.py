@@ -34,7 +34,7 @@ from pipeline.forms import best_narrative, read_materials, word_path
 from pipeline.forwarded import unwrap_forwarded
 from pipeline.identify import FileFacts, assign_roles, inspect_file
 from pipeline.mail import (HEADER_BYTES, Attachment, DecodedMail, decode_headers, decode_message,
-                           decoding_failed)
+                           decoding_failed, earliest_received_at)
 from pipeline.messages import make_finding
 from pipeline.mimestream import STREAM_THRESHOLD, split_file
 from pipeline.outbox import answers_our_mail, queue_reply
@@ -278,7 +278,8 @@ def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campai
     return SubmissionFacts(
         subject=mail.subject, received_at=received_at, attachment_names=tuple(a.filename for a, _ in saved),
         archives=tuple(archives), files=tuple(assign_roles(files, campaign)),
-        large_links=tuple(dict.fromkeys(find_large_attachment_links(mail) + unwrapped.large_links)))
+        large_links=tuple(dict.fromkeys(find_large_attachment_links(mail) + unwrapped.large_links)),
+        sent_at=mail.date, first_hop_at=earliest_received_at(mail))
 
 
 def _left(limits: ArchiveLimits, files: list[FileFacts]) -> ArchiveLimits:

@@ -493,6 +493,12 @@ def _received_at(values: list[str], notes: list[str]) -> datetime | None:
     return None
 
 
+def earliest_received_at(mail: DecodedMail) -> datetime | None:
+    """Date of the bottommost Received: header whose date parses: when the first server took the message (a
+    line the sender could have written, like Date, so it only ever supports a claim for staff to check)."""
+    return _received_at([value for key, value in reversed(mail.headers) if key == "received"], [])
+
+
 def _clean_addr(addr: str, notes: list[str]) -> str:
     addr = _decode_raw(addr, notes).strip().lower()
     # Keep bare local parts such as <MAILER-DAEMON>; drop names mistaken for addresses.

@@ -88,6 +88,22 @@ _TEXTS: dict[Code, tuple[Severity, str, str]] = {
     Code.STUDIO_CONFLICT: (Severity.REVIEW, "该工作室此前已收到由其他邮箱报送的材料，本次材料暂不替换此前的报送，"
                                             "已转工作人员核对。",
                            "工作人员核对后会与您联系；如您此前已报送过该工作室，请使用当时的邮箱重新发送。"),
+    # The receipt is after the deadline, the sender's own Date a little before it: the server may have held it.
+    Code.DELAYED_DELIVERY: (Severity.REVIEW, ("本邮件于{received}收到，晚于申报截止时间{deadline}；邮件标注的发送时间为"
+                                              "{sent}，早于截止时间，可能是邮件在传递途中被服务器延迟，已转工作人员核实"
+                                              "是否按时发送。"),
+                            "无需重新发送，工作人员核实后会另行联系。"),
+    # One per file, so each expected name is said whole; the fix gives the whole order, for files not listed.
+    Code.MATERIAL_NAMING: (Severity.REJECT, "{per_notice}材料文件须按规定的序号和名称命名：“{name}”应命名为“{expected}”。",
+                           "请按{material_order}的序号和名称为各项材料命名后{resend}。"),
+    Code.UNIT_NOT_ON_ROSTER: (Severity.REVIEW, "“{unit}”尚不在{label}名单中，已转工作人员核实其能否直接报送。",
+                              "工作人员核实后会另行联系；如贵单位不属于{label}，请通过所属推荐单位报送。"),
+    Code.CATEGORY_CHANNEL: (Severity.REVIEW, ("该工作室{how}，属于{category}类；{per_notice}此类工作室由{expected}组织报送，"
+                                              "本次由“{unit}”报送，已转工作人员核实。"),
+                            "工作人员核实后会另行联系；如确属{category}类，请联系{expected}报送。"),
+    Code.NOT_NAMED_AFTER_LEADER: (Severity.REVIEW, ("工作室名称“{studio}”中没有{leader}“{name}”的姓名；{per_notice}{category}类"
+                                                    "工作室原则上以{leader}姓名命名。"),
+                                  "工作人员将核实；如工作室名称填写有误，请更正后重新发送。"),
 }
 
 
@@ -115,12 +131,13 @@ DEFAULT_PHRASES: dict[str, str] = {
     "together": "与其他材料一并重新发送", "resend": "重新发送", "attach_how": "作为附件", "archive_named": "",
     "archive_same": "", "image_formats": "JPG/JPEG图片", "save_as": "JPG", "numbering": "3-1、3-2……",
     "formats": "规定", "per_notice": "", "required_by": "要求", "conditions": "申报条件", "one_naming": "",
+    "material_order": "规定",
 }
 PHRASE_NAMES = frozenset(DEFAULT_PHRASES)
 # Placeholders a wording override may use: the phrases and every value a check passes.
 PARAM_NAMES = frozenset({"subject", "example", "unit", "full", "expected", "file", "detail", "title", "actual",
                          "count", "minimum", "maximum", "pictures", "received", "deadline", "field", "value",
-                         "explain"})
+                         "explain", "sent", "label", "how", "category", "studio", "name"})
 
 
 class _Blank(dict):
@@ -227,8 +244,19 @@ def campaign_phrases(campaign: Campaign, code: Code | None = None, basis: str | 
         "numbering": f"{campaign.evidence.major}-1、{campaign.evidence.major}-2……",
         "formats": _either([_FORMAT_WORDS.get(f, f.upper()) for f in role.formats]) if role and role.formats else "规定",
         "per_notice": "按通知要求，" if cites else "", "required_by": "通知要求" if cites else "要求",
-        "conditions": words.conditions, "one_naming": one_naming,
+        "conditions": words.conditions, "one_naming": one_naming, "material_order": material_order(campaign),
     }
+
+
+def material_order(campaign: Campaign) -> str:
+    """The materials' files in the order and with the names a campaign's notice gives them (“（1）…申报表”、
+    “（3）佐证材料（3-1、3-2……）” …); "规定" when it orders none."""
+    named = {(d.order, d.file_name.replace("{studio}", "XXX创新工作室") or d.title) for d in campaign.documents if d.order}
+    if not named:
+        return "规定"
+    major = campaign.evidence.major
+    named.add((major, f"{campaign.wording.evidence}（{major}-1、{major}-2……）"))
+    return "、".join(f"“（{order}）{name}”" for order, name in sorted(named))
 
 
 # Archive and parser problems arrive as English tool output; the sender reads a Chinese summary.

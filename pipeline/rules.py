@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.classify import LargeAttachmentLink
@@ -13,7 +13,14 @@ from pipeline.config import Campaign
 from pipeline.eligibility import check_materials
 from pipeline.findings import Code, Finding, Severity
 from pipeline.forms import MaterialFacts, best_narrative
-from pipeline.identify import EVIDENCE, IMAGE_FORMATS, OTHER, FileFacts, names_material
+from pipeline.identify import (
+    EVIDENCE,
+    IMAGE_FORMATS,
+    OTHER,
+    FileFacts,
+    expected_file_name,
+    names_material,
+)
 from pipeline.messages import (
     default_severity,
     for_campaign,
@@ -59,6 +66,8 @@ class SubmissionFacts:
     unit: str = ""                               # the studio's identity, from the subject (or archive name)
     studio: str = ""
     category: str = ""
+    sent_at: datetime | None = None              # the message's own Date (the sender's clock: a claim, not a fact)
+    first_hop_at: datetime | None = None         # its earliest Received hop (the first server that took it)
 
 
 def _finding(campaign: Campaign, code: Code, *, file: str = "", note: str = "", **params: object) -> Finding:
@@ -209,12 +218,32 @@ def check_evidence(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fin
     return out
 
 
-def check_deadline(received_at: datetime, campaign: Campaign) -> list[Finding]:
-    """LATE by the server's receipt time, compared as aware datetimes."""
+def check_deadline(received_at: datetime, campaign: Campaign, sent_at: datetime | None = None,
+                   first_hop_at: datetime | None = None) -> list[Finding]:
+    """LATE by the server's receipt time, compared as aware datetimes; DELAYED_DELIVERY (review) instead when the
+    message looks sent in time and held up on the way (`delayed_in_transit`)."""
     if not campaign.is_late(received_at):
         return []
-    return [_finding(campaign, Code.LATE, received=format_moment(received_at, campaign),
-                     deadline=format_moment(campaign.deadline, campaign))]
+    moments = {"received": format_moment(received_at, campaign), "deadline": format_moment(campaign.deadline, campaign)}
+    if sent_at is not None and delayed_in_transit(received_at, sent_at, first_hop_at, campaign):
+        return [_finding(campaign, Code.DELAYED_DELIVERY, sent=format_moment(sent_at, campaign), **moments)]
+    return [_finding(campaign, Code.LATE, **moments)]
+
+
+def delayed_in_transit(received_at: datetime, sent_at: datetime, first_hop_at: datetime | None,
+                       campaign: Campaign) -> bool:
+    """Whether a message received after the deadline may have been sent before it (the notice says 前发送) and
+    held up by a server: its Date is before the deadline, at most `delayed_delivery_hours` before the receipt
+    (a server retries for hours, not days: a Date weeks back is a wrong clock or a forgery, and stays LATE),
+    and not before its own earliest Received hop by more than `sent_skew_minutes` (the first server took it
+    when its Date says, give or take the clocks; one that first saw it after the deadline shows it left late).
+    The Date and the lower Received lines are the sender's to write, so this only ever asks staff to look."""
+    window = timedelta(hours=campaign.delayed_delivery_hours)
+    if not window or first_hop_at is None or campaign.is_late(sent_at):
+        return False
+    if not timedelta(0) <= received_at - sent_at <= window:
+        return False
+    return sent_at >= first_hop_at - timedelta(minutes=campaign.sent_skew_minutes)
 
 
 _SEPARATORS = re.compile(r"[、，,;；/]|和|与|及")
@@ -250,6 +279,27 @@ def _studio_list(text: str, campaign: Campaign) -> list[str]:
     return [*names, tail] if names and tail and campaign.subject.studio_pattern.fullmatch(tail) else []
 
 
+def check_material_names(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
+    """命名格式和顺序: each material's file carries its number and says what it is; a file that does not gets the
+    name the notice gives it (a format rule, judged like the evidence's 3-1, 3-2 numbering)."""
+    roles = {d.role: d for d in campaign.documents if d.order}
+    return [_finding(campaign, Code.MATERIAL_NAMING, file=f.name, name=f.basename, expected=expected) for f in facts.files
+            if f.role in roles and (expected := expected_file_name(f, roles[f.role], facts.studio)) is not None]
+
+
+def check_unit_roster(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
+    """A unit of a kind the office confirms by its roster (市总直属企业工会: any company's union fits the pattern,
+    only the directly affiliated may send) that is not on it yet: review, never silently accepted."""
+    unit = facts.unit or parse_subject(facts.subject, campaign).unit
+    kind = unit_kind(unit, campaign) if unit else None
+    if kind is None or not kind.confirm_by_roster:
+        return []
+    listed = {campaign.unit_key(name) for name in (*kind.roster, *kind.names)}
+    if campaign.unit_key(unit) in listed:
+        return []
+    return [_finding(campaign, Code.UNIT_NOT_ON_ROSTER, unit=unit, label=kind.label or kind.kind)]
+
+
 def check_one_studio(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
     """每个工作室单独报送: several studios in one message are one finding, not a misnamed archive per studio."""
     studios = studios_named(facts, campaign)
@@ -267,13 +317,17 @@ def evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
 
 def _evaluate(facts: SubmissionFacts, campaign: Campaign) -> list[Finding]:
     findings = check_subject(facts.subject, campaign)
+    if not findings:  # a unit the subject already fails needs no roster check on top
+        findings += check_unit_roster(facts, campaign)
+    deadline = check_deadline(facts.received_at, campaign, facts.sent_at, facts.first_hop_at)
     several = check_one_studio(facts, campaign)
     if several:  # the materials of each are judged when each comes in its own message
-        return findings + several + check_deadline(facts.received_at, campaign)
+        return findings + several + deadline
     attachment_findings, judge_contents = check_attachments(facts, campaign)
     findings += attachment_findings
     if judge_contents:
         findings += check_documents(facts.files, campaign)
+        findings += check_material_names(facts, campaign)
         findings += check_evidence(facts.files, campaign)
         findings += check_materials(facts.materials, campaign, facts.unit, facts.studio, facts.category)
-    return findings + check_deadline(facts.received_at, campaign)
+    return findings + deadline

@@ -1517,11 +1517,12 @@ class Studio:
     leader_changes: tuple[tuple[str, str], ...] = ()     # e.g. (("title", "副主任医师"),) on the form and summary
     summary_changes: tuple[tuple[str, Any], ...] = ()    # the summary row disagreeing with the form
     form_bytes: bytes | None = None                      # a hand-filled form instead of the template
+    plain_name: bool = False                             # a 名师/名医 studio named without its category word
 
     @property
     def name(self) -> str:
         """The studio's name, e.g. ``李红名师创新工作室``."""
-        prefix = "" if self.category == "劳模和工匠人才" else self.category
+        prefix = "" if self.category == "劳模和工匠人才" or self.plain_name else self.category
         return f"{self.leader}{prefix}创新工作室"
 
     @property
@@ -1585,6 +1586,7 @@ class Package:
     folder: str = ""
     table_chars: int = 0
     textbox_chars: int = 0
+    numbered: bool = True          # False: the files without the notice's （1）…（4） (四.4)
 
 
 def _evidence_files(studio: Studio, pkg: Package) -> list[tuple[str, bytes]]:
@@ -1615,6 +1617,8 @@ def materials(studio: Studio, pkg: Package = Package()) -> list[tuple[str, bytes
     if pkg.summary:
         maker = summary_xlsx if pkg.summary == "xlsx" else summary_docx
         files.append((f"{SUMMARY_FILE}.{pkg.summary}", maker([studio.summary_row()])))
+    if not pkg.numbered:
+        files = [(re.sub(r"(^|/)（\d）", r"\1", name), data) for name, data in files]
     if pkg.folder:
         files = [(f"{pkg.folder}/{name}", data) for name, data in files]
     return files
@@ -1691,6 +1695,7 @@ class Submission:
     mutate: Callable[[bytes], bytes] | None = None
     evil_member: str | None = None
     sevenz_password: str | None = None
+    submitted: datetime | None = None   # when the sender's own server took it (default: just before receipt)
 
     @property
     def sent(self) -> datetime:
@@ -1731,7 +1736,7 @@ class Submission:
         return eml(subject=self.subject or self.studio.subject, from_name=s.name, from_addr=s.addr,
                    date=self.sent, received=received or self.received, message_id=self.message_id,
                    body_text=body, attachments=self.attachments(), style=s.style,
-                   submitted=self.received - timedelta(seconds=2))
+                   submitted=self.submitted or self.received - timedelta(seconds=2))
 
 
 def _studio(unit: str, leader: str, gender: str, applicant: str, seed: int, **kw: Any) -> Studio:
@@ -1776,9 +1781,11 @@ def _submissions() -> dict[str, Submission]:
         "01-accepted-zip-gbk": Submission(
             ZHENGDING, _foxmail("正定县总工会", "zdxzgh@126.com", "王喆", "0311-88012345"), _at(26, 10, 2, 11),
             Package(narrative_chars=1500, evidence=3, scan_pages=2)),
+        # 名师 studios come through 市教科文卫工会 (三、四.2), led by a 市级教学名师 (一(三)1第一)
         "02-accepted-7z-utf8": Submission(
-            _studio("桥西区总工会", "李红", "女", "石家庄市桥西区育英小学", 2, category="名师", industry="教育"),
-            Sender("桥西区总工会", "qxqzgh@163.com", "outlook", "赵晓燕", "0311-86023456"), _at(21, 15, 40, 5),
+            _studio("石家庄市教科文卫工会", "李红", "女", "石家庄市桥西区育英小学", 2, category="名师", industry="教育",
+                    leader_changes=(("honour", "石家庄市教学名师"),)),
+            Sender("市教科文卫工会", "jkwwgh_sjz@163.com", "outlook", "赵晓燕", "0311-86023456"), _at(21, 15, 40, 5),
             Package(summary="docx"), archive="7z"),
         "03-accepted-rar5": Submission(
             _studio("石家庄市教科文卫工会", "王建国", "男", "石家庄市第三医院", 3, category="名医",
@@ -1789,7 +1796,8 @@ def _submissions() -> dict[str, Submission]:
             _studio("辛集市总工会", "赵磊", "男", "河北辛集皮革制品有限公司", 4),
             Sender("辛集市总工会", "xjszgh@126.com", "iphone", "马丽", "13931188765"), _at(30, 23, 10, 27),
             Package(folder="辛集市总工会赵磊创新工作室入库材料"), archive="zip-mac", date=_at(30, 23, 9, 58)),
-        "05-accepted-rar4-solid": Submission(
+        # an enterprise union the office has not yet listed as 市总直属 (四.3): staff confirm it
+        "05-enterprise-not-on-roster-rar4": Submission(
             _studio("河北敬业集团有限公司工会", "刘洋", "男", "河北敬业集团有限公司", 5),
             Sender("敬业集团工会", "2875431906@qq.com", "qq", "高峰", "0311-82916688"), _at(23, 11, 5, 9),
             Package(folder="河北敬业集团有限公司工会刘洋创新工作室入库材料"), archive="rar4", rar_solid=True),
@@ -1890,6 +1898,18 @@ def _submissions() -> dict[str, Submission]:
         "27-narrative-table-textbox": Submission(
             GAOYI, _foxmail("高邑县总工会", "gyxzgh@126.com", "苏畅", "0311-84026688"), _at(30, 16, 20, 9),
             Package(narrative_chars=700, table_chars=170, textbox_chars=170)),
+        # a 名师 studio by its leader's title and honour (not its name), sent by a county union (三、四.2)
+        "36-mingshi-by-form-via-county": Submission(
+            _studio("裕华区总工会", "赵雅丽", "女", "石家庄市裕华区东苑小学", 36, category="名师", industry="教育",
+                    plain_name=True, leader_changes=(("honour", "石家庄市学科名师"),)),
+            Sender("裕华区总工会", "yhqzgh@126.com", "outlook", "石磊", "0311-85203344"), _at(27, 11, 20, 40),
+            Package(evidence=1, narrative_chars=1100)),
+        # Date 23:52 on deadline day, taken by the sender's server at 23:52, delivered at 01:05: a server's delay
+        "37-delayed-by-server": Submission(
+            _studio("赞皇县总工会", "齐峰", "男", "赞皇县恒泰机械有限公司", 37),
+            _foxmail("赞皇县总工会", "zhxzgh@126.com", "梁静", "0311-84226035"),
+            datetime(2025, 5, 31, 1, 5, 12, tzinfo=CST), Package(evidence=1, narrative_chars=1100),
+            date=_at(30, 23, 52, 10), submitted=_at(30, 23, 52, 14)),
     }
 
 
@@ -1958,13 +1978,14 @@ def samples() -> list[Sample]:
     expectations: dict[str, tuple[str, tuple[str, ...]]] = {
         "01-accepted-zip-gbk": ("accepted", ()), "02-accepted-7z-utf8": ("accepted", ()),
         "03-accepted-rar5": ("accepted", ()), "04-accepted-mac-zip-deadline-day": ("accepted", ()),
-        "05-accepted-rar4-solid": ("accepted", ()), "06-narrative-too-short": ("rejected", ("NARRATIVE_TOO_SHORT",)),
+        "05-enterprise-not-on-roster-rar4": ("review", ("UNIT_NOT_ON_ROSTER",)),
+        "06-narrative-too-short": ("rejected", ("NARRATIVE_TOO_SHORT",)),
         "07-resubmission-fixed": ("accepted", ()), "08-evidence-png-renamed": ("rejected", ("EVIDENCE_NOT_JPEG",)),
         "09-evidence-unnumbered": ("rejected", ("EVIDENCE_NAMING",)),
         "10-missing-scan": ("rejected", ("MISSING_FORM_SCAN",)),
         "11-missing-word-form": ("rejected", ("MISSING_FORM_WORD",)),
         "12-missing-narrative-summary": ("rejected", ("MISSING_NARRATIVE", "MISSING_SUMMARY")),
-        "13-subject-format": ("rejected", ("SUBJECT_FORMAT",)), "14-base-unit": ("rejected", ("NOT_RECOMMENDING_UNIT",)),
+        "13-subject-format": ("rejected", ("SUBJECT_FORMAT",)), "14-base-unit": ("rejected", ("LEADER_CONDITION", "NOT_RECOMMENDING_UNIT")),
         "15-no-attachment": ("rejected", ("NO_ATTACHMENT",)), "16-loose-files": ("rejected", ("NOT_ARCHIVE",)),
         "17-archive-name-mismatch": ("rejected", ("ARCHIVE_NAME_MISMATCH",)),
         "18-archive-corrupt": ("rejected", ("ARCHIVE_CORRUPT",)),
@@ -1976,7 +1997,9 @@ def samples() -> list[Sample]:
         "31-form-blank-phone": ("review", ("FORM_FIELDS_MISSING",)),
         "32-summary-mismatch": ("review", ("SUMMARY_MISMATCH",)),
         "33-mingyi-leader-title": ("review", ("LEADER_CONDITION",)),
-        "34-messy-form": ("accepted", ()), "35-scan-without-seal": ("accepted", ("SEAL_NOT_VISIBLE",)),
+        "34-messy-form": ("accepted", ()), "35-scan-without-seal": ("review", ("SEAL_NOT_VISIBLE",)),
+        "36-mingshi-by-form-via-county": ("review", ("CATEGORY_CHANNEL",)),
+        "37-delayed-by-server": ("review", ("DELAYED_DELIVERY",)),
     }
     out = [Sample(slug, *expectations[slug], sub.to_eml) for slug, sub in subs.items()]
     out += [

@@ -99,7 +99,10 @@ def test_a_form_for_another_studio(campaign: Campaign) -> None:
 @pytest.mark.parametrize("category, title, expected", [
     ("名医", "主任医师", []), ("名医", "主任医师（二级）", []), ("名医", "副主任医师", ["LEADER_CONDITION"]),
     ("名医", "主治医师", ["LEADER_CONDITION"]), ("名师", "高级教师", []), ("名师", "一级教师", ["LEADER_CONDITION"]),
-    ("劳模和工匠人才", "技师", []),
+    ("名师", "正高级教师", []), ("名师", "高级讲师", []),
+    # 高级技师 / 特级技师 / 高级工 are vocational skill levels (职业技能等级), not 高级职称 (一(三)1第一)
+    ("名师", "高级技师", ["LEADER_CONDITION"]), ("名师", "特级技师", ["LEADER_CONDITION"]),
+    ("名师", "高级工", ["LEADER_CONDITION"]), ("劳模和工匠人才", "技师", []),
 ])
 def test_leader_conditions_for_named_categories(campaign: Campaign, category, title, expected) -> None:
     assert form_codes(campaign, record(leader_title=title), category=category) == expected
@@ -135,7 +138,8 @@ def test_seal_and_unreadable_form(campaign: Campaign) -> None:
     plain = ScanFacts("扫描件.jpg", info=ScanInfo(pages=1, seal_visible=False, red_ratio=0.0))
     assert codes(check_materials(MaterialFacts(scans=(stamped, plain)), campaign, "", "", "")) == []
     found = check_materials(MaterialFacts(scans=(plain,)), campaign, "", "", "")
-    assert codes(found) == ["SEAL_NOT_VISIBLE"] and found[0].severity is Severity.WARNING
+    # 四.3(1) asks for a 盖章扫描件: no visible seal reaches staff (the campaign's review), never an acknowledgment
+    assert codes(found) == ["SEAL_NOT_VISIBLE"] and found[0].severity is Severity.REVIEW
     broken = MaterialFacts(form=FormFacts(FORM, problem="corrupt DOCX zip: bad"))
     assert codes(check_materials(broken, campaign, "", "", "")) == [str(Code.UNREADABLE_DOCUMENT)]
 

@@ -67,6 +67,23 @@ def test_corpus_covers_the_form_checks() -> None:
             "LEADER_CONDITION", "SEAL_NOT_VISIBLE"} <= codes
 
 
+def test_corpus_covers_the_notice_rules_of_issue_15() -> None:
+    """名师 by the form through a county union, an enterprise union not on the roster, a server's delay, a scan
+    without a seal: each reaches staff (review), none is acknowledged as compliant."""
+    by_code = {c: e["verdict"] for e in EXPECTED.values() for c in e["codes"]}
+    for code in ("CATEGORY_CHANNEL", "UNIT_NOT_ON_ROSTER", "DELAYED_DELIVERY", "SEAL_NOT_VISIBLE"):
+        assert by_code.get(code) == "review", code
+
+
+def test_no_reply_calls_a_package_compliant_when_a_finding_says_otherwise(ingested: list[dict], config) -> None:
+    flagged = {r["message_id"] for r in ingested if r["verdict"] != "ignored" and r["reasons"]}
+    assert flagged
+    for path in config.smtp.outbox_dir.glob("*.eml"):
+        msg = email.message_from_bytes(path.read_bytes(), policy=default)
+        if msg["In-Reply-To"] in flagged:
+            assert "格式符合通知要求" not in msg.get_content(), msg["Subject"]
+
+
 def test_fields_are_what_the_forms_say(ingested: list[dict]) -> None:
     """Every judged sample with a form: the clerk's fields equal what samplegen wrote into its form."""
     import samplegen

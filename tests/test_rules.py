@@ -56,12 +56,26 @@ def test_complete_submission_has_no_findings(campaign) -> None:
 @pytest.mark.parametrize("subject", [
     "正定县总工会张三创新工作室入库材料", "正定县 总工会 张三 创新工作室 入库材料", "回复：正定县总工会张三创新工作室入库材料",
     "石家庄市教科文卫工会王五名医创新工作室入库材料", "辛集市总工会李四创新工作室入库材料", "井陉矿区总工会赵六创新工作室入库材料",
-    "河北敬业集团有限公司工会刘洋创新工作室入库材料", "市直机关工会孙七创新工作室入库材料", "石家庄市建设建材产业工会周八创新工作室入库材料",
-    "《正定县总工会张三创新工作室入库材料》", "石药集团张三创新工作室入库材料", "华北制药集团有限责任公司工会王五创新工作室入库材料",
-    "正定县总工会恒通机械厂张三创新工作室入库材料",
+    "市直机关工会孙七创新工作室入库材料", "石家庄市建设建材产业工会周八创新工作室入库材料",
+    "《正定县总工会张三创新工作室入库材料》", "正定县总工会恒通机械厂张三创新工作室入库材料",
 ])
 def test_recommending_units_are_accepted(campaign, subject: str) -> None:
     assert codes(campaign, facts(campaign, subject=subject, archive=subject + ".zip")) == []
+
+
+@pytest.mark.parametrize("subject,unit", [
+    ("河北敬业集团有限公司工会刘洋创新工作室入库材料", "河北敬业集团有限公司工会"), ("石药集团张三创新工作室入库材料", "石药集团"),
+    ("华北制药集团有限责任公司工会王五创新工作室入库材料", "华北制药集团有限责任公司工会"),
+])
+def test_an_enterprise_union_waits_for_the_roster(campaign, subject: str, unit: str) -> None:
+    """Only 市总直属 enterprise unions may send (四.3): one that fits the pattern but is not on the roster (empty
+    by default) goes to staff with the reason, and is accepted once staff list it."""
+    (found,) = evaluate(facts(campaign, subject=subject, archive=subject + ".zip"), campaign)
+    assert str(found.code) == "UNIT_NOT_ON_ROSTER" and found.severity is Severity.REVIEW
+    assert f"“{unit}”尚不在市总直属企业工会名单中" in found.message and found.basis == "四.3、四.6"
+    kinds = tuple(replace(k, roster=(*k.roster, unit)) if k.kind == "enterprise" else k for k in campaign.units)
+    listed = replace(campaign, units=kinds)
+    assert codes(listed, facts(listed, subject=subject, archive=subject + ".zip")) == []
 
 
 @pytest.mark.parametrize("subject", [
@@ -121,14 +135,18 @@ def test_each_missing_material(campaign, drop: int, code: str) -> None:
 def test_narrative_named_otherwise_is_found_by_its_prose(campaign) -> None:
     files = complete_files()
     files[2] = _file("张三工作室情况介绍.docx", "docx", 1200)
-    assert codes(campaign, facts(campaign, files=files)) == []
+    (found,) = evaluate(facts(campaign, files=files, studio="张三创新工作室"), campaign)  # found, only misnamed (四.4)
+    assert str(found.code) == "MATERIAL_NAMING" and "应命名为“（2）张三创新工作室事迹材料.docx”" in found.message
 
 
 def test_form_and_summary_found_by_content(campaign) -> None:
     files = complete_files()
     files[0] = _file("表1.docx", "docx", 300, text="工作室名称\t\t成立时间\n工作室带头人情况\t姓名")
     files[5] = _file("表2.docx", "docx", 100, text="序号\t推荐单位\t申报单位\t工作室名称")
-    assert codes(campaign, facts(campaign, files=files)) == []
+    form, summary = evaluate(facts(campaign, files=files), campaign)   # found, only misnamed (四.4)
+    assert [str(form.code), form.file, summary.file] == ["MATERIAL_NAMING", "表1.docx", "表2.docx"]
+    assert "“表1.docx”应命名为“（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx”" in form.message
+    assert "“表2.docx”应命名为“（4）石家庄市劳模和工匠人才创新工作室入库汇总表.docx”" in summary.message
 
 
 @pytest.mark.parametrize("low,high,severity", [(999, 999, Severity.REJECT), (780, 790, Severity.REJECT),
