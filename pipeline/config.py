@@ -139,6 +139,10 @@ class UnitKind:
     patterns: tuple[re.Pattern[str], ...]
     names: tuple[str, ...] = ()
     roster: tuple[str, ...] = ()  # the units of this kind expected to send (as written; the report lists the silent)
+    # True: a unit of this kind that fits only a pattern goes to review (UNIT_NOT_ON_ROSTER) until staff put it
+    # on the roster (石家庄's 市总直属企业工会: a company's union fits the pattern, but only the directly
+    # affiliated ones may send).
+    confirm_by_roster: bool = False
 
     def matches(self, unit: str) -> bool:
         """True when `unit` (already normalised) is on the roster or fits a pattern."""
@@ -172,6 +176,10 @@ class DocumentRole:
     content_keywords: tuple[str, ...] = ()
     required: bool = True
     missing_code: str = ""
+    # The notice's numbering and name for this material's file (四.4: （1）《…申报表》, （2）XXX创新工作室事迹材料):
+    # `order` 0 = the notice orders nothing; `file_name` may hold {studio}. MATERIAL_NAMING when a file lacks them.
+    order: int = 0
+    file_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,19 @@ class EvidenceRule:
 
 
 @dataclass(frozen=True)
+class ConditionGroup:
+    """One branch of a condition the notice states as alternatives ("至少1项市级二等奖……或者……至少2项……"): met
+    when at least `min_items` items of `field` contain one of `any_of`, none of `none_of`, and (with
+    `within_years`) a year that recent."""
+
+    field: str
+    any_of: tuple[str, ...]
+    none_of: tuple[str, ...] = ()
+    within_years: int = 0
+    min_items: int = 1
+
+
+@dataclass(frozen=True)
 class LeaderCondition:
     """A condition the notice sets for a category (its leader, its awards), checked on one form field (advisory)."""
 
@@ -200,6 +221,13 @@ class LeaderCondition:
     within_years: int = 0       # an item of the field must name a year this recent (awards "申报前3年内")
     code: Code = Code.LEADER_CONDITION
     basis: str = ""             # the notice's clause for this condition ("" = the code's basis)
+    # `any_of_groups`: the notice's alternatives, met when any one is; () = the one group above. A category
+    # of "" applies to every category (二(二)'s 领衔 condition holds for all three Qingdao types).
+    groups: tuple[ConditionGroup, ...] = ()
+
+    def alternatives(self) -> tuple[ConditionGroup, ...]:
+        """The branches, any one of which meets the condition."""
+        return self.groups or (ConditionGroup(self.field, self.any_of, self.none_of, self.within_years),)
 
 
 @dataclass(frozen=True)
@@ -212,6 +240,15 @@ class FormRules:
     min_months_running: int = 0   # TOO_RECENT: established less than this many months before the deadline
     category_field: str = ""      # a form field that names the studio's category (else the studio name does)
     conditions: tuple[LeaderCondition, ...] = ()   # leader_conditions, then conditions, from the config
+    # category -> (form fields, words): a category is recognised from what the form says of the leader when the
+    # studio's name does not say it (高级教师 or 教学名师 is a 名师 studio's leader, 主任医师 a 名医's).
+    category_signs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    named_after_leader: tuple[str, ...] = ()       # categories whose studio bears the leader's name (名师, 名医)
+    min_results_by_category: dict[str, int] = field(default_factory=dict)   # a category's own minimum of results
+
+    def results_minimum(self, category: str) -> int:
+        """TOO_FEW_RESULTS's threshold for `category` (名师/名医: each year's results, 劳模: 2 a year)."""
+        return self.min_results_by_category.get(category, self.min_results)
 
 
 @dataclass(frozen=True)
@@ -273,6 +310,20 @@ class Campaign:
     # A prefix a unit's name may carry or leave off ("石家庄市教科文卫工会" = "市教科文卫工会"), for matching
     # subjects against the roster; None: names are compared as normalised.
     unit_name_prefix: re.Pattern[str] | None = None
+    # A receipt after the deadline whose own Date is before it, at most this many hours earlier and not before
+    # the message's earliest Received hop (less `sent_skew_minutes`), is a server's delay: DELAYED_DELIVERY for
+    # review instead of LATE. 0 = judged by the receipt alone.
+    delayed_delivery_hours: float = 0.0
+    sent_skew_minutes: float = 15.0
+    # category -> the units that collect it (名师/名医: 市教科文卫工会); another unit: CATEGORY_CHANNEL for review
+    category_units: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def unit_key(self, name: str) -> str:
+        """A unit's name for comparing with lists: normalised, without the prefix it may carry or leave off."""
+        from parsers.names import normalize_name
+
+        key = normalize_name(name)
+        return self.unit_name_prefix.sub("", key, count=1) if self.unit_name_prefix is not None else key
 
     def basis_of(self, code: Code | str | None, params: dict[str, str] | None = None) -> str:
         """The clause of the notice the rule behind `code` implements ("四.6"), "office" for the office's own
@@ -558,7 +609,8 @@ def _units(c: dict[str, Any], where: str, p: _Problems) -> tuple[UnitKind, ...]:
         if not patterns and not names:
             p.add(w, "needs `patterns` or `names`")
         units.append(UnitKind(kind=_get(u, "kind", str, f"kind{i}", w, p), label=_get(u, "label", str, "", w, p),
-                              patterns=patterns, names=names, roster=_str_list(u, "roster", (), w, p)))
+                              patterns=patterns, names=names, roster=_str_list(u, "roster", (), w, p),
+                              confirm_by_roster=_get(u, "confirm_by_roster", bool, False, w, p)))
     if not units:
         p.add(f"{where}.units", "at least one kind of recommending unit is required")
     return tuple(units)
@@ -584,6 +636,16 @@ def _named_tables(table: Any, where: str, p: _Problems, hint: str = "a table") -
         yield name, w, p.watch(w, value)
 
 
+def _listed_tables(t: dict[str, Any], key: str, where: str, p: _Problems, hint: str) -> Iterator[tuple[str, _Table]]:
+    """(where, watched table) for each entry of the array of tables `key`; an entry that is no table is a problem."""
+    for i, value in enumerate(_get(t, key, list, [], where, p)):
+        w = f"{where}.{key}[{i}]"
+        if isinstance(value, dict):
+            yield w, p.watch(w, value)
+        else:
+            p.add(w, f"expected {hint}")
+
+
 def _documents(c: dict[str, Any], where: str, p: _Problems) -> tuple[DocumentRole, ...]:
     roles: list[DocumentRole] = []
     for name, w, d in _named_tables(_get(c, "documents", dict, {}, where, p), f"{where}.documents", p):
@@ -600,6 +662,7 @@ def _documents(c: dict[str, Any], where: str, p: _Problems) -> tuple[DocumentRol
             exclude_keywords=tuple(_norm(k) for k in _str_list(d, "exclude_keywords", (), w, p)),
             content_keywords=_str_list(d, "content_keywords", (), w, p),
             required=_get(d, "required", bool, True, w, p), missing_code=missing,
+            order=_get(d, "order", int, 0, w, p), file_name=_get(d, "file_name", str, "", w, p),
         ))
     if not roles:
         p.add(f"{where}.documents", "the campaign must list the materials it asks for")
@@ -770,21 +833,54 @@ def _form(c: dict[str, Any], where: str, p: _Problems) -> FormRules | None:
                 category=_get(cond, "category", str, "", cw, p), field=_get(cond, "field", str, "", cw, p),
                 any_of=_str_list(cond, "any_of", (), cw, p), none_of=_str_list(cond, "none_of", (), cw, p),
                 explain=_get(cond, "explain", str, "", cw, p), within_years=_get(cond, "within_years", int, 0, cw, p),
-                code=code, basis=_get(cond, "basis", str, "", cw, p).strip()))
+                code=code, basis=_get(cond, "basis", str, "", cw, p).strip(), groups=_condition_groups(cond, cw, p)))
     names = {spec.name for spec, _ in specs}
     for cond in conditions:
-        if cond.field not in names:
-            p.add(f"{w}.conditions", f"field {cond.field!r} is not a form field")
+        for field_name in {cond.field, *(g.field for g in cond.groups)}:
+            if field_name not in names:
+                p.add(f"{w}.conditions", f"field {field_name!r} is not a form field")
     schema = FormSchema(fields=tuple(s for s, header in specs if not header),
                         header_fields=tuple(s for s, header in specs if header), members=members,
                         section_labels=_str_list(t, "section_labels", (), w, p))
     category_field = _get(t, "category_field", str, "", w, p)
     if category_field and category_field not in names:
         p.add(f"{w}.category_field", f"{category_field!r} is not a form field")
+    signs = {}
+    for category, sw, sign in _named_tables(_get(t, "category_signs", dict, {}, w, p), f"{w}.category_signs", p,
+                                            'a table like { fields = ["leader_title"], words = ["…"] }'):
+        sign_fields = _str_list(sign, "fields", (), sw, p)
+        for name in sign_fields:
+            if name not in names:
+                p.add(f"{sw}.fields", f"{name!r} is not a form field")
+        signs[category] = (sign_fields, _str_list(sign, "words", (), sw, p))
+    by_category = _get(t, "min_results_by_category", dict, {}, w, p)
+    for category, minimum in by_category.items():
+        if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 0:
+            p.add(f"{w}.min_results_by_category.{category}", f"expected a count, got {minimum!r}")
     return FormRules(schema=schema, min_members=_get(t, "min_members", int, 0, w, p),
                      min_results=_get(t, "min_results", int, 0, w, p),
                      min_months_running=_get(t, "min_months_running", int, 0, w, p),
-                     category_field=category_field, conditions=tuple(conditions))
+                     category_field=category_field, conditions=tuple(conditions), category_signs=signs,
+                     named_after_leader=_str_list(t, "named_after_leader", (), w, p),
+                     min_results_by_category={k: v for k, v in by_category.items() if isinstance(v, int)})
+
+
+def _condition_groups(cond: dict[str, Any], where: str, p: _Problems) -> tuple[ConditionGroup, ...]:
+    """`any_of_groups = [{ any_of = [...], min_items = 2, field = "...", none_of = [...], within_years = 3 }, …]`:
+    alternatives, each defaulting to the condition's own field and within_years."""
+    groups = []
+    for gw, g in _listed_tables(cond, "any_of_groups", where, p, 'a table like { any_of = ["…"], min_items = 1 }'):
+        any_of = _str_list(g, "any_of", (), gw, p)
+        if not any_of:
+            p.add(f"{gw}.any_of", "at least one word is required")
+        minimum = _get(g, "min_items", int, 1, gw, p)
+        if minimum < 1:
+            p.add(f"{gw}.min_items", f"must be 1 or more, got {minimum!r}")
+        groups.append(ConditionGroup(
+            field=_get(g, "field", str, str(cond.get("field", "")), gw, p),
+            any_of=any_of, none_of=_str_list(g, "none_of", (), gw, p),
+            within_years=_get(g, "within_years", int, cond.get("within_years", 0), gw, p), min_items=minimum))
+    return tuple(groups)
 
 
 def _summary_table(c: dict[str, Any], where: str, p: _Problems) -> SummaryRules | None:
@@ -828,8 +924,24 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         late_window_days=_get(c, "late_window_days", int, 60, where, p),
         wording=_wording(c, where, basis, p), basis=basis,
         unit_name_prefix=_regex(prefix, f"{where}.unit_name_prefix", p) if prefix else None,
+        delayed_delivery_hours=_not_negative(c, "delayed_delivery_hours", 0.0, where, p),
+        sent_skew_minutes=_not_negative(c, "sent_skew_minutes", 15.0, where, p),
+        category_units=_category_units(c, where, p),
     )
     return campaign if deadline else None
+
+
+def _not_negative(c: dict[str, Any], key: str, default: float, where: str, p: _Problems) -> float:
+    value = _get(c, key, float, default, where, p)
+    if value < 0:
+        p.add(f"{where}.{key}", f"must be 0 or more, got {value!r}")
+    return value
+
+
+def _category_units(c: dict[str, Any], where: str, p: _Problems) -> dict[str, tuple[str, ...]]:
+    """`[category_units]`: category -> the units that collect its studios (a list of names)."""
+    t = _get(c, "category_units", dict, {}, where, p)
+    return {category: _str_list(t, category, (), f"{where}.category_units", p) for category in list(t)}
 
 
 def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> Config:

@@ -14,10 +14,11 @@ from datetime import datetime
 from parsers import normalize
 from parsers.form_reader import KINDS, FormRecord, split_items
 from parsers.names import normalize_name
-from pipeline.config import Campaign, FormRules, LeaderCondition
+from pipeline.config import Campaign, ConditionGroup, FormRules, LeaderCondition
 from pipeline.findings import Code, Finding
 from pipeline.forms import MaterialFacts, SummaryFacts, age_at, months_between
 from pipeline.messages import default_severity, make_finding, unreadable_reason
+from pipeline.subject import unit_kind
 
 
 def _finding(campaign: Campaign, code: Code, **params: object) -> Finding:
@@ -66,17 +67,30 @@ def check_form(form_file: str, record: FormRecord, rules: FormRules, campaign: C
         out.append(_finding(campaign, Code.TOO_RECENT, file=form_file, detail=_month_zh(str(established)),
                             minimum=_duration_zh(rules.min_months_running)))
     results = record.values.get("innovation_results")
-    if rules.min_results and isinstance(results, list) and not record.results_see_attached \
-            and len(results) < rules.min_results:
-        out.append(_finding(campaign, Code.TOO_FEW_RESULTS, file=form_file, count=len(results),
-                            minimum=rules.min_results))
+    minimum = rules.results_minimum(category)   # 劳模: 2 a year (一(一)8); 名师/名医: results every year (一(二)6)
+    if minimum and isinstance(results, list) and not record.results_see_attached and len(results) < minimum:
+        out.append(_finding(campaign, Code.TOO_FEW_RESULTS, file=form_file, count=len(results), minimum=minimum))
     form_studio = record.values.get("studio_name")
     if studio and isinstance(form_studio, str) and normalize_name(form_studio) != normalize_name(studio):
         out.append(_finding(campaign, Code.FORM_MISMATCH, file=form_file,
                             detail=f"的工作室名称“{form_studio}”与邮件主题中的“{studio}”不一致"))
     out += _too_many(form_file, record, rules, campaign)
     out += _conditions(form_file, record, rules, campaign, category)
+    out += _named_after_leader(form_file, record, rules, campaign, studio, category)
     return out
+
+
+def _named_after_leader(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign, studio: str,
+                        category: str) -> list[Finding]:
+    """名师/名医 studios are 原则上 named after their leader (张三名师创新工作室): a hint when the name lacks it."""
+    leader = record.values.get("leader_name")
+    name = studio or str(record.values.get("studio_name") or "")
+    if category not in rules.named_after_leader or not isinstance(leader, str) or not leader.strip() or not name:
+        return []
+    if normalize_name(leader) in normalize_name(name):
+        return []
+    return [_finding(campaign, Code.NOT_NAMED_AFTER_LEADER, file=form_file, studio=name, name=leader,
+                     category=category)]
 
 
 def _too_many(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign) -> list[Finding]:
@@ -106,16 +120,34 @@ def _meets(cond: LeaderCondition, value: object, deadline: datetime) -> bool:
     return False
 
 
+def _blank(value: object) -> bool:
+    return value in (None, "", [])
+
+
+def _branch_met(branch: ConditionGroup, value: object, deadline: datetime) -> bool:
+    """Whether at least `min_items` items of the field fit one of a condition's alternatives (any_of_groups):
+    a word of `any_of`, none of `none_of`, and with `within_years` a year in the years before the deadline."""
+    items = value if isinstance(value, list) else ([] if _blank(value) else [value])
+    fitting = [item for item in map(str, items)
+               if any(w in item for w in branch.any_of) and not any(w in item for w in branch.none_of)
+               and (not branch.within_years or any(deadline.year - branch.within_years <= int(y) <= deadline.year
+                                                   for y in _YEAR.findall(item)))]
+    return len(fitting) >= branch.min_items
+
+
 def _conditions(form_file: str, record: FormRecord, rules: FormRules, campaign: Campaign,
                 category: str) -> list[Finding]:
     out = []
     titles = {spec.name: spec.title for spec in rules.schema.fields}
     for cond in rules.conditions:
         value = record.values.get(cond.field)
-        if cond.category != category or value in (None, "", []):
+        branches = cond.alternatives()
+        if cond.category not in ("", category) or all(_blank(record.values.get(b.field)) for b in branches):
             continue  # blank: FORM_FIELDS_MISSING already asks for it
-        if not _meets(cond, value, campaign.deadline):
-            shown = "；".join(map(str, value)) if isinstance(value, list) else str(value)
+        met = _meets(cond, value, campaign.deadline) if not cond.groups else \
+            any(_branch_met(b, record.values.get(b.field), campaign.deadline) for b in branches)
+        if not met:
+            shown = "；".join(map(str, value)) if isinstance(value, list) else str(value or "未填写")
             out.append(_finding(campaign, cond.code, file=form_file, field=titles.get(cond.field, cond.field),
                                 value=shown, explain=cond.explain))
     return out
@@ -134,7 +166,9 @@ def summary_row(summary: SummaryFacts, studio: str) -> Mapping[str, str] | None:
     wanted = normalize_name(studio)
     rows = [r for r in summary.rows if r.get("studio_name")]
     exact = [r for r in rows if normalize_name(r["studio_name"]) == wanted]
-    return exact[0] if exact else None
+    # 附件2 of the Qingdao notice has one 创新工作室领衔人 column: the studio's name, its 领衔人 written after it.
+    named = [r for r in rows if wanted and normalize_name(r["studio_name"]).startswith(wanted)]
+    return (exact or named or [None])[0]
 
 
 def _same(a: object, b: object) -> bool:
@@ -183,16 +217,57 @@ def _read(kind: str, raw: str) -> object:
 
 def category_of(studio: str, record: FormRecord | None, campaign: Campaign, subject: str = "") -> str:
     """The studio's category: a form field naming it when the campaign has one, else a category word in the
-    studio's name (名师 / 名医 studios are named that way) or the subject, else the campaign's default."""
+    studio's name (名师 / 名医 studios are named that way), the form's name for it or the subject, else what
+    the form says of the leader (`category_signs`), else the campaign's default."""
     rules = campaign.form
     texts = [studio, subject]
+    if record is not None:
+        texts.insert(1, str(record.values.get("studio_name") or ""))
     if rules is not None and rules.category_field and record is not None:
         texts.insert(0, normalize.checked_option(str(record.values.get(rules.category_field) or "")))
     for text in texts:
         named = [c for c in campaign.categories if c and c in text]
         if named:
             return named[0]
+    signed = [category for category, _field, _value in category_signs(record, campaign)]
+    if len(set(signed)) == 1:  # a teacher's title and a doctor's honour at once: not for the code to choose
+        return signed[0]
     return campaign.default_category if studio else ""
+
+
+def category_signs(record: FormRecord | None, campaign: Campaign) -> list[tuple[str, str, str]]:
+    """(category, field, value) for each form field that shows the leader belongs to a category (高级教师: 名师)."""
+    rules = campaign.form
+    if record is None or rules is None:
+        return []
+    out = []
+    for category, (fields, words) in rules.category_signs.items():
+        for name in fields:
+            value = record.values.get(name)
+            text = "；".join(map(str, value)) if isinstance(value, list) else str(value or "")
+            if any(word in text for word in words):
+                out.append((category, name, text))
+    return out
+
+
+def check_category_channel(record: FormRecord | None, campaign: Campaign, unit: str, studio: str,
+                           category: str) -> list[Finding]:
+    """CATEGORY_CHANNEL: a category the notice has collected by named units (名师/名医: 市教科文卫工会) sent by
+    another recommending unit; how the category was recognised is said, for staff and the sender."""
+    expected = campaign.category_units.get(category, ())
+    if not expected or not unit or unit_kind(unit, campaign) is None:
+        return []   # no such rule, or a unit that may not send at all (NOT_RECOMMENDING_UNIT says so)
+    if campaign.unit_key(unit) in {campaign.unit_key(name) for name in expected}:
+        return []
+    if category in studio:
+        how = f"名称“{studio}”含“{category}”"
+    else:
+        sign = next(((f, v) for c, f, v in category_signs(record, campaign) if c == category), None)
+        titles = {spec.name: spec.title for spec in campaign.form.schema.fields} if campaign.form else {}
+        how = (f"的申报表中{campaign.wording.leader}的“{titles.get(sign[0], sign[0])}”为“{sign[1]}”" if sign
+               else "的申报表所填内容")
+    return [_finding(campaign, Code.CATEGORY_CHANNEL, how=how, category=category, expected="或".join(expected),
+                     unit=unit)]
 
 
 def check_materials(materials: MaterialFacts, campaign: Campaign, unit: str, studio: str,
@@ -207,6 +282,7 @@ def check_materials(materials: MaterialFacts, campaign: Campaign, unit: str, stu
                                    note=m.problem) for m in unread]
     if form is not None and form.record is not None and campaign.form is not None:
         out += check_form(form.file, form.record, campaign.form, campaign, studio, category)
+    out += check_category_channel(form.record if form else None, campaign, unit, studio, category)
     if materials.summary is not None:
         out += check_summary(materials.summary, campaign, expected_summary(form.record if form else None, unit, studio,
                                                                            category))
