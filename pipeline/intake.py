@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import traceback
 from collections.abc import Callable
@@ -310,12 +311,20 @@ def studio_identity(facts: SubmissionFacts, campaign: Campaign) -> tuple[str, st
     return "", ""
 
 
+# "青岛市市立医院（盖章）": the form's reminder where the seal goes, written after the name, is not part of it.
+_STAMP_NOTE = re.compile(r"\s*[（(]\s*(?:盖章|公章|签章|印章|盖公章)\s*[)）]\s*$")
+
+
 def with_materials(facts: SubmissionFacts, campaign: Campaign) -> SubmissionFacts:
     """Add the studio's identity and the parsed form, summary table and scans to the facts."""
     unit, studio = studio_identity(facts, campaign)
     materials = read_materials(facts.files, campaign)
     record = materials.form.record if materials.form else None
     studio = studio or (str(record.values.get("studio_name") or "") if record else "")
+    if not unit and record and not campaign.subject.enforced:
+        # A notice with no subject convention (Qingdao): the 申报单位 on the stamped form is the unit that
+        # sends it, and the studio's identity, the roster and supersession need one.
+        unit = normalize_name(_STAMP_NOTE.sub("", str(record.values.get("applicant_unit") or "")))
     return replace(facts, materials=materials, unit=unit, studio=studio,
                    category=category_of(studio, record, campaign, facts.subject))
 

@@ -77,6 +77,7 @@ def test_a_complete_package_under_any_subject_is_accepted(qingdao_app: Any) -> N
                                             subject="青岛市市立医院张伟工作室申报材料", archive_name="材料"))
     assert (out["campaign"], out["verdict"], out["codes"]) == ("qingdao-wjw-2022", "accepted", {})
     assert out["fields"]["studio_name"] == "张伟劳模创新工作室"   # read from the form, not the subject
+    assert out["fields"]["recommending_unit"] == "青岛市市立医院"  # the form's 申报单位, without its （盖章）
     assert out["fields"]["category"] == "技术创新型"
 
 
