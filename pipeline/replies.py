@@ -105,7 +105,9 @@ def _findings_block(findings: list[Finding]) -> list[str]:
     lines = []
     for i, f in enumerate(shown):
         lines.append(f"{i + 1}. {f.message}")
-        if f.fix:
+        following = shown[i + 1] if i + 1 < len(shown) else None
+        # Findings of one kind in a row with the same fix (one per misnamed file): the fix once, after the last.
+        if f.fix and not (following and following.code == f.code and following.fix == f.fix):
             lines.append(f"   修改方法：{f.fix}")
         if last_of[f.code] == i and total[f.code] > listed[f.code]:
             lines.append(f"   同类问题另有{total[f.code] - listed[f.code]}项，不再逐条列出，请按上述方法一并检查。")
