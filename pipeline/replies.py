@@ -146,7 +146,12 @@ def reply_text(verdict: Verdict, findings: list[Finding], documents: list[Receiv
     what = what_was_sent(campaign, ctx.unit, ctx.studio, ctx.subject)
     lines = ["您好！", ""]
     if verdict is Verdict.ACCEPTED:
-        lines += [f"我们已于{received}收到贵单位报送的{what}。经系统初步核对，材料齐全、格式符合通知要求，已登记。", "",
+        # Only a package without any finding is called compliant; a warning (a seal not seen where a campaign
+        # keeps that a warning) is said, never passed over with 格式符合通知要求.
+        notes = [f for f in findings if f.severity is Severity.WARNING]
+        checked = "材料齐全，已登记。另有以下情况请注意：" if notes else "材料齐全、格式符合通知要求，已登记。"
+        lines += [f"我们已于{received}收到贵单位报送的{what}。经系统初步核对，{checked}", "",
+                  *([*_findings_block(notes), ""] if notes else []),
                   "收到的材料：", *_documents_block(documents, campaign), "", "后续由工作人员审核，请保持联系电话畅通。"]
     elif verdict is Verdict.REJECTED:
         lines += [f"我们于{received}收到贵单位报送的{what}。经系统核对，存在以下问题，暂不能受理：", "",

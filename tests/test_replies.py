@@ -84,3 +84,19 @@ def test_a_fix_shared_by_findings_of_one_kind_in_a_row_is_said_once() -> None:
     lines = _findings_block([*same, other])
     assert [line for line in lines if "修改方法" in line] == ["   修改方法：请按序号和名称命名。", "   修改方法：不再受理。"]
     assert lines.index("   修改方法：请按序号和名称命名。") == 2  # after the second misnamed file
+
+
+def test_an_acknowledgment_with_a_warning_never_calls_the_package_compliant(campaign) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.findings import Code, Finding, Severity, Verdict
+    from pipeline.replies import ReplyContext, reply_text
+
+    when = datetime(2025, 5, 20, 10, tzinfo=timezone(timedelta(hours=8)))
+    ctx = ReplyContext(to_addr="a@126.com", subject="s", message_id="<a@x>", references="", received_at=when,
+                       studio="张三创新工作室", unit="正定县总工会")
+    warning = Finding(Code.SEAL_NOT_VISIBLE, Severity.WARNING, "未能在申报表扫描件中识别到红色公章。", fix="请核对。")
+    clean = reply_text(Verdict.ACCEPTED, [], [], ctx, campaign, when)
+    noted = reply_text(Verdict.ACCEPTED, [warning], [], ctx, campaign, when)
+    assert "格式符合通知要求" in clean
+    assert "格式符合通知要求" not in noted and "未能在申报表扫描件中识别到红色公章" in noted
