@@ -109,23 +109,6 @@ class Finding:
     variant: str = field(default="", compare=False, repr=False)
     params: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
-    def as_dict(self) -> dict[str, str]:
-        """The shape `intake submissions --json` prints for one reason."""
-        return {"code": str(self.code), "severity": str(self.severity), "message": self.message, "file": self.file}
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A verdict with every finding that led to it."""
-
-    verdict: Verdict
-    findings: tuple[Finding, ...] = field(default_factory=tuple)
-
-    @property
-    def codes(self) -> list[str]:
-        """Distinct finding codes, in the order first found."""
-        return list(dict.fromkeys(str(f.code) for f in self.findings))
-
 
 def verdict_for(findings: tuple[Finding, ...] | list[Finding]) -> Verdict:
     """Derive the verdict from findings: ignore codes win, then reject, then review."""

@@ -1,4 +1,4 @@
-"""One unattended pass (poll, process, send) and the minimal nightly report.
+"""One unattended pass: poll, process, send (the nightly report is pipeline/report.py).
 
 `run_once` never raises for a mailbox or SMTP server that can't be used: it
 records the problem in the result, whose `exit_status` is what `intake run
@@ -11,12 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, getaddresses, make_msgid
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,11 +19,9 @@ from pipeline.errors import MailboxError, StorageError
 from pipeline.intake import App
 from pipeline.outbox import drain_to_folder
 from pipeline.poller import MailboxLink, poll_once
-from pipeline.smtp import SmtpClient, SmtpError
 from storage import repo
 
 log = logging.getLogger(__name__)
-VERDICT_LABELS = {"accepted": "已受理", "rejected": "退回", "review": "待人工核实", "ignored": "已忽略（不回复）"}
 
 
 @dataclass
@@ -127,71 +119,3 @@ def summary_line(result: RunResult) -> str:
     if result.alert:
         line += f"发信已暂停：{_one_line(result.alert)}。"
     return line
-
-
-# --- the minimal plain-text report (the scheduler now sends pipeline/report.py's HTML + XLSX report) ----
-
-
-def _counts(counts: dict[str, int]) -> str:
-    parts = [f"{VERDICT_LABELS[v]} {counts[v]}" for v in VERDICT_LABELS if counts.get(v)]
-    return f"{sum(counts.values())} 封" + (f"：{'，'.join(parts)}" if parts else "")
-
-
-def report_text(app: App, now: datetime, since: datetime | None) -> str:
-    """Plain Chinese text: counts by verdict, what is new since `since`, failed replies and messages."""
-    zone = ZoneInfo(app.config.report.timezone)
-    with app.sessions() as session:
-        lines = [f"申报邮件日报（截至 {now.astimezone(zone):%Y-%m-%d %H:%M}，{app.config.report.timezone}）", "",
-                 f"全部登记 {_counts(repo.verdict_counts(session))}"]
-        if since is not None:
-            lines.append(f"自上次报告（{since.astimezone(zone):%Y-%m-%d %H:%M}）以来新收 "
-                         f"{_counts(repo.verdict_counts(session, since))}")
-        failed = repo.replies_with_status(session, "failed")
-        lines += ["", f"回复发送失败 {len(failed)} 封（核对已发送邮件后可用 intake outbox --retry 重发）："]
-        lines += [f"  #{r.id} {r.to_addr}「{r.subject}」：{_one_line(r.last_error or '')}" for r in failed]
-        broken = repo.messages_in_order(session, "failed")
-        lines += ["", f"处理出错的邮件 {len(broken)} 封（intake reprocess --failed 重试）："]
-        lines += [f"  #{m.id}「{m.subject}」：{_last_line(m.error)}" for m in broken]
-        lines += ["", f"待发送回复 {len(repo.replies_with_status(session, 'pending'))} 封。"]
-    return "\n".join(lines) + "\n"
-
-
-def _last_line(error: str | None) -> str:
-    lines = (error or "").strip().splitlines()
-    return lines[-1] if lines else ""
-
-
-def send_report(app: App) -> Path:
-    """Write the report to data_dir/reports/ and mail it to report.recipients when SMTP is configured."""
-    folder = app.config.storage.data_dir / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    state = folder / "last-report.txt"
-    since = datetime.fromisoformat(state.read_text().strip()) if state.exists() else None
-    now = app.clock()
-    text = report_text(app, now, since)
-    path = folder / f"report-{now.astimezone(ZoneInfo(app.config.report.timezone)):%Y%m%d-%H%M}.txt"
-    path.write_text(text, encoding="utf-8")
-    cfg = app.config.smtp
-    if cfg.host and not cfg.outbox_dir and app.config.report.recipients:
-        _mail_report(app, text, now)
-    state.write_text(now.isoformat())
-    return path
-
-
-def _mail_report(app: App, text: str, now: datetime) -> None:
-    cfg, recipients = app.config.smtp, list(app.config.report.recipients)
-    sender = cfg.sender or app.config.campaigns[0].mailbox
-    address = getaddresses([sender])[0][1]
-    msg = EmailMessage(policy=SMTP)
-    msg["From"], msg["To"] = sender, ", ".join(recipients)
-    msg["Subject"] = f"申报邮件日报 {now.astimezone(ZoneInfo(app.config.report.timezone)):%Y-%m-%d}"
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = make_msgid("report", address.partition("@")[2] or "localhost")
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text, charset="utf-8")
-    try:
-        with SmtpClient(cfg) as client:  # the secret is read only if the server asks for a login
-            client.open()
-            client.send(address, recipients, msg.as_bytes())
-    except SmtpError as exc:
-        log.error("the nightly report could not be mailed (it is in %s): %s", app.config.storage.data_dir, exc)

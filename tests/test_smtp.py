@@ -20,7 +20,6 @@ from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.delivery import UNKNOWN_STATE, backoff, deliver
 from pipeline.intake import App, ingest_bytes
-from pipeline.runner import send_report
 from pipeline.smtp import JudgedSpam, PermanentFailure, SenderThrottled, TemporaryFailure, classify
 from smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from storage import repo
@@ -254,21 +253,6 @@ def test_the_daily_cap_holds_back_replies_to_one_address(make_app, mta: SmtpServ
     assert deliver(app).sent == 2
     assert statuses(app) == ["sent", "sent", "failed", "failed"]
     assert "daily cap of 2" in rows(app)[2].last_error and len(mta.messages_to("zhxzgh@126.com")) == 2
-
-
-def test_the_nightly_report_is_written_and_mailed_to_staff(sapp: App, mta: SmtpServer, clock) -> None:
-    ingest(sapp, *ANSWERED, *IGNORED)
-    first = send_report(sapp)
-    text = first.read_text(encoding="utf-8")
-    assert "全部登记 5 封：已受理 1，退回 2，已忽略（不回复） 2" in text and "自上次报告" not in text
-    assert "待发送回复 3 封" in text
-    [mail] = mta.received
-    assert mail.rcpt_tos == ("staff@example.cn",) and mail.mail_from == OFFICE
-    assert mail.message["Auto-Submitted"] == "auto-generated"
-    clock.now += timedelta(days=1)
-    ingest(sapp, "22-large-attachment-link.eml")
-    text = send_report(sapp).read_text(encoding="utf-8")
-    assert "全部登记 6 封" in text and "以来新收 1 封：待人工核实 1" in text
 
 
 @pytest.mark.parametrize(("code", "text", "kind"), [
