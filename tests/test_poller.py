@@ -84,17 +84,21 @@ def verdict_of(app: App, folder: str, uid: int) -> tuple[str, list[str]]:
 
 def test_the_deadline_is_judged_on_internaldate_not_on_headers(imap, dovecot: DovecotServer) -> None:
     app = imap()
-    # Date and Received say 30 May, the server received it five seconds after the deadline.
-    late = dovecot.append("INBOX", submission(1, date=at(30, 23, 58), received=at(30, 23, 59, 50)), at(31, 0, 0, 5))
+    # Date and Received say 30 May, the server received it five seconds after the deadline: held up on the way
+    # (the notice says 前发送), so staff decide (DELAYED_DELIVERY), never accepted on the headers' word.
+    delayed = dovecot.append("INBOX", submission(1, date=at(30, 23, 58), received=at(30, 23, 59, 50)), at(31, 0, 0, 5))
+    # Date and Received say 29 May, the server received it on 31 May: no delay explains that, LATE.
+    late = dovecot.append("INBOX", submission(3, date=at(29, 10), received=at(29, 10, 0, 5)), at(31, 9))
     # Date says 31 May (a wrong clock), the server received it in the last second.
     on_time = dovecot.append("INBOX", submission(2, date=at(31, 10)), at(30, 23, 59, 59))
     result = poll_once(app)
-    assert (result.fetched, result.processed, result.failed) == (2, 2, 0)
+    assert (result.fetched, result.processed, result.failed) == (3, 3, 0)
+    assert verdict_of(app, "INBOX", delayed) == ("review", ["DELAYED_DELIVERY"])
     assert verdict_of(app, "INBOX", late) == ("rejected", ["LATE"])
     assert verdict_of(app, "INBOX", on_time) == ("accepted", [])
     with app.sessions() as s:
         received = dict(s.execute(select(Message.uid, Message.received_at)).all())
-    assert received[late] == at(31, 0, 0, 5)
+    assert received[delayed] == at(31, 0, 0, 5)
 
 
 def test_every_sample_polled_from_inbox_and_junk_gets_its_verdict_and_the_server_is_untouched(
