@@ -301,7 +301,7 @@ def expected_summary(record: FormRecord | None, unit: str, studio: str, category
 
 
 def form_fields(materials: MaterialFacts, deadline: datetime) -> dict[str, object]:
-    """The parsed form, summary row and scan facts as flat `fields` (DESIGN.md's JSON)."""
+    """The parsed form, summary row and scan facts as flat `fields` (docs/DESIGN.md's JSON)."""
     out: dict[str, object] = {}
     form = materials.form
     if form is not None and form.record is not None:

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 
 class Code(StrEnum):
-    """Stable finding codes (DESIGN.md): extend, never rename."""
+    """Stable finding codes (docs/DESIGN.md): extend, never rename."""
 
     SUBJECT_FORMAT = "SUBJECT_FORMAT"
     NOT_RECOMMENDING_UNIT = "NOT_RECOMMENDING_UNIT"
@@ -82,7 +82,7 @@ class Severity(StrEnum):
 
 
 class Verdict(StrEnum):
-    """The outcome of one message (DESIGN.md, "Verdicts and reason codes")."""
+    """The outcome of one message (docs/DESIGN.md, "Verdicts and reason codes")."""
 
     ACCEPTED = "accepted"
     REJECTED = "rejected"

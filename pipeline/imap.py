@@ -1,6 +1,6 @@
 """The one module that speaks IMAP: a thin adapter over imapclient.IMAPClient.
 
-What it does for the poller, and why (see PITFALLS.md, "The mailbox"):
+What it does for the poller, and why (see docs/PITFALLS.md, "The mailbox"):
 - a timeout on every call (the socket's), SSL, STARTTLS or plain;
 - LOGIN, then ID with ASCII values before anything else: 126/163 refuse SELECT
   without it ("NO SELECT Unsafe Login");

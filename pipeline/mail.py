@@ -1,6 +1,6 @@
 """Decode raw e-mail bytes into plain values (pure: bytes in, values out).
 
-Chinese senders break MIME in every way PITFALLS.md lists, so nothing here
+Chinese senders break MIME in every way docs/PITFALLS.md lists, so nothing here
 trusts ``email.policy.default``: the message is parsed with ``compat32`` and
 every header, parameter and body is decoded by this module, with GB labels
 widened to GB18030, raw 8-bit bytes recovered through surrogateescape and

@@ -3,7 +3,7 @@
 
 Builds realistic, fully deterministic submissions to the 2025 Shijiazhuang
 call for the A-level library of 劳模和工匠人才（名师、名医）创新工作室
-(notice: /work/shared/notices/shijiazhuang-2025-a-library.txt) and writes them
+(notice: docs/notices/shijiazhuang-2025-a-library.txt) and writes them
 as raw ``.eml`` files together with the verdict each one should receive.
 
 Part 1 is a library of builders that return ``bytes`` (documents, images,
@@ -85,7 +85,7 @@ Category = Literal["劳模和工匠人才", "名师", "名医"]
 # --------------------------------------------------------------------------
 
 AMBIGUOUS_PUNCT = "“”‘’—…·"
-"""Marks whose counting by Word is unsettled (see PITFALLS.md)."""
+"""Marks whose counting by Word is unsettled (see docs/PITFALLS.md)."""
 
 
 def is_cjk_unit(ch: str) -> bool:

@@ -3,7 +3,7 @@
     from dovecot_server import dovecot, DovecotServer   # the fixture and the class
 
 Dovecot (Debian `dovecot-imapd`) starts in a few hundredths of a second with
-its own config under a fresh /tmp folder (PITFALLS.md, "Dovecot 2.3 as a test
+its own config under a fresh /tmp folder (docs/PITFALLS.md, "Dovecot 2.3 as a test
 server"): plain IMAP on 127.0.0.1 and a free port, one passwd-file user, mail in
 Maildir, the junk folder 垃圾邮件 marked SPECIAL-USE \\Junk as on 126.
 `imap_capability` lets a test hide MOVE the way 126 does; `tls=True` adds a

@@ -1,4 +1,4 @@
-"""pipeline.mail: every wire form PITFALLS.md lists, built byte by byte."""
+"""pipeline.mail: every wire form docs/PITFALLS.md lists, built byte by byte."""
 
 from __future__ import annotations
 
