@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.intake import (
-    PROCESSING,
     UNFINISHED,
     App,
     IngestResult,
@@ -30,7 +29,7 @@ from pipeline.intake import (
 )
 from pipeline.mimestream import STREAM_THRESHOLD
 from storage import repo
-from storage.models import Message
+from storage.models import LedgerState, Message
 from storage.rawstore import file_sha256, sha256_hex
 
 
@@ -71,7 +70,7 @@ def _path_recorded(app: App, path: Path) -> bool:
 
 
 def _needs_judging(message: Message, is_new: bool) -> bool:
-    return is_new or message.status in (*UNFINISHED, PROCESSING)
+    return is_new or message.status in (*UNFINISHED, LedgerState.PROCESSING)
 
 
 # When a message counts as judged, from its ledger row: only `intake demo` passes one (replaying old sample

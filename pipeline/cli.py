@@ -31,7 +31,7 @@ from pipeline.textsafe import json_text, terminal_text
 from pipeline.views import submission_json, submissions_table
 from storage import repo
 from storage import staff as staff_repo
-from storage.models import Message
+from storage.models import Message, ReplyState
 
 CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
 
@@ -208,7 +208,7 @@ def reprocess(config_file: str | None, only_failed: bool) -> None:
 
 @main.command()
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON array (the contract in DESIGN.md).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array (the contract in docs/DESIGN.md).")
 @click.option("--verdict", type=click.Choice(["accepted", "rejected", "review", "ignored"]), help="Only this verdict.")
 @click.option("--unit", help="Only recommending units containing this text.")
 def submissions(config_file: str | None, as_json: bool, verdict: str | None, unit: str | None) -> None:
@@ -285,7 +285,7 @@ def outbox(config_file: str | None, retry: bool, ids: tuple[int, ...]) -> None:
             for item in sub.replies:  # addresses and subjects come from senders, errors from servers
                 click.echo(f"{item.id:5d}  {item.status:8s}  {terminal_text(item.to_addr)}  "
                            f"{terminal_text(item.subject)}")
-                if item.status in ("failed", "pending") and item.last_error:
+                if item.status in (ReplyState.FAILED, ReplyState.PENDING) and item.last_error:
                     click.echo(f"       {terminal_text(item.last_error)}")
     sys.exit(status)
 

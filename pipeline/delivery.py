@@ -53,7 +53,7 @@ from pipeline.sentfolder import sent_copies
 from pipeline.smtp import (JudgedSpam, SenderThrottled, ServerUnavailable, SmtpClient, SmtpError, TemporaryFailure,
                            UnknownOutcome)
 from storage import repo
-from storage.models import OutboxItem
+from storage.models import OutboxItem, ReplyState
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
@@ -94,7 +94,7 @@ def settle_interrupted(app: App) -> int:
     """
     with app.sessions() as session:
         # A row another process is sending right now (another host on a shared database) is not interrupted.
-        rows = [r for r in repo.replies_with_status(session, "sending") if may_take_over(app, r.last_error)]
+        rows = [r for r in repo.replies_with_status(session, ReplyState.SENDING) if may_take_over(app, r.last_error)]
         if not rows:
             return 0
         found = sent_copies(app, [r.reply_message_id for r in rows])
@@ -108,14 +108,14 @@ def settle_interrupted(app: App) -> int:
 def _settle(app: App, item: OutboxItem, in_sent_folder: bool | None) -> int:
     """Decide one interrupted row; 1 if it became failed."""
     if in_sent_folder:
-        item.status, item.sent_at, item.last_error, item.next_attempt_at = "sent", app.clock(), None, None
+        item.status, item.sent_at, item.last_error, item.next_attempt_at = ReplyState.SENT, app.clock(), None, None
         log.warning("reply %d to %s: interrupted, but found in the sent folder: sent", item.id, item.to_addr)
         return 0
     if in_sent_folder is False:
-        item.status, item.last_error, item.next_attempt_at = "pending", NOT_IN_SENT_FOLDER, None
+        item.status, item.last_error, item.next_attempt_at = ReplyState.PENDING, NOT_IN_SENT_FOLDER, None
         log.warning("reply %d to %s: %s", item.id, item.to_addr, NOT_IN_SENT_FOLDER)
         return 0
-    item.status, item.last_error = "failed", UNKNOWN_STATE
+    item.status, item.last_error = ReplyState.FAILED, UNKNOWN_STATE
     log.error("reply %d to %s: %s", item.id, item.to_addr, UNKNOWN_STATE)
     return 1
 
@@ -123,9 +123,9 @@ def _settle(app: App, item: OutboxItem, in_sent_folder: bool | None) -> int:
 def retry_failed(app: App, ids: Iterable[int] | None = None) -> int:
     """Staff asked to resend: failed rows (all, or these ids) become pending again with a fresh count."""
     with app.sessions() as session:
-        rows = repo.replies_with_status(session, "failed", ids)
+        rows = repo.replies_with_status(session, ReplyState.FAILED, ids)
         for item in rows:
-            item.status, item.attempts, item.next_attempt_at = "pending", 0, None
+            item.status, item.attempts, item.next_attempt_at = ReplyState.PENDING, 0, None
         session.commit()
         return len(rows)
 
@@ -171,7 +171,7 @@ def _send_one(app: App, session: Session, client: SmtpClient, item: OutboxItem, 
         return True
     except SmtpError as exc:
         return _record_failure(app, session, item, exc, result)
-    item.status, item.sent_at, item.last_error, item.next_attempt_at = "sent", app.clock(), None, None
+    item.status, item.sent_at, item.last_error, item.next_attempt_at = ReplyState.SENT, app.clock(), None, None
     session.commit()
     result.sent += 1
     log.info("reply %d sent to %s", item.id, item.to_addr)
@@ -181,12 +181,12 @@ def _send_one(app: App, session: Session, client: SmtpClient, item: OutboxItem, 
 def _record_failure(app: App, session: Session, item: OutboxItem, exc: SmtpError, result: DeliveryResult) -> bool:
     cfg = app.config.smtp
     if isinstance(exc, TemporaryFailure) and item.attempts < cfg.max_attempts:
-        item.status, item.last_error = "pending", str(exc)
+        item.status, item.last_error = ReplyState.PENDING, str(exc)
         item.next_attempt_at = app.clock() + backoff(cfg.retry_base_seconds, item.attempts)
         result.deferred += 1
         log.warning("reply %d to %s deferred (attempt %d): %s", item.id, item.to_addr, item.attempts, exc)
     else:
-        item.status, item.last_error = "failed", _failure_text(exc, item.attempts)
+        item.status, item.last_error = ReplyState.FAILED, _failure_text(exc, item.attempts)
         result.failed += 1
         result.errors.append(f"reply {item.id} to {item.to_addr}: {item.last_error}")
         log.error("reply %d to %s failed: %s", item.id, item.to_addr, item.last_error)

@@ -47,7 +47,7 @@ from pipeline.subject import archive_stem, parse_subject
 from pipeline.supersession import same_sender_rule
 from pipeline.volumes import assemble, missing_detail, volume_sets
 from storage import forms, repo
-from storage.models import Message, Submission
+from storage.models import LedgerState, Message, Submission
 from storage.rawstore import RawStore
 
 log = logging.getLogger(__name__)
@@ -69,11 +69,11 @@ class App:
         return self.config.storage.data_dir / "files"
 
 
-# Ledger states that still need processing: "failed" (retried) and "new", which after the commit that
+# Ledger states that still need processing: FAILED (retried) and NEW, which after the commit that
 # recorded it means a crash or kill came before the verdict's commit (no submission, no reply yet).
-UNFINISHED = ("new", "failed")
-# Claimed by a process that is judging it now (pipeline/claims.py): `error` says who and since when.
-PROCESSING = "processing"
+UNFINISHED = (LedgerState.NEW, LedgerState.FAILED)
+# LedgerState.PROCESSING: claimed by a process that is judging it now (pipeline/claims.py): `error` says who
+# and since when.
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,15 @@ def record_delivery(app: App, raw: bytes | Path, source_key: str, *, received_at
                 mail = decode_headers(raw if isinstance(raw, bytes) else _head(raw))
                 message, added = repo.add_message(
                     session, **where, message_id=mail.message_id, subject=mail.subject[:2000],
-                    from_addr=mail.from_addr, received_at=received_at or receipt_time(mail, now), status="new")
+                    from_addr=mail.from_addr, received_at=received_at or receipt_time(mail, now),
+                    status=LedgerState.NEW)
             except (OperationalError, InterfaceError):
                 raise  # the database itself is unavailable: StorageError below
             except Exception:  # noqa: BLE001 - this message's values, not the database: record it bare
                 session.rollback()
                 log.exception("recording %s failed; recorded without its headers", source_key)
                 message, added = repo.add_message(session, **where, received_at=received_at or now,
-                                                  status="failed", error=traceback.format_exc()[-4000:])
+                                                  status=LedgerState.FAILED, error=traceback.format_exc()[-4000:])
             session.commit()
             return message, added  # not added: another process recorded it a moment ago
     except SQLAlchemyError as exc:  # "database is locked" past the busy timeout, a full disk under the DB …
@@ -147,7 +148,7 @@ def _one_line(exc: BaseException) -> str:
 def ingest_bytes(app: App, raw: bytes, source_key: str, **where: object) -> IngestResult:
     """Ledger then process; a crash marks the row failed and never stops the caller's loop."""
     message, is_new = record_delivery(app, raw, source_key, **where)  # type: ignore[arg-type]
-    if not is_new and message.status not in (*UNFINISHED, PROCESSING):
+    if not is_new and message.status not in (*UNFINISHED, LedgerState.PROCESSING):
         return IngestResult(source_key, "known")
     return process_by_id(app, message.id, notify=True)  # a live claim of another process makes it "known"
 
@@ -199,7 +200,7 @@ def _mark_failed(app: App, message_pk: int, error: str, finding: Finding | None 
     with app.sessions() as session:
         message = session.get(Message, message_pk)
         assert message is not None
-        message.status, message.error, message.attempts = "failed", error, message.attempts + 1
+        message.status, message.error, message.attempts = LedgerState.FAILED, error, message.attempts + 1
         finding = finding or make_finding(Code.INTERNAL_ERROR)
         sub = repo.save_outcome(session, message, {"campaign": None, "verdict": Verdict.REVIEW.value,
                                                    "evaluated_at": app.clock(), "fields": {}},
@@ -413,7 +414,7 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
                                                    "studio_name": "", "studio_key": None, "evaluated_at": now,
                                                    "fields": {"defects": list(mail.defects)[-5:]}},
                                 [{**finding_row(undecodable), "note": mail.defects[-1]}], [])
-        message.status, message.error = "processed", None
+        message.status, message.error = LedgerState.PROCESSED, None
         return sub
     ignored = _ignored(mail, message, session, app.config)
     if ignored is None and campaign is None:
@@ -423,7 +424,7 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
         sub = repo.save_outcome(session, message, {"campaign": campaign.id if campaign else None, "verdict": "ignored",
                                                    "recommending_unit": "", "studio_name": "", "studio_key": None,
                                                    "fields": {}, "evaluated_at": now}, map(finding_row, findings), [])
-        message.status, message.error = "processed", None
+        message.status, message.error = LedgerState.PROCESSED, None
         return sub
     workdir = message_workdir(app, message)
     facts = with_materials(gather_facts(mail, message.received_at, workdir, campaign, app.config.limits), campaign)
@@ -448,7 +449,7 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
         shutil.rmtree(workdir / "unpacked", ignore_errors=True)
     if key:
         supersession.refresh(session, campaign.id, key, same_sender)
-    message.status, message.error = "processed", None
+    message.status, message.error = LedgerState.PROCESSED, None
     if notify and not sub.replies:
         _queue_reply(app, session, sub, mail, message, verdict, findings, facts, campaign, unit, studio)
     return sub
@@ -498,11 +499,11 @@ def reprocess_all(app: App, *, only_failed: bool = False) -> list[IngestResult]:
     was never answered, so its reply is queued now.
     """
     with app.sessions() as session:
-        rows = [(m.id, m.status) for m in repo.messages_in_order(session, "failed" if only_failed else None)]
+        rows = [(m.id, m.status) for m in repo.messages_in_order(session, LedgerState.FAILED if only_failed else None)]
     progress.expect(len(rows))  # a bar on a terminal when `intake reprocess` tracks progress
     results = []
     for pk, status in rows:
-        results.append(process_by_id(app, pk, notify=status == "failed", statuses=(status,)))
+        results.append(process_by_id(app, pk, notify=status == LedgerState.FAILED, statuses=(status,)))
         progress.step()
     return results
 

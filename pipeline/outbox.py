@@ -19,7 +19,7 @@ from pipeline.recipients import (CAP_PREFIX, cap_refusal, looks_like_ours, own_a
                                  reply_address, reply_refusal)
 from pipeline.replies import ReplyContext, build_reply
 from storage import repo
-from storage.models import OutboxItem, Submission
+from storage.models import OutboxItem, ReplyState, Submission
 
 if TYPE_CHECKING:  # pipeline.intake imports this module
     from pipeline.intake import App
@@ -63,7 +63,7 @@ def queue_reply(session: Session, config: Config, campaign: Campaign, sub: Submi
                             reply_message_id=reply.message_id, raw=reply.raw, now=now)
     if capped is not None:
         # A loop or a forged sender must not turn the office mailbox into a spam source.
-        item.status, item.last_error = "failed", capped
+        item.status, item.last_error = ReplyState.FAILED, capped
     return Queued(item, capped)
 
 
@@ -81,7 +81,7 @@ def drain_to_folder(app: App, folder: Path) -> list[Path]:
             tmp = target.with_suffix(".part")
             tmp.write_bytes(item.raw)
             os.replace(tmp, target)
-            item.status, item.sent_at, item.attempts = "sent", app.clock(), item.attempts + 1
+            item.status, item.sent_at, item.attempts = ReplyState.SENT, app.clock(), item.attempts + 1
             session.commit()
             written.append(target)
     return written

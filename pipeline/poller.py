@@ -45,6 +45,7 @@ from pipeline.imap import (
 from pipeline.intake import App, process_by_id, record_delivery
 from pipeline.mail import decode_headers
 from storage import mailbox_state as state
+from storage.models import LedgerState
 from storage.rawstore import sha256_hex
 
 log = logging.getLogger(__name__)
@@ -418,7 +419,7 @@ def _take(app: App, where: _Where, uid: int, raw: bytes, env: Envelope, rescan: 
     message, is_new = record_delivery(app, raw, where.key(uid), received_at=env.internaldate, folder=where.folder,
                                       uidvalidity=where.uidvalidity, uid=uid)
     tally.handled.setdefault(where, set()).add(uid)
-    if not is_new and message.status == "new":
+    if not is_new and message.status == LedgerState.NEW:
         # Recorded by a poll that was killed before the verdict's commit: judge it now, exactly once.
         return _process(app, message.id, tally)
     if not is_new:

@@ -33,7 +33,7 @@ from pipeline.textsafe import document_text
 from pipeline.views import reply_summary
 from storage import repo
 from storage import staff as staff_repo
-from storage.models import Submission
+from storage.models import LedgerState, ReplyState, Submission
 from storage.staff import StaffDecision
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,8 @@ def _entry(sub: Submission, decision: StaffDecision | None, zone: ZoneInfo) -> E
     reply = reply_summary(sub)
     error = (sub.replies[-1].last_error or "") if sub.replies else ""
     return Entry(sub, effective_verdict(sub, decision), decision, _local(sub.message.received_at, zone),
-                 REPLY_NAMES.get(reply["status"], reply["status"]), error if reply["status"] == "failed" else "")
+                 REPLY_NAMES.get(reply["status"], reply["status"]),
+                 error if reply["status"] == ReplyState.FAILED else "")
 
 
 def _counts(entries: list[Entry]) -> list[tuple[str, str, int]]:
@@ -212,10 +213,10 @@ def collect(app: App, now: datetime, since: datetime | None) -> ReportData:
         entries = [_entry(s, latest.get(s.id), zone) for s in subs]
         new = [e for e in entries if since is None or e.sub.message.fetched_at > since]
         failed = [{"id": r.id, "to": r.to_addr, "subject": r.subject, "error": r.last_error or ""}
-                  for r in repo.replies_with_status(session, "failed")]
+                  for r in repo.replies_with_status(session, ReplyState.FAILED)]
         broken = [{"id": m.id, "subject": m.subject, "error": (m.error or "").strip().splitlines()[-1:] or [""]}
-                  for m in repo.messages_in_order(session, "failed")]
-        pending = len(repo.replies_with_status(session, "pending"))
+                  for m in repo.messages_in_order(session, LedgerState.FAILED)]
+        pending = len(repo.replies_with_status(session, ReplyState.PENDING))
         decisions = _decision_rows(list(staff_repo.all_decisions(session)), {s.id: s for s in subs}, zone)
     roster = roster_groups(app.config.campaigns, entries)
     return ReportData(

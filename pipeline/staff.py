@@ -27,12 +27,12 @@ from pipeline.rules import format_moment
 from pipeline.views import DISPLAY_ZONE, reply_summary, table
 from storage import staff as staff_repo
 from storage.forms import Narrative
-from storage.models import Submission
+from storage.models import ReplyState, Submission
 from storage.staff import StaffDecision
 
 DECISIONS = ("accepted", "rejected")
 VERDICT_NAMES = {"accepted": "已受理", "rejected": "退回", "review": "待人工核实", "ignored": "已忽略"}
-REPLY_NAMES = {"pending": "待发送", "sent": "已发送", "failed": "发送失败", "none": "无回复"}
+REPLY_NAMES = {ReplyState.PENDING: "待发送", ReplyState.SENT: "已发送", ReplyState.FAILED: "发送失败", "none": "无回复"}
 
 
 class NotFound(IntakeError):

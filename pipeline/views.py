@@ -1,4 +1,4 @@
-"""How submissions are shown: the JSON contract of DESIGN.md and a readable terminal table."""
+"""How submissions are shown: the JSON contract of docs/DESIGN.md and a readable terminal table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.textsafe import terminal_text
-from storage.models import Submission
+from storage.models import ReplyState, Submission
 from storage.staff import StaffDecision
 
 DISPLAY_ZONE = ZoneInfo("Asia/Shanghai")
@@ -19,12 +19,12 @@ def reply_summary(sub: Submission) -> dict[str, Any]:
         return {"status": "none", "to": None, "subject": None}
     last = sub.replies[-1]
     # `sending` lasts from the claim to the server's answer (or until a crash is settled): not delivered yet.
-    status = "pending" if last.status == "sending" else last.status
+    status = ReplyState.PENDING if last.status == ReplyState.SENDING else last.status
     return {"status": status, "to": last.to_addr, "subject": last.subject}
 
 
 def submission_json(sub: Submission, decision: StaffDecision | None = None) -> dict[str, Any]:
-    """One element of `intake submissions --json`: exactly the top-level keys of DESIGN.md.
+    """One element of `intake submissions --json`: exactly the top-level keys of docs/DESIGN.md.
 
     Anything more about the studio goes under `fields` (superseded_by: the id of
     the later submission for the same studio that replaces this one, or null).

@@ -20,7 +20,7 @@ from sqlalchemy import (BigInteger, ForeignKey, Integer, String, Text, UniqueCon
                         update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.models import Base, Message, UtcDateTime
+from storage.models import Base, LedgerState, Message, UtcDateTime
 from storage.upsert import insert_if_absent
 
 # UIDVALIDITY and UIDs are unsigned 32-bit numbers: BigInteger keeps them whole on PostgreSQL too.
@@ -147,15 +147,16 @@ def aliases_of(session: Session, message_pk: int) -> Sequence[ImapAlias]:
 
 def interrupted(session: Session) -> list[int]:
     """Ledger rows from IMAP recorded but never judged (a crash between the two commits), in receipt order."""
-    # "processing": claimed by a process that may have died since (process_by_id's claim decides).
-    query = (select(Message.id).where(Message.status.in_(["new", "processing"]), Message.source_key.startswith("imap:"))
+    # PROCESSING: claimed by a process that may have died since (process_by_id's claim decides).
+    query = (select(Message.id).where(Message.status.in_([LedgerState.NEW, LedgerState.PROCESSING]),
+                                      Message.source_key.startswith("imap:"))
              .order_by(Message.received_at, Message.id))
     return list(session.scalars(query))
 
 
 def retryable_failures(session: Session, max_attempts: int) -> list[int]:
     """Ledger rows from IMAP whose processing failed fewer than `max_attempts` times, in receipt order."""
-    query = (select(Message.id).where(Message.status == "failed", Message.attempts < max_attempts,
+    query = (select(Message.id).where(Message.status == LedgerState.FAILED, Message.attempts < max_attempts,
                                       Message.source_key.startswith("imap:"))
              .order_by(Message.received_at, Message.id))
     return list(session.scalars(query))

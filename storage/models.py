@@ -10,6 +10,9 @@ from sqlalchemy import (JSON, BigInteger, Column, DateTime, ForeignKey, Index, I
                         UniqueConstraint, event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
+# Re-exported (`as`): the pipeline takes its models and their states from here.
+from storage.states import LedgerState as LedgerState, ReplyState as ReplyState
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware datetimes stored as UTC; SQLite keeps no offset, so we normalise on the way in and out."""
@@ -81,7 +84,7 @@ class Message(Base):
     from_addr: Mapped[str] = mapped_column(String(320), default="")
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="new")  # new | processed | failed
+    status: Mapped[str] = mapped_column(String(16), default=LedgerState.NEW)  # a LedgerState
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -162,7 +165,7 @@ class OutboxItem(Base):
     raw: Mapped[bytes] = mapped_column()
     # pending → sending (committed before the server sees it) → sent | pending (4xx, later) | failed.
     # A row left in `sending` by a crash is never resent automatically (see pipeline/delivery.py).
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | sending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default=ReplyState.PENDING, index=True)  # a ReplyState
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, not_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Document, FindingRow, Message, OutboxItem, Submission
+from storage.models import Document, FindingRow, LedgerState, Message, OutboxItem, ReplyState, Submission
 from storage.upsert import insert_if_absent
 
 
@@ -44,16 +44,17 @@ def claim_message(session: Session, message_pk: int, claim: str, statuses: Seque
     both UPDATEs are conditional, so of two processes racing for one row exactly one sees rowcount 1.
     Returns the row's source key when this call won the claim, else None.
     """
-    values = {"status": "processing", "error": claim}
-    free = [s for s in statuses if s != "processing"]  # a live claim is never taken by the first UPDATE
+    values = {"status": LedgerState.PROCESSING, "error": claim}
+    free = [s for s in statuses if s != LedgerState.PROCESSING]  # a live claim is never taken by the first UPDATE
     won = session.execute(update(Message).where(Message.id == message_pk, Message.status.in_(free))
                           .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
     if not won:
         row = session.execute(select(Message.status, Message.error).where(Message.id == message_pk)).one_or_none()
-        if row is None or row.status != "processing" or not may_take_over(row.error):
+        if row is None or row.status != LedgerState.PROCESSING or not may_take_over(row.error):
             return None
         same = Message.error.is_(None) if row.error is None else Message.error == row.error
-        won = session.execute(update(Message).where(Message.id == message_pk, Message.status == "processing", same)
+        won = session.execute(update(Message)
+                              .where(Message.id == message_pk, Message.status == LedgerState.PROCESSING, same)
                               .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
     return session.scalar(select(Message.source_key).where(Message.id == message_pk)) if won else None
 
@@ -66,7 +67,7 @@ def earlier_copy(session: Session, message: Message) -> Message | None:
     return session.scalar(select(Message).where(Message.id < message.id, or_(*same)).order_by(Message.id).limit(1))
 
 
-def messages_in_order(session: Session, status: str | None = None) -> Sequence[Message]:
+def messages_in_order(session: Session, status: LedgerState | None = None) -> Sequence[Message]:
     """Ledger rows in receipt order (ties by arrival in the ledger), optionally by status."""
     query = select(Message).order_by(Message.received_at, Message.id)
     if status:
@@ -123,7 +124,7 @@ def queue_reply(session: Session, submission: Submission, *, kind: str, to_addr:
     """Put a reply in the outbox inside the caller's transaction (sent only after the commit)."""
     revision = len(submission.replies)
     item = OutboxItem(submission_id=submission.id, kind=kind, revision=revision, to_addr=to_addr, subject=subject,
-                      reply_message_id=reply_message_id, raw=raw, status="pending", created_at=now)
+                      reply_message_id=reply_message_id, raw=raw, status=ReplyState.PENDING, created_at=now)
     session.add(item)
     session.flush()
     return item
@@ -140,7 +141,7 @@ def _replies() -> Any:
 
 def pending_replies(session: Session) -> Sequence[OutboxItem]:
     """Replies waiting to be delivered, oldest message first."""
-    return session.scalars(_replies().where(OutboxItem.status == "pending").order_by(*_REPLY_ORDER)).all()
+    return session.scalars(_replies().where(OutboxItem.status == ReplyState.PENDING).order_by(*_REPLY_ORDER)).all()
 
 
 def submissions(session: Session, verdict: str | None = None, unit: str | None = None) -> Sequence[Submission]:
@@ -158,7 +159,7 @@ def submissions(session: Session, verdict: str | None = None, unit: str | None =
 def due_replies(session: Session, now: datetime) -> Sequence[OutboxItem]:
     """Pending replies whose back-off (if any) has run out, oldest first."""
     due = or_(OutboxItem.next_attempt_at.is_(None), OutboxItem.next_attempt_at <= now)
-    return session.scalars(_replies().where(OutboxItem.status == "pending", due).order_by(*_REPLY_ORDER)).all()
+    return session.scalars(_replies().where(OutboxItem.status == ReplyState.PENDING, due).order_by(*_REPLY_ORDER)).all()
 
 
 def claim_reply(session: Session, item: OutboxItem, claim: str | None = None) -> bool:
@@ -168,17 +169,17 @@ def claim_reply(session: Session, item: OutboxItem, claim: str | None = None) ->
     this process is still sending alone (pipeline/claims.py).
     """
     # A conditional UPDATE: of two drains racing for one row, exactly one sees rowcount 1.
-    values: dict[str, Any] = {"status": "sending", "attempts": OutboxItem.attempts + 1}
+    values: dict[str, Any] = {"status": ReplyState.SENDING, "attempts": OutboxItem.attempts + 1}
     if claim is not None:
         values["last_error"] = claim
-    result = session.execute(update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.status == "pending")
+    result = session.execute(update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.status == ReplyState.PENDING)
                              .values(**values)
                              .execution_options(synchronize_session=False))
     session.refresh(item)
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def replies_with_status(session: Session, status: str, ids: Iterable[int] | None = None) -> Sequence[OutboxItem]:
+def replies_with_status(session: Session, status: ReplyState, ids: Iterable[int] | None = None) -> Sequence[OutboxItem]:
     """Outbox rows in `status` (optionally only these ids), oldest first."""
     query = select(OutboxItem).where(OutboxItem.status == status).order_by(OutboxItem.id)
     if ids is not None:
@@ -188,7 +189,7 @@ def replies_with_status(session: Session, status: str, ids: Iterable[int] | None
 
 def failed_replies_queued_since(session: Session, since: datetime) -> int:
     """Replies queued at or after `since` that are already failed (the daily cap)."""
-    query = select(OutboxItem.id).where(OutboxItem.status == "failed", OutboxItem.created_at >= since)
+    query = select(OutboxItem.id).where(OutboxItem.status == ReplyState.FAILED, OutboxItem.created_at >= since)
     return len(session.scalars(query).all())
 
 
@@ -205,7 +206,7 @@ def reply_recipients_since(session: Session, since: datetime, held_back_prefix: 
     with `held_back_prefix`) left out: what the daily caps count. A flood of held-back rows must not use up
     the caps of everybody else."""
     reason = func.coalesce(OutboxItem.last_error, "")
-    held_back = and_(OutboxItem.status == "failed", reason.startswith(held_back_prefix, autoescape=True))
+    held_back = and_(OutboxItem.status == ReplyState.FAILED, reason.startswith(held_back_prefix, autoescape=True))
     query = select(OutboxItem.to_addr).where(OutboxItem.created_at >= since, not_(held_back))
     return list(session.scalars(query).all())
 
