@@ -140,11 +140,6 @@ def add_alias(session: Session, folder: str, uidvalidity: int, uid: int, message
                                           "message_pk": message_pk, "recorded_at": now}, ["folder", "uidvalidity", "uid"])
 
 
-def aliases_of(session: Session, message_pk: int) -> Sequence[ImapAlias]:
-    """Every alias recorded for one ledger row."""
-    return session.scalars(select(ImapAlias).where(ImapAlias.message_pk == message_pk).order_by(ImapAlias.id)).all()
-
-
 def interrupted(session: Session) -> list[int]:
     """Ledger rows from IMAP recorded but never judged (a crash between the two commits), in receipt order."""
     # PROCESSING: claimed by a process that may have died since (process_by_id's claim decides).

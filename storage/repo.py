@@ -193,14 +193,6 @@ def failed_replies_queued_since(session: Session, since: datetime) -> int:
     return len(session.scalars(query).all())
 
 
-def verdict_counts(session: Session, fetched_after: datetime | None = None) -> dict[str, int]:
-    """How many submissions have each verdict, optionally only for mail fetched after a moment."""
-    query = select(Submission.verdict, func.count()).join(Message).group_by(Submission.verdict)
-    if fetched_after is not None:
-        query = query.where(Message.fetched_at > fetched_after)
-    return {verdict: count for verdict, count in session.execute(query).all()}
-
-
 def reply_recipients_since(session: Session, since: datetime, held_back_prefix: str) -> list[str]:
     """The addresses of the replies queued since `since`, those a cap held back (failed, last_error starting
     with `held_back_prefix`) left out: what the daily caps count. A flood of held-back rows must not use up
