@@ -27,7 +27,7 @@ def submission_json(sub: Submission, decision: StaffDecision | None = None) -> d
     """One element of `intake submissions --json`: exactly the top-level keys of docs/DESIGN.md.
 
     Anything more about the studio goes under `fields` (superseded_by: the id of
-    the later submission for the same studio that replaces this one, or null).
+    the studio's submission that stands instead of this one, or null; see pipeline/supersession.py).
     `verdict` is the effective one: a staff decision when there is one, the rules' verdict
     then under `fields.machine_verdict` and the decision under `fields.staff_decision`.
     """
