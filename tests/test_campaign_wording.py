@@ -102,8 +102,10 @@ def test_every_rule_a_shipped_campaign_can_raise_names_its_basis() -> None:
 
 
 def live_rules(campaign: Campaign) -> set[str]:
-    """The rule codes `campaign`'s data can raise (system codes such as ARCHIVE_CORRUPT are not rules)."""
-    codes = {"NO_ATTACHMENT", "LATE", "SEVERAL_STUDIOS", "FORM_FIELDS_MISSING", "FORM_MISMATCH"}
+    """The rule codes `campaign`'s data can raise; an archive that cannot be opened rejects too, so it needs its
+    clause like any rule."""
+    codes = {"NO_ATTACHMENT", "LATE", "SEVERAL_STUDIOS", "FORM_FIELDS_MISSING", "FORM_MISMATCH", "ARCHIVE_CORRUPT",
+             "ARCHIVE_ENCRYPTED", "UNSAFE_ARCHIVE"}
     if campaign.subject.enforced:
         codes |= {"SUBJECT_FORMAT", "NOT_RECOMMENDING_UNIT"}
     if campaign.archive_required:
