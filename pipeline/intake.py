@@ -432,10 +432,6 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
     unit, studio = facts.unit, facts.studio
     key = f"{normalize_name(unit)}|{normalize_name(studio)}" if studio else None
     fields = _fields(facts, campaign)
-    same_sender = same_sender_rule(app.config.smtp.shared_domains)
-    standing = _conflicting(session, message, campaign.id, key, fields, findings, same_sender) if key else None
-    if standing is not None:  # staff see which one stands, and from whom; the sender never does
-        findings.append(supersession.conflict_finding(standing))
     verdict = verdict_for(findings)
     unsafe = any(a.problem == "unsafe" for a in facts.archives)
     sub = repo.save_outcome(session, message, {
@@ -448,21 +444,14 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
         # so that a hostile sender cannot fill the disk a little more with every message.
         shutil.rmtree(workdir / "unpacked", ignore_errors=True)
     if key:
-        supersession.refresh(session, campaign.id, key, same_sender)
+        conflict = supersession.refresh(session, campaign.id, key, same_sender_rule(app.config.smtp.shared_domains))
+        if sub.id in conflict:  # staff see which one stands, and from whom; the sender never does
+            findings.append(conflict[sub.id])
+            verdict = verdict_for(findings)
     message.status, message.error = LedgerState.PROCESSED, None
     if notify and not sub.replies:
         _queue_reply(app, session, sub, mail, message, verdict, findings, facts, campaign, unit, studio)
     return sub
-
-
-def _conflicting(session: Session, message: Message, campaign: str, key: str, fields: dict[str, object],
-                 findings: list[Finding], same_sender: supersession.SameSender) -> supersession.Candidate | None:
-    """The studio's standing submission from another sender that this message, a real submission, meets."""
-    this = supersession.Candidate(0, message.received_at, message.id, message.from_addr or "",
-                                  bool(fields["has_materials"]), any(f.code == Code.LATE for f in findings))
-    earlier = [c for c in supersession.history(session, campaign, key) if c.message_pk != message.id]
-    chain = supersession.chain([*earlier, this], same_sender)
-    return next((c for c in earlier if c.id == chain.standing), None) if 0 in chain.conflicts else None
 
 
 def _reply_to(mail: DecodedMail) -> str:

@@ -24,6 +24,8 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+from pipeline.textsafe import xml_text
+
 CHINA_TZ = timezone(timedelta(hours=8), "+08:00")
 
 # Every label Chinese clients use for "GB2312"; senders write GBK-only
@@ -46,9 +48,6 @@ _EXTENDED_KEY = re.compile(r"^(?P<name>[^*]+)\*(?:(?P<index>\d+)\*?|)$")
 _EXTENDED_FLAG = re.compile(r"^[^*]+\*(?:\d+\*)?$")
 # Bidi overrides are not Cc but make "gpj.exe" display as "exe.jpg".
 _INVISIBLE = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# What no stored or logged value may hold: control characters (an XLSX cell, XML and a terminal choke on
-# them, PostgreSQL refuses NUL) and lone surrogates (UTF-7 can decode to one; no database can store it).
-_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # How much of a message is read for its headers. A real header block is a few KB; a hostile one of 20 MB
 # must not be decoded whole in the (unsandboxed) process that records the delivery.
 HEADER_BYTES = 256 * 1024
@@ -265,9 +264,10 @@ def _unfold(value: str) -> str:
     return _FOLD.sub("", value).replace("\r", "").replace("\n", "")
 
 
-def valid_text(text: str, limit: int | None = None) -> str:
-    """`text` without control characters or lone surrogates, cut at `limit` characters: safe to store and log."""
-    return _NOT_TEXT.sub(lambda m: "\ufffd" if m.group() >= "\ud800" else "", text[:limit] if limit else text)
+def valid_text(text: str, limit: int) -> str:
+    """A header value as it may be stored and logged: what XML holds (no control characters: whitespace is
+    folded before this; a lone surrogate, which UTF-7 can decode to, as U+FFFD), cut at `limit` characters."""
+    return xml_text(text[:limit])
 
 
 def _header_text(value: str | bytes, notes: list[str]) -> str:

@@ -106,18 +106,22 @@ def conflict_finding(standing: Candidate) -> Finding:
     return make_finding(Code.STUDIO_CONFLICT, note=f"本工作室以 #{standing.id}（{standing.sender} 报送）为准")
 
 
-def refresh(session: Session, campaign: str, studio_key: str, same_sender: SameSender) -> Chain:
-    """Recompute which submission of the studio stands and store where the others point.
+def refresh(session: Session, campaign: str, studio_key: str, same_sender: SameSender) -> dict[int, Finding]:
+    """Recompute which submission of the studio stands and store where the others point; returns the
+    STUDIO_CONFLICT findings added now, by submission id.
 
-    A conflict found only now (messages judged out of receipt order, by parallel workers) gets its
-    STUDIO_CONFLICT here, and an accepted one goes to review: the rule holds whatever order judging took.
+    Every conflict gets its STUDIO_CONFLICT here, the message being judged and one found only now (messages
+    judged out of receipt order, by parallel workers) alike, and an accepted one goes to review: the rule
+    holds whatever order judging took.
     """
     candidates = history(session, campaign, studio_key)
     result = chain(candidates, same_sender)
     repo.set_superseded(session, result.superseded_by)
     standing = next((c for c in candidates if c.id == result.standing), None)
+    added: dict[int, Finding] = {}
     for sub in repo.submissions_by_id(session, sorted(result.conflicts)):
         if standing is not None and not any(f.code == Code.STUDIO_CONFLICT for f in sub.findings):
-            repo.add_finding(sub, finding_row(conflict_finding(standing)))
+            added[sub.id] = conflict_finding(standing)
+            repo.add_finding(sub, finding_row(added[sub.id]))
             sub.verdict = "review" if sub.verdict == "accepted" else sub.verdict
-    return result
+    return added
