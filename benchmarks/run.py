@@ -193,8 +193,8 @@ def with_unar(archive: str, dest: str) -> None:
 
 
 def _unpack(archive: Path, kind: str, dest: Path) -> None:
-    """With the tool the pipeline uses first for this archive (pipeline/archives.py), nothing else."""
-    from pipeline.archives import _RAR5, _head, prefer_7zz
+    """With the tool the pipeline uses first for this archive (pipeline/documents/archives.py), nothing else."""
+    from pipeline.documents.archives import _RAR5, _head, prefer_7zz
 
     if kind == "zip":
         unpacker = with_zipfile
@@ -230,7 +230,7 @@ def floor_one(archive: str, kind: str) -> int:
 
 def mail_floor_one(eml: str, archive: str, kind: str) -> int:
     """floor_one after storing the message durably and decoding its attachment to a file, as intake does."""
-    from pipeline.mimestream import split_file
+    from pipeline.mail.mimestream import split_file
     from storage.rawstore import RawStore
 
     with tempfile.TemporaryDirectory(prefix="bench-mail-") as tmp:
@@ -369,7 +369,7 @@ def poll(out: Path, sizes: list[int], repeats: int = 21) -> dict:
 
     from pipeline.bootstrap import build_app
     from pipeline.config import load_config
-    from pipeline.poller import MailboxLink, poll_once
+    from pipeline.transport.poller import MailboxLink, poll_once
     from storage import mailbox_state as state
 
     def idle_polls(app, proxy: CountingProxy, password: str,  # type: ignore[no-untyped-def]
@@ -425,11 +425,11 @@ import resource, sys, time
 from pathlib import Path
 started = time.monotonic()
 if sys.argv[1] == "memory":
-    from pipeline.mail import decode_message
+    from pipeline.mail.decode import decode_message
     mail = decode_message(Path(sys.argv[2]).read_bytes())
     size = sum(len(a.data) for a in mail.attachments)
 else:
-    from pipeline.mimestream import split_file
+    from pipeline.mail.mimestream import split_file
     mail = split_file(Path(sys.argv[2]), Path(sys.argv[3]))
     size = sum(a.size for a in mail.attachments)
 print(size, time.monotonic() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

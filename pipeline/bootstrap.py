@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy.engine import Engine
 
 from pipeline.config import Config
-from pipeline.intake import App, Clock
+from pipeline.intake.judge import App, Clock
 from storage.db import create_schema, make_engine, session_factory
 from storage.rawstore import RawStore
 

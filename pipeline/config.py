@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parsers.form_reader import KINDS, LIST_KIND, FieldSpec, FormSchema, TableSpec
-from pipeline.archives import ArchiveLimits
+from pipeline.documents.archives import ArchiveLimits
 from pipeline.errors import ConfigError
-from pipeline.findings import Code, Severity
+from pipeline.rules.findings import Code, Severity
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DOCUMENT_FORMATS = frozenset(
@@ -703,7 +703,7 @@ def _override_problems(code: str, variant: str, text: str, own: bool, where: str
     """A wording override may use only known placeholders, and an office rule's may not cite the notice."""
     from string import Formatter
 
-    from pipeline.messages import PARAM_NAMES, PHRASE_NAMES
+    from pipeline.rules.wording import PARAM_NAMES, PHRASE_NAMES
 
     try:
         names = {name for _lit, name, _spec, _conv in Formatter().parse(text) if name is not None}
@@ -738,8 +738,8 @@ WORDING_PHRASES = ("materials", "subject_format", "evidence", "leader", "conditi
 def _wording(c: dict[str, Any], where: str, basis: dict[str, str], p: _Problems) -> Wording:
     """`[wording]`: the notice's own terms (WORDING_PHRASES) and, per `CODE` or `"CODE.variant"` table, a
     `message` and/or `fix` replacing the built-in wording."""
-    from pipeline.findings import is_office_basis
-    from pipeline.messages import variants
+    from pipeline.rules.findings import is_office_basis
+    from pipeline.rules.wording import variants
 
     w = f"{where}.wording"
     t = _get(c, "wording", dict, {}, where, p)

@@ -85,7 +85,7 @@ def _first_units(text: str, room: int) -> str:
 
 def formula_like(text: str) -> bool:
     """Whether a spreadsheet would take `text` for a formula if a clerk re-entered the cell (see
-    pipeline/report_xlsx.py: such a cell is written as a string with Excel's quote prefix)."""
+    pipeline/staff/report_xlsx.py: such a cell is written as a string with Excel's quote prefix)."""
     return text.startswith(FORMULA_STARTS)
 
 

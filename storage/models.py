@@ -164,7 +164,7 @@ class OutboxItem(Base):
     reply_message_id: Mapped[str] = mapped_column(String(255), unique=True)
     raw: Mapped[bytes] = mapped_column()
     # pending → sending (committed before the server sees it) → sent | pending (4xx, later) | failed.
-    # A row left in `sending` by a crash is never resent automatically (see pipeline/delivery.py).
+    # A row left in `sending` by a crash is never resent automatically (see pipeline/transport/delivery.py).
     status: Mapped[str] = mapped_column(String(16), default=ReplyState.PENDING, index=True)  # a ReplyState
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

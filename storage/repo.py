@@ -94,7 +94,7 @@ def save_outcome(session: Session, message: Message, values: dict[str, Any],
 
 
 def studio_submissions(session: Session, campaign: str, studio_key: str) -> Sequence[Submission]:
-    """The judged, non-ignored submissions of one studio, in receipt order (pipeline/supersession.py)."""
+    """The judged, non-ignored submissions of one studio, in receipt order (pipeline/intake/supersession.py)."""
     return session.scalars(
         select(Submission).join(Message).where(Submission.campaign == campaign, Submission.studio_key == studio_key,
                                                Submission.verdict != "ignored")
@@ -166,7 +166,7 @@ def claim_reply(session: Session, item: OutboxItem, claim: str | None = None) ->
     """pending → sending (+1 attempt) unless another process got there first; the caller commits.
 
     `claim` (who is sending, since when) goes into last_error, so that another host's drain leaves a row
-    this process is still sending alone (pipeline/claims.py).
+    this process is still sending alone (pipeline/intake/claims.py).
     """
     # A conditional UPDATE: of two drains racing for one row, exactly one sees rowcount 1.
     values: dict[str, Any] = {"status": ReplyState.SENDING, "attempts": OutboxItem.attempts + 1}

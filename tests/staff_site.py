@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import REPO
 from smtp_server import SmtpServer, toml_set
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 SAMPLES = REPO / "sample_mail"
 # Accepted, rejected, superseded, review, ignored, deadline-day and late mail; no RAR (unar may be missing).

@@ -13,8 +13,8 @@ from hostile.make_corpus import LONG_DIR, LONG_FILE, LONG_NAMES
 from test_archives import needs, run_unpack, write_7z, write_zip
 from test_hostile import delivery
 
-from pipeline import archives
-from pipeline.intake import ingest_bytes
+from pipeline.documents import archives
+from pipeline.intake.judge import ingest_bytes
 from storage import repo
 
 # Real content: enough to compress, different per member so that a swap would show.

@@ -16,8 +16,8 @@ from test_archives import needs, run_unpack
 from test_hostile import delivery
 from test_volumes import judged, message, split_7z
 
-from pipeline import archives
-from pipeline.archives import ArchiveLimits, unpack
+from pipeline.documents import archives
+from pipeline.documents.archives import ArchiveLimits, unpack
 
 LIMIT = ArchiveLimits().max_ratio
 
@@ -92,7 +92,7 @@ def _unpacked_files(app) -> list[Path]:  # type: ignore[no-untyped-def]
 def test_hostile_nested_bombs_leave_nothing_unpacked(app, name: str) -> None:
     if shutil.which("7zz") is None or shutil.which("bsdtar") is None:
         pytest.skip("needs 7zz and bsdtar")
-    from pipeline.intake import ingest_bytes
+    from pipeline.intake.judge import ingest_bytes
     from storage import repo
 
     assert ingest_bytes(app, delivery(name), f"file:/hostile/{name}").status == "new"
@@ -103,7 +103,7 @@ def test_hostile_nested_bombs_leave_nothing_unpacked(app, name: str) -> None:
 
 
 def test_a_nested_bomb_split_into_volumes_is_unsafe(app, tmp_path: Path) -> None:
-    """The volume path (pipeline/volumes.py): the parts' sizes together against the whole tree."""
+    """The volume path (pipeline/documents/volumes.py): the parts' sizes together against the whole tree."""
     parts = split_7z([("材料.zip", fixed_deflate_zip("zeros.bin", bytes(16 * 2**20))),
                       ("pad.bin", os.urandom(40_000))], 3)
     stem = "正定县总工会李娜创新工作室入库材料"

@@ -1,4 +1,4 @@
-"""Tests for pipeline.archives: real archives built in tmp_path (zipfile, py7zr, rars, the 7zz CLI)."""
+"""Tests for pipeline.documents.archives: real archives built in tmp_path (zipfile, py7zr, rars, the 7zz CLI)."""
 from __future__ import annotations
 
 import io
@@ -17,8 +17,8 @@ import rars
 import samplegen as g
 from docx import Document
 
-from pipeline import archives
-from pipeline.archives import ArchiveLimits, UnpackResult, sniff_archive, unpack
+from pipeline.documents import archives
+from pipeline.documents.archives import ArchiveLimits, UnpackResult, sniff_archive, unpack
 
 FORM = "（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx"
 PHOTO = "材料/3-1 荣誉证书.jpg"

@@ -17,15 +17,15 @@ from test_rules import _file, complete_files, facts
 
 from pipeline.config import Campaign, load_config, parse_config
 from pipeline.errors import ConfigError
-from pipeline.export import layout_for
-from pipeline.findings import Code, Severity, Verdict, basis_label, verdict_for
-from pipeline.intake import ingest_bytes
-from pipeline.messages import for_campaign, make_finding, variants
-from pipeline.replies import ReceivedDocument, ReplyContext, reply_subject, reply_text
-from pipeline.report import collect, render_html, render_text
-from pipeline.report_xlsx import field_columns
-from pipeline.rules import evaluate
-from pipeline.staff import show_text
+from pipeline.staff.export import layout_for
+from pipeline.rules.findings import Code, Severity, Verdict, basis_label, verdict_for
+from pipeline.intake.judge import ingest_bytes
+from pipeline.rules.wording import for_campaign, make_finding, variants
+from pipeline.replies.compose import ReceivedDocument, ReplyContext, reply_subject, reply_text
+from pipeline.staff.report import collect, render_html, render_text
+from pipeline.staff.report_xlsx import field_columns
+from pipeline.rules.checks import evaluate
+from pipeline.staff.review import show_text
 
 SJZ = load_config(REPO / "config.example.toml").campaigns[0]
 QINGDAO = load_config(REPO / "config.qingdao.toml").campaigns[0]

@@ -20,8 +20,8 @@ from test_archives import write_7z
 from test_archive_names import write_rar
 
 from conftest import REPO
-from pipeline.archives import unpack
-from pipeline.sandbox import _storage_secret
+from pipeline.documents.archives import unpack
+from pipeline.intake.sandbox import _storage_secret
 
 SECRETS = {"INTAKE_IMAP_PASSWORD": "imap-Secret-7a", "INTAKE_SMTP_PASSWORD": "smtp-Secret-7b",
            "INTAKE_DB_PASSWORD": "db-Secret-7c"}

@@ -1,4 +1,4 @@
-"""pipeline.classify: automatic mail and 超大附件 links, on messages shaped like the real ones."""
+"""pipeline.mail.classify: automatic mail and 超大附件 links, on messages shaped like the real ones."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import quopri
 
 import pytest
 
-from pipeline.classify import AutoKind, LargeAttachmentLink, detect_automatic, find_large_attachment_links
-from pipeline.mail import decode_message
+from pipeline.mail.classify import AutoKind, LargeAttachmentLink, detect_automatic, find_large_attachment_links
+from pipeline.mail.decode import decode_message
 
 
 def kind(raw: bytes) -> AutoKind | None:

@@ -15,11 +15,11 @@ from conftest import REPO
 from smtp_server import toml_set
 
 from pipeline.bootstrap import build_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import load_config
-from pipeline.intake import ingest_bytes
-from pipeline.report import collect, render_html, render_text
-from pipeline.subject import parse_subject
+from pipeline.intake.judge import ingest_bytes
+from pipeline.staff.report import collect, render_html, render_text
+from pipeline.rules.subject import parse_subject
 from storage import repo
 
 CST = timezone(timedelta(hours=8))

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 SAMPLES = REPO / "sample_mail"
 

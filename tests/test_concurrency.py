@@ -2,7 +2,7 @@
 
 Two hosts sharing a PostgreSQL server cannot share the flock run lock, so each process here has a lock file
 of its own (as two hosts would) and only the database keeps them apart: the ledger insert that tolerates
-the other's row, the claim of each row before it is judged (pipeline/claims.py), the claim of each reply
+the other's row, the claim of each row before it is judged (pipeline/intake/claims.py), the claim of each reply
 before it is sent. The data folder (raw mail) is shared, as it must be between hosts (README). A real
 Dovecot holds the mail, a real aiosmtpd (saving to 已发送 like 126) counts the replies; the same race runs
 on a SQLite file too.
@@ -29,9 +29,9 @@ from smtp_server import toml_set
 from sqlalchemy import func, select
 
 from pipeline.bootstrap import build_app
-from pipeline.claims import owner
+from pipeline.intake.claims import owner
 from pipeline.config import load_config
-from pipeline.intake import App, process_by_id, record_delivery
+from pipeline.intake.judge import App, process_by_id, record_delivery
 from storage.db import make_engine
 from storage.models import Message, OutboxItem, Submission
 

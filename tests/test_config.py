@@ -90,7 +90,7 @@ def test_every_problem_is_reported_at_once(example_config_path: Path) -> None:
 def test_config_check_command_lists_problems(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from pipeline.cli import main
+    from pipeline.cli.main import main
 
     bad = tmp_path / "bad.toml"
     bad.write_text('[storage]\nurl = 5\n[limits]\nmax_files = -1\n', encoding="utf-8")

@@ -21,8 +21,8 @@ from parsers.docx_text import read_docx_tables, read_docx_text
 from parsers.errors import DocumentUnreadable
 from parsers.sniff import sniff_file
 from parsers.wordcount import count_words
-from pipeline.cli import main
-from pipeline.identify import inspect_file
+from pipeline.cli.main import main
+from pipeline.documents.identify import inspect_file
 from storage import repo
 
 SOFFICE = soffice_path()

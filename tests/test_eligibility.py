@@ -9,15 +9,15 @@ import pytest
 from parsers.form_reader import FormRecord
 from parsers.scan import ScanInfo
 from pipeline.config import Campaign
-from pipeline.eligibility import (
+from pipeline.rules.eligibility import (
     category_of,
     check_form,
     check_materials,
     check_summary,
     form_fields,
 )
-from pipeline.findings import Code, Severity
-from pipeline.forms import (
+from pipeline.rules.findings import Code, Severity
+from pipeline.documents.materials import (
     FormFacts,
     MaterialFacts,
     ScanFacts,

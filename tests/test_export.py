@@ -12,7 +12,7 @@ from docx.enum.section import WD_ORIENT
 from openpyxl import load_workbook
 from staff_site import Site, office
 
-from pipeline.export import age, month_text, write_xlsx
+from pipeline.staff.export import age, month_text, write_xlsx
 
 # 附件2 of the Shijiazhuang notice, as config.example.toml describes it (the code prints no notice's table).
 SUMMARY_TITLE = "石家庄市劳模和工匠人才（名师、名医）创新工作室入库汇总表"

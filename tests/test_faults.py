@@ -24,10 +24,10 @@ from crash_checks import imap, saving_smtp  # noqa: F401  (fixtures)
 from dovecot_server import CuttingProxy, DovecotServer, dovecot  # noqa: F401  (a fixture)
 from mailcorpus import Mail, corpus
 from samplegen import Attachment, eml
-from pipeline import poller
+from pipeline.transport import poller
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.runner import RunResult, run_once
+from pipeline.service.runner import RunResult, run_once
 
 UNKNOWN = "delivery state unknown (crash during send); check the sent mail before retrying"
 

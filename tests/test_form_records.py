@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from test_intake import STUDIO, submission
 
-from pipeline.cli import main
-from pipeline.intake import ingest_bytes, reprocess_all
+from pipeline.cli.main import main
+from pipeline.intake.judge import ingest_bytes, reprocess_all
 from storage import repo
 from storage.forms import FormMember, FormValue, Narrative, SummaryRow
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import samplegen as g
 
-from pipeline.intake import ingest_bytes
-from pipeline.mimestream import STREAM_THRESHOLD
+from pipeline.intake.judge import ingest_bytes
+from pipeline.mail.mimestream import STREAM_THRESHOLD
 from storage import repo
 
 CST = timezone(timedelta(hours=8))

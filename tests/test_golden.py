@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO
-from pipeline.cli import main
-from pipeline.mail import decode_message
+from pipeline.cli.main import main
+from pipeline.mail.decode import decode_message
 
 SAMPLES = REPO / "sample_mail"
 EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))

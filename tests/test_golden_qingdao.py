@@ -15,7 +15,7 @@ from conftest import REPO
 from openpyxl import load_workbook
 from smtp_server import toml_set
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 
 QINGDAO = REPO / "sample_mail_qingdao"
 SJZ = REPO / "sample_mail"
@@ -46,7 +46,7 @@ def _config(tmp_path: Path, source: str, storage_settings: dict[str, str], *, ex
 
 def _by_name(rows: list[dict], folder: Path) -> dict[str, dict]:
     """JSON rows keyed by sample file, matched on Message-ID (every sample here has its own)."""
-    from pipeline.mail import decode_message
+    from pipeline.mail.decode import decode_message
 
     ids = {decode_message(p.read_bytes()).message_id: p.name for p in folder.glob("*.eml")}
     return {ids[r["message_id"]]: r for r in rows if r["message_id"] in ids}

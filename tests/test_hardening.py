@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 import samplegen as g
 from dovecot_server import DovecotServer, dovecot  # noqa: F401 - fixture
-from pipeline import intake
+from pipeline.intake import judge as intake
 from pipeline.bootstrap import build_app
-from pipeline.export import summary_rows
-from pipeline.intake import App, ingest_bytes, reprocess_all
-from pipeline.mail import HEADER_BYTES, decode_headers, decode_message, header_block
-from pipeline.poller import poll_once
-from pipeline.subject import MAX_SUBJECT_CHARS, parse_subject
+from pipeline.staff.export import summary_rows
+from pipeline.intake.judge import App, ingest_bytes, reprocess_all
+from pipeline.mail.decode import HEADER_BYTES, decode_headers, decode_message, header_block
+from pipeline.transport.poller import poll_once
+from pipeline.rules.subject import MAX_SUBJECT_CHARS, parse_subject
 from storage import repo
 from storage.models import Message
 

@@ -22,7 +22,7 @@ from conftest import REPO
 from parsers.errors import DocumentUnreadable
 from parsers.images import image_info
 from parsers.pdf import pdf_info
-from pipeline.intake import ingest_bytes
+from pipeline.intake.judge import ingest_bytes
 from storage import repo
 
 HOSTILE = REPO / "tests" / "hostile"
@@ -102,7 +102,7 @@ sys.path[:0] = sys.argv[3:]
 from test_hostile import delivery
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.intake import ingest_bytes
+from pipeline.intake.judge import ingest_bytes
 from dataclasses import replace
 config = load_config(pathlib.Path(sys.argv[1]))
 # In this process, without the sandbox's address-space cap: the figure is what the readers themselves need.

@@ -4,7 +4,7 @@ overrides are written into the report workbook (every sheet), the HTML and text 
 XLSX and DOCX, and printed by the staff commands, without a formula, a crash or a raw control character.
 
 The values are put straight into the database of a real ingest, so each output is tested on its own:
-the mail decoder's cleaning (pipeline/mail.py) is not what makes these pass, and form fields and archive
+the mail decoder's cleaning (pipeline/mail/decode.py) is not what makes these pass, and form fields and archive
 names never pass through it anyway.
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from conftest import REPO
 from pipeline.bootstrap import build_app
-from pipeline.cli import TerminalSafeFormatter, guard_log_handlers, main
+from pipeline.cli.main import TerminalSafeFormatter, guard_log_handlers, main
 from pipeline.config import load_config
 from storage.models import Document, FindingRow, Submission
 

@@ -9,8 +9,8 @@ import pytest
 import samplegen as g
 from sqlalchemy import func, select
 
-from pipeline.intake import file_key, ingest_bytes, reprocess_all
-from pipeline.outbox import drain_to_folder
+from pipeline.intake.judge import file_key, ingest_bytes, reprocess_all
+from pipeline.replies.outbox import drain_to_folder
 from storage import repo
 from storage.models import Message, OutboxItem, Submission
 from storage.rawstore import sha256_hex
@@ -71,7 +71,7 @@ def test_same_bytes_under_another_name_is_a_duplicate_without_reply(app) -> None
 
 @pytest.mark.both_databases
 def test_a_crash_is_recorded_replayable_and_does_not_stop_the_next_message(app) -> None:
-    from pipeline.intake import process_by_id, record_delivery
+    from pipeline.intake.judge import process_by_id, record_delivery
 
     raw = submission(message_id="<three@x>", from_addr="third@126.com")
     message, _ = record_delivery(app, raw, "file:/x/3.eml")
@@ -142,7 +142,7 @@ def test_file_key_changes_with_content(tmp_path: Path) -> None:
 @pytest.mark.parametrize("in_memory", [True, False], ids=["read-whole", "streamed"])
 def test_a_message_file_is_stored_exactly_and_keyed_alike_read_whole_or_streamed(
         app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: bool) -> None:
-    from pipeline import batch
+    from pipeline.intake import batch
 
     raw = submission()
     path = tmp_path / "a.eml"
@@ -157,7 +157,7 @@ def test_a_message_file_is_stored_exactly_and_keyed_alike_read_whole_or_streamed
 
 def test_a_new_large_file_is_read_once_and_a_known_path_is_hashed_before_any_copy(
         app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import batch
+    from pipeline.intake import batch
     from storage import rawstore
 
     calls: list[str] = []

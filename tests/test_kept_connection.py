@@ -22,10 +22,10 @@ from dovecot_server import CuttingProxy, DovecotServer, dovecot  # noqa: F401 - 
 from test_poller import at, counts, imap, submission, verdict_of  # noqa: F401 - imap is a fixture
 
 from pipeline.config import ConfigError, parse_config
-from pipeline.imap import Mailbox
-from pipeline.intake import App
-from pipeline.poller import MailboxLink, poll_once
-from pipeline.scheduler import serve
+from pipeline.transport.imap import Mailbox
+from pipeline.intake.judge import App
+from pipeline.transport.poller import MailboxLink, poll_once
+from pipeline.service.scheduler import serve
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -133,7 +133,7 @@ def test_a_kept_connection_the_server_closed_is_replaced_at_once_without_an_erro
     assert wait_for(lambda: not Path(f"/proc/{pid}").exists() or pid not in _dovecot_processes(dovecot, "imap"))
 
     uid = dovecot.append("INBOX", submission(2, date=at(27, 9)), at(27, 9))
-    caplog.set_level(logging.INFO, logger="pipeline.poller")
+    caplog.set_level(logging.INFO, logger="pipeline.transport.poller")
     caplog.clear()  # the first poll's warnings about the folders Dovecot lacks
     started = time.monotonic()
     result = poll_once(app, link=link)

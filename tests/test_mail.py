@@ -1,4 +1,4 @@
-"""pipeline.mail: every wire form docs/PITFALLS.md lists, built byte by byte."""
+"""pipeline.mail.decode: every wire form docs/PITFALLS.md lists, built byte by byte."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.mail import (
+from pipeline.mail.decode import (
     HEADER_BYTES,
     Attachment,
     DecodedMail,

@@ -22,7 +22,7 @@ from smtp_server import toml_set
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from storage.db import make_engine
 from storage.schema import FIRST_REVISION, head_revision, model_metadata, upgrade_schema
 

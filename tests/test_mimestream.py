@@ -1,4 +1,4 @@
-"""pipeline/mimestream.py: splitting a stored message on disk gives what decode_message gives in memory."""
+"""pipeline/mail/mimestream.py: splitting a stored message on disk gives what decode_message gives in memory."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import samplegen as g
 from conftest import REPO
 from test_hostile import MANIFEST, delivery
 
-from pipeline.mail import DecodedMail, decode_message
-from pipeline.mimestream import split_file
+from pipeline.mail.decode import DecodedMail, decode_message
+from pipeline.mail.mimestream import split_file
 
 CST = timezone(timedelta(hours=8))
 CORPUS = sorted(REPO.glob("sample_mail*/*.eml"))
@@ -74,8 +74,10 @@ def test_golden_corpus_streamed_end_to_end_gets_its_expected_verdicts(app, monke
     """Every sample as a "large" message: raw store written from the file, attachments decoded to disk."""
     import shutil as _shutil
 
-    from pipeline import batch, intake
-    from pipeline.sources import in_receipt_order
+    from pipeline.intake import batch
+
+    from pipeline.intake import judge as intake
+    from pipeline.mail.sources import in_receipt_order
     from storage import repo
 
     if not (_shutil.which("unar") or _shutil.which("bsdtar")):

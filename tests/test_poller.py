@@ -14,13 +14,13 @@ import samplegen as g
 from sqlalchemy import func, select
 
 from dovecot_server import CAPABILITY_126, JUNK, CuttingProxy, DovecotServer, dovecot  # noqa: F401 - fixture
-from pipeline import poller
+from pipeline.transport import poller
 from pipeline.bootstrap import build_app
 from pipeline.errors import MailboxError
-from pipeline.imap import Mailbox
-from pipeline.intake import App, reprocess_all
-from pipeline.mail import decode_message
-from pipeline.poller import PollResult, poll_once
+from pipeline.transport.imap import Mailbox
+from pipeline.intake.judge import App, reprocess_all
+from pipeline.mail.decode import decode_message
+from pipeline.transport.poller import PollResult, poll_once
 from storage import repo
 from storage.mailbox_state import ImapAlias
 from storage.models import Message, OutboxItem, Submission

@@ -28,8 +28,8 @@ from parsers.errors import DocumentUnreadable
 from parsers.images import image_info
 from parsers.pdf import pdf_info
 from parsers.sheets import read_xlsx_rows
-from pipeline.archives import ArchiveLimits, unpack
-from pipeline.mail import decode_message
+from pipeline.documents.archives import ArchiveLimits, unpack
+from pipeline.mail.decode import decode_message
 
 # derandomize: the same examples on every run (CI reproducibility); no deadline: the 7z/rar tools are subprocesses.
 BOUNDED = settings(derandomize=True, deadline=None, database=None,

@@ -22,11 +22,11 @@ from smtp_server import toml_set
 
 from parsers.form_reader import FormRecord
 from pipeline.config import Campaign, load_config, parse_config
-from pipeline.eligibility import check_form
+from pipeline.rules.eligibility import check_form
 from pipeline.errors import ConfigError
-from pipeline.findings import Code, Severity
-from pipeline.intake import ingest_bytes
-from pipeline.messages import for_campaign
+from pipeline.rules.findings import Code, Severity
+from pipeline.intake.judge import ingest_bytes
+from pipeline.rules.wording import for_campaign
 from storage import repo
 
 CAMPAIGN_FILE = REPO / "campaigns" / "qingdao-wjw-2022.toml"

@@ -15,13 +15,13 @@ import pytest
 import samplegen as g
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.delivery import deliver
-from pipeline.findings import Code, Severity, Verdict
-from pipeline.intake import App, ingest_bytes
-from pipeline.messages import echo, make_finding
-from pipeline.recipients import normalised_address, organisation_domain, reply_address
-from pipeline.replies import MAX_REPLY_BYTES, ReceivedDocument, ReplyContext, build_reply, reply_subject, reply_text
-from pipeline.staff import review
+from pipeline.transport.delivery import deliver
+from pipeline.rules.findings import Code, Severity, Verdict
+from pipeline.intake.judge import App, ingest_bytes
+from pipeline.rules.wording import echo, make_finding
+from pipeline.replies.policy import normalised_address, organisation_domain, reply_address
+from pipeline.replies.compose import MAX_REPLY_BYTES, ReceivedDocument, ReplyContext, build_reply, reply_subject, reply_text
+from pipeline.staff.review import review
 from smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from conftest import REPO
 from storage import repo

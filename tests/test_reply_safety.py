@@ -17,10 +17,10 @@ import samplegen as g
 from conftest import REPO
 from pipeline.config import load_config
 from pipeline.bootstrap import build_app
-from pipeline.intake import ingest_bytes
-from pipeline.mail import decode_message
-from pipeline.recipients import is_role_address, is_valid_address, reply_refusal
-from pipeline.replies import ReplyContext, build_reply, reply_subject
+from pipeline.intake.judge import ingest_bytes
+from pipeline.mail.decode import decode_message
+from pipeline.replies.policy import is_role_address, is_valid_address, reply_refusal
+from pipeline.replies.compose import ReplyContext, build_reply, reply_subject
 from storage import repo
 
 CAMPAIGN = load_config(REPO / "config.example.toml").campaigns[0]

@@ -20,8 +20,8 @@ from staff_site import HOSTILE_SUBJECT, Site, office
 
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.report import collect, days_left, per_day, unit_key
-from pipeline.scheduler import build_scheduler
+from pipeline.staff.report import collect, days_left, per_day, unit_key
+from pipeline.service.scheduler import build_scheduler
 
 CHROMIUM = Path("/usr/bin/chromium")
 VERDICT_SHEETS = {"accepted": "已受理", "rejected": "退回", "review": "待人工核实", "ignored": "已忽略"}

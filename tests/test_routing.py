@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from pipeline.mail import decode_message
-from pipeline.routing import route
+from pipeline.mail.decode import decode_message
+from pipeline.intake.routing import route
 
 WHEN = datetime(2025, 5, 26, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

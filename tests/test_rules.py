@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from parsers.wordcount import WordCount
-from pipeline.classify import LargeAttachmentLink
-from pipeline.findings import Severity, Verdict, verdict_for
-from pipeline.identify import FileFacts, assign_roles
-from pipeline.rules import ArchiveFacts, SubmissionFacts, evaluate
+from pipeline.mail.classify import LargeAttachmentLink
+from pipeline.rules.findings import Severity, Verdict, verdict_for
+from pipeline.documents.identify import FileFacts, assign_roles
+from pipeline.rules.checks import ArchiveFacts, SubmissionFacts, evaluate
 
 SUBJECT = "正定县总工会张三创新工作室入库材料"
 ON_TIME = datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)
@@ -222,7 +222,7 @@ def test_severity_is_configurable(campaign) -> None:
     ("石家庄市教科文卫工会王建国名医创新工作室入库材料", "石家庄市教科文卫工会", "王建国名医创新工作室"),
 ])
 def test_unit_and_studio_split_at_the_longest_recognised_unit(campaign, subject: str, unit: str, studio: str) -> None:
-    from pipeline.subject import parse_subject
+    from pipeline.rules.subject import parse_subject
 
     parts = parse_subject(subject, campaign)
     assert (parts.unit, parts.studio, parts.well_formed) == (unit, studio, True)

@@ -24,11 +24,11 @@ from click.testing import CliRunner
 
 from conftest import REPO
 from dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.runner import RunResult, run_once, summary_line
-from pipeline.scheduler import LockHeld, build_scheduler, run_lock
+from pipeline.service.runner import RunResult, run_once, summary_line
+from pipeline.service.scheduler import LockHeld, build_scheduler, run_lock
 from smtp_server import SmtpServer, toml_set
 
 SAMPLES = REPO / "sample_mail"
@@ -239,7 +239,7 @@ def test_the_scheduler_polls_holds_the_lock_and_stops_cleanly_on_sigterm(tmp_pat
         if proc.poll() is None:
             proc.kill()
     text = log.read_text()
-    assert "<6>INFO pipeline.scheduler: SIGTERM" in text and "<6>INFO pipeline.scheduler: stopped" in text
+    assert "<6>INFO pipeline.service.scheduler: SIGTERM" in text and "<6>INFO pipeline.service.scheduler: stopped" in text
     assert "Traceback" not in text and imap.password not in text and SMTP_CODE not in text
     with run_lock(site.lock), pytest.raises(LockHeld):  # released: ours now, and only ours
         with run_lock(site.lock):

@@ -19,9 +19,9 @@ import samplegen as g
 from test_intake import STUDIO, submission
 
 from pipeline.config import Config
-from pipeline.intake import (UNPACKING_MARKER, App, ingest_bytes, message_workdir, process_in_process,
+from pipeline.intake.judge import (UNPACKING_MARKER, App, ingest_bytes, message_workdir, process_in_process,
                              record_delivery)
-from pipeline.sandbox import _context, _record_failure, apply_limits, process_isolated, start_child, wait_child
+from pipeline.intake.sandbox import _context, _record_failure, apply_limits, process_isolated, start_child, wait_child
 from storage.models import Message
 
 # 20 000 paragraphs of Chinese text: 49 KB mailed, ~10 s of CPU to count (a slow but legitimate document).
@@ -193,14 +193,14 @@ def test_threads_starting_and_waiting_for_children_read_every_exit_status() -> N
 
 
 # The script finds its log beside itself and the repository in its argv, not in the environment: the forkserver
-# that imports it again keeps only an allow-list of variables (pipeline.forkserver_main).
+# that imports it again keeps only an allow-list of variables (pipeline.intake.forkserver_main).
 _MAIN_SCRIPT = """
 import os, sys, time
 with open(os.path.splitext(__file__)[0] + ".log", "a") as fh:
     fh.write(__name__ + "\\n")
 if __name__ == "__main__":
     sys.path.insert(0, sys.argv[1])
-    from pipeline import sandbox
+    from pipeline.intake import sandbox
     ctx = sandbox._context()
     for _ in range(3):
         child = ctx.Process(target=time.sleep, args=(0,))
@@ -210,7 +210,7 @@ if __name__ == "__main__":
 
 
 def test_the_main_script_runs_once_in_the_forkserver_not_in_every_child(tmp_path: Path) -> None:
-    """A child that re-runs `intake` (and everything pipeline.cli imports) costs ~0.2 s per message."""
+    """A child that re-runs `intake` (and everything pipeline.cli.main imports) costs ~0.2 s per message."""
     script, runs = tmp_path / "main.py", tmp_path / "main.log"
     script.write_text(_MAIN_SCRIPT, encoding="utf-8")
     subprocess.run([sys.executable, str(script), str(Path(__file__).resolve().parent.parent)], check=True, timeout=120)
@@ -233,7 +233,7 @@ def test_limits_are_set_in_the_process_that_asks(tmp_path: Path) -> None:
 
 def test_an_in_memory_database_is_judged_in_process(config: Config) -> None:
     memory = dataclasses.replace(config, storage=dataclasses.replace(config.storage, url="sqlite:///:memory:"))
-    from pipeline.sandbox import can_isolate
+    from pipeline.intake.sandbox import can_isolate
 
     assert can_isolate(config) and not can_isolate(memory)
 

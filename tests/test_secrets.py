@@ -17,7 +17,7 @@ from dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from pipeline.intake import ingest_bytes
+from pipeline.intake.judge import ingest_bytes
 from smtp_server import SmtpServer
 from test_run import MAILBOX, OFFICE, SMTP_CODE, Site, imap, load, smtp  # noqa: F401  (fixtures)
 
@@ -26,7 +26,7 @@ _DEBUG_RUN = """
 import logging, sys
 _basic = logging.basicConfig
 logging.basicConfig = lambda **kw: _basic(**{**kw, "level": logging.DEBUG})
-from pipeline.cli import main
+from pipeline.cli.main import main
 sys.argv = ["intake", "-v", *sys.argv[1:]]
 main()
 """

@@ -11,10 +11,10 @@ from conftest import REPO
 from smtp_server import toml_set
 from sqlalchemy import select
 
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from pipeline.intake import ingest_bytes
+from pipeline.intake.judge import ingest_bytes
 from storage.models import Message
 
 

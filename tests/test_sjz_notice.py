@@ -15,12 +15,12 @@ from test_rules import complete_files, facts
 
 from parsers.form_reader import FormRecord
 from pipeline.config import Campaign
-from pipeline.eligibility import category_of, check_category_channel, check_form
-from pipeline.findings import Code, Severity
-from pipeline.identify import FileFacts, material_number
-from pipeline.intake import ingest_bytes
-from pipeline.messages import for_campaign
-from pipeline.rules import check_deadline, evaluate
+from pipeline.rules.eligibility import category_of, check_category_channel, check_form
+from pipeline.rules.findings import Code, Severity
+from pipeline.documents.identify import FileFacts, material_number
+from pipeline.intake.judge import ingest_bytes
+from pipeline.rules.wording import for_campaign
+from pipeline.rules.checks import check_deadline, evaluate
 from storage import repo
 
 CST = timezone(timedelta(hours=8))

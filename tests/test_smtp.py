@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 from conftest import REPO
 from pipeline.bootstrap import build_app
-from pipeline.cli import main
+from pipeline.cli.main import main
 from pipeline.config import load_config
-from pipeline.delivery import UNKNOWN_STATE, backoff, deliver
-from pipeline.intake import App, ingest_bytes
-from pipeline.smtp import JudgedSpam, PermanentFailure, SenderThrottled, TemporaryFailure, classify
+from pipeline.transport.delivery import UNKNOWN_STATE, backoff, deliver
+from pipeline.intake.judge import App, ingest_bytes
+from pipeline.transport.smtp import JudgedSpam, PermanentFailure, SenderThrottled, TemporaryFailure, classify
 from smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from storage import repo
 
@@ -167,7 +167,7 @@ def test_a_5xx_fails_at_once_with_the_servers_text_and_the_rest_goes_on(sapp: Ap
 def test_judged_as_spam_stops_sending_and_alerts(sapp: App, mta: SmtpServer, caplog) -> None:
     ingest(sapp, *ANSWERED)
     mta.refuse("554 DT:SPM 126 smtp5,jtKowAD3 , please see http://mail.163.com/help/help_spam_16.htm")
-    with caplog.at_level(logging.ERROR, logger="pipeline.delivery"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.transport.delivery"):
         result = deliver(sapp)
     assert result.stopped and "554 DT:SPM" in result.stopped and result.sent == 0
     assert any("ALERT" in r.getMessage() for r in caplog.records)
@@ -208,7 +208,7 @@ def test_a_crash_between_the_servers_250_and_our_commit_is_never_resent(sapp: Ap
     ingest(sapp, "15-no-attachment.eml")
     config = str(tmp_path / "config.toml")
     sender = ("import sys, pathlib; from pipeline.bootstrap import build_app; from pipeline.config import load_config;"
-              "from pipeline.delivery import deliver; deliver(build_app(load_config(pathlib.Path(sys.argv[1]))))")
+              "from pipeline.transport.delivery import deliver; deliver(build_app(load_config(pathlib.Path(sys.argv[1]))))")
     proc = subprocess.Popen([sys.executable, "-c", sender, config], cwd=tmp_path)
     mta.kill_on_data(proc.pid)  # the child needs far longer than this to import and connect
     assert proc.wait(timeout=60) == -9

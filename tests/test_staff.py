@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from staff_site import SAMPLES, Site, office, write_config
 
-from pipeline.cli import main
-from pipeline.progress import Progress, tracking
-from pipeline.staff import default_staff_name
+from pipeline.cli.main import main
+from pipeline.intake.progress import Progress, tracking
+from pipeline.staff.review import default_staff_name
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +138,8 @@ def test_an_accepted_notice_says_what_acceptance_is_and_is_not(app) -> None:
     import samplegen as g
     from sqlalchemy import select
 
-    from pipeline.intake import ingest_bytes
-    from pipeline.staff import review
+    from pipeline.intake.judge import ingest_bytes
+    from pipeline.staff.review import review
     from storage.models import OutboxItem
 
     studio = g.Studio(unit="正定县总工会", leader="张三", gender="男", applicant="正定县某某机械厂", seed=7)
@@ -166,7 +166,7 @@ def test_a_decision_notice_for_another_campaign_speaks_its_own_words() -> None:
 
     from conftest import REPO
     from pipeline.config import load_config
-    from pipeline.staff import decision_text
+    from pipeline.staff.review import decision_text
     from storage.models import Message, Submission
     from storage.staff import StaffDecision
 

@@ -63,7 +63,7 @@ def test_recording_stays_a_few_files_ahead_of_judging(app, workers: int, monkeyp
     k + 2 x workers + 1 messages are recorded (the judgements are real sandbox children, the ledger real SQLite)."""
     from sqlalchemy import func, select
 
-    from pipeline import batch
+    from pipeline.intake import batch
     from storage.models import Message
 
     paths = sorted(SAMPLES.glob("*.eml"))[:10]
