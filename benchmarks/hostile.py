@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts")]
 
-from configfile import write_example_config  # noqa: E402
+from helpers.configfile import write_example_config  # noqa: E402
 from pipeline.rules import subject as subject_module
 from pipeline.config import load_config  # noqa: E402
 from pipeline.intake.judge import studio_identity  # noqa: E402

@@ -12,7 +12,7 @@ from lxml import etree
 
 from parsers.errors import DocumentUnreadable
 from parsers.sniff import ole_root_entries, sniff_file
-from pipeline.textsafe import xml_text
+from parsers.xmltext import xml_text
 
 MAX_DOCUMENT_XML = 50 * 1024 * 1024
 

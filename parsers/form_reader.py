@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from parsers import normalize
-from parsers.docx_text import DocxLayout
 from parsers.labels import LabelIndex
+
+if TYPE_CHECKING:  # a type only: the schema and the record are read by the rules, which open no files
+    from parsers.docx_text import DocxLayout
 
 Normaliser = Callable[[str], object]
 KINDS: dict[str, Normaliser] = {

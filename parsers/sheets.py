@@ -19,7 +19,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from parsers.errors import DocumentUnreadable
 from parsers.sniff import ole_root_entries, sniff_file
-from pipeline.textsafe import xml_text
+from parsers.xmltext import xml_text
 
 _MAX_COLS = 256          # a styled row can reach column XFD (16 384 cells); no summary table is that wide
 _MAX_UNCOMPRESSED = 200 * 1024 * 1024

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parsers.form_reader import KINDS, LIST_KIND, FieldSpec, FormSchema, TableSpec
-from pipeline.documents.archives import ArchiveLimits
 from pipeline.errors import ConfigError
 from pipeline.rules.findings import Code, Severity
 
@@ -194,6 +193,17 @@ class EvidenceRule:
     require_numbering: bool = True                  # false: evidence may be named freely (no 3-1, 3-2 …)
     min_count: int = 0                              # MISSING_EVIDENCE below this many evidence files
     title: str = "佐证材料"                          # how findings name the evidence
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Resource limits for one archive, nested archives included ([limits]; pipeline.documents.archives applies them)."""
+
+    max_files: int = 500
+    max_total_bytes: int = 2 * 1024**3
+    max_ratio: float = 200.0
+    max_depth: int = 1
+    timeout_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

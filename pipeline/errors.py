@@ -9,9 +9,9 @@
 
 from __future__ import annotations
 
+from storage.errors import IntakeError, StorageError  # defined in storage: storage never imports pipeline
 
-class IntakeError(Exception):
-    """Base of every error studio-intake raises on purpose."""
+__all__ = ["ConfigError", "DeliveryError", "IntakeError", "MailboxError", "StorageError"]
 
 
 class ConfigError(IntakeError):
@@ -28,7 +28,3 @@ class MailboxError(IntakeError):
 
 class DeliveryError(IntakeError):
     """A reply could not be delivered."""
-
-
-class StorageError(IntakeError):
-    """The database or the raw-message store failed."""

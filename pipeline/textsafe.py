@@ -7,7 +7,7 @@ OSC 8 links), bidi overrides that show `exe.pdf` for `fdp.exe`, a leading `=` th
 as a formula, or lone surrogates (bytes that were never text) that crash any encoder. Each writer calls
 the one function for its medium here, so a new output cannot forget a case another output handles:
 
-- `xml_text`: what an XML document can hold (the parsers' edge, and the base of the others);
+- `xml_text`: what an XML document can hold (parsers.xmltext: the parsers' edge, and the base of the others);
 - `document_text`: the HTML report, the report mail's text, Word tables;
 - `cell_text` / `formula_like`: one spreadsheet cell;
 - `terminal_text`: one value printed on a terminal or into a log line;
@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import re
 
-# Characters XML 1.0 cannot hold (C0 controls but tab, LF and CR; the non-characters U+FFFE and U+FFFF),
-# plus DEL and the C1 controls: legal XML, but never text in a form or a subject, and U+009B is CSI to a
-# terminal that reads 8-bit controls.
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-# Half of a UTF-16 pair on its own: what surrogateescape makes of bytes that were not UTF-8.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+from parsers.xmltext import xml_text
+
+__all__ = ["FORMULA_STARTS", "cell_text", "document_text", "formula_like", "json_text", "terminal_text", "visible",
+           "xml_text"]
 # Marks and overrides that reorder the text around them (RLO shows "申报表\u202excod.exe" as "申报表exe.docx").
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _BIDI_CONTROL = re.compile(f"[{_BIDI}]")
@@ -47,12 +45,6 @@ def visible(ch: str) -> str:
     act on: \\x1b, \\u202e, \\n."""
     code = ord(ch)
     return _NAMED.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-
-
-def xml_text(text: str) -> str:
-    """Only what XML 1.0 holds as text: controls (but tab, LF, CR) and U+FFFE/U+FFFF dropped, a lone
-    surrogate replaced by U+FFFD (something was there that was not text)."""
-    return _LONE_SURROGATE.sub("\ufffd", _NOT_TEXT.sub("", text))
 
 
 def document_text(text: str) -> str:

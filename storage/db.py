@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.errors import StorageError
+from storage.errors import StorageError
 from storage.schema import Upgrade, upgrade_schema
 
 

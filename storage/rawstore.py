@@ -11,7 +11,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from pipeline.errors import StorageError
+from storage.errors import StorageError
 
 _CHUNK = 2**20
 PARTIAL_SUFFIX = ".part"  # a write in progress (or one a kill interrupted): never a stored message

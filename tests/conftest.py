@@ -7,17 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-class FakeClock:
-    """The only fake in the suite: time that moves when a test says so."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+from helpers import REPO, FakeClock
 
 
 @pytest.fixture
@@ -48,11 +38,11 @@ def storage_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def storage_settings(storage_backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """[storage] keys: a SQLite file in tmp_path, or a fresh PostgreSQL database (see tests/pg.py)."""
+    """[storage] keys: a SQLite file in tmp_path, or a fresh PostgreSQL database (see tests/helpers/pg.py)."""
     if storage_backend == "sqlite":
         yield {"url": f"sqlite:///{tmp_path}/intake.db"}
         return
-    from pg import fresh_database
+    from helpers.pg import fresh_database
 
     with fresh_database(monkeypatch) as settings:
         yield settings
@@ -62,7 +52,7 @@ def storage_settings(storage_backend: str, tmp_path: Path, monkeypatch: pytest.M
 def config(tmp_path: Path, storage_settings: dict[str, str]):
     """config.example.toml with only storage, data and outbox paths changed (as the judges do)."""
     from pipeline.config import load_config
-    from smtp_server import toml_set
+    from helpers.smtp_server import toml_set
 
     text = (REPO / "config.example.toml").read_text(encoding="utf-8")
     text = toml_set(text, "storage", **storage_settings)

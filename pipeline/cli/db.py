@@ -5,20 +5,12 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.bootstrap import storage_engine
-from pipeline.config import Config
+from pipeline.intake.app import storage_engine
+from pipeline.cli.common import CONFIG_HELP, load
 from pipeline.errors import IntakeError
 from pipeline.textsafe import terminal_text
 from storage.schema import current_revision, head_revision, upgrade_schema
 
-CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
-
-
-def _load(config_file: str | None) -> Config:
-    # One loader, one way of reporting config problems (imported here: pipeline.cli.main imports this module).
-    from pipeline.cli.main import _load as load
-
-    return load(config_file)
 
 
 @click.group("db")
@@ -30,7 +22,7 @@ def db_group() -> None:
 @click.option("--config", "config_file", metavar="FILE", help=CONFIG_HELP)
 def db_upgrade(config_file: str | None) -> None:
     """Bring the database to the newest schema (every intake command also does this on start)."""
-    config = _load(config_file)
+    config = load(config_file)
     try:
         done = upgrade_schema(storage_engine(config), busy_timeout_seconds=config.storage.busy_timeout_seconds)
     except (IntakeError, SQLAlchemyError) as exc:
@@ -46,7 +38,7 @@ def db_upgrade(config_file: str | None) -> None:
 @click.option("--config", "config_file", metavar="FILE", help=CONFIG_HELP)
 def db_current(config_file: str | None) -> None:
     """Print the database's schema revision, and whether it is the newest this version knows."""
-    config = _load(config_file)
+    config = load(config_file)
     try:
         revision = current_revision(storage_engine(config))
     except (IntakeError, SQLAlchemyError) as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,13 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.intake import progress
 from pipeline.intake.batch import JudgedAt, ingest_file, ingest_parallel, worker_count
-from pipeline.bootstrap import build_app
+from pipeline.cli.common import config_option, config_path, load, make_app
 from pipeline.cli.db import db_group
 from pipeline.cli.staff import STAFF_COMMANDS
-from pipeline.config import Config, demo_config, load_config
+from pipeline.config import demo_config, load_config
 from pipeline.transport.delivery import deliver, retry_failed
-from pipeline.errors import ConfigError, IntakeError, StorageError
-from pipeline.intake.judge import App, IngestResult, reprocess_all
+from pipeline.errors import ConfigError, StorageError
+from pipeline.intake.app import App, IngestResult
+from pipeline.intake.ledger import reprocess_all
 from pipeline.replies.outbox import drain_to_folder
 from pipeline.service.runner import run_once, summary_line
 from pipeline.intake.sandbox import can_isolate
@@ -33,28 +33,6 @@ from storage import repo
 from storage import staff as staff_repo
 from storage.models import Message, ReplyState
 
-CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
-
-
-def _config_path(value: str | None) -> Path:
-    return Path(value or os.environ.get("INTAKE_CONFIG") or "config.toml")
-
-
-def _load(value: str | None) -> Config:
-    try:
-        return load_config(_config_path(value))
-    except ConfigError as exc:
-        raise click.ClickException("configuration problems:\n  " + "\n  ".join(exc.problems)) from None
-
-
-def _app(config: Config) -> App:
-    try:
-        return build_app(config)
-    except IntakeError as exc:
-        raise click.ClickException(terminal_text(str(exc))) from None
-
-
-config_option = click.option("--config", "config_file", metavar="FILE", help=CONFIG_HELP)
 
 
 class TerminalSafeFormatter(logging.Formatter):
@@ -138,7 +116,7 @@ def _summary_line(results: list[IngestResult], written: list[Path], app: App) ->
 def demo(workdir: Path, mail_dir: Path | None) -> None:
     """Process the bundled sample mail with the embedded Shijiazhuang 2025 defaults."""
     mail_dir = mail_dir or _bundled_samples()
-    app = _app(demo_config(workdir))
+    app = make_app(demo_config(workdir))
     results = _ingest_paths(app, [mail_dir], worker_count(app.config), judged_at=demo_judged_at)
     written = _drain(app)
     with app.sessions() as session:
@@ -177,7 +155,7 @@ def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]
     Exit status 0, 1 when a message failed, 2 when the database or the raw store could not be written
     (locked, disk full): the batch stops there, and running the same command again finishes it.
     """
-    app = _app(_load(config_file))
+    app = make_app(load(config_file))
     try:
         results = _ingest_paths(app, list(paths), worker_count(app.config, workers))
         written = _drain(app)
@@ -197,7 +175,7 @@ def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]
 @click.option("--failed", "only_failed", is_flag=True, help="Only messages whose processing failed.")
 def reprocess(config_file: str | None, only_failed: bool) -> None:
     """Re-run every check from the stored raw messages (after a rule change); no replies are re-sent."""
-    app = _app(_load(config_file))
+    app = make_app(load(config_file))
     with progress.tracking("重新核对"):
         results = reprocess_all(app, only_failed=only_failed)
     failed = sum(r.status == "failed" for r in results)
@@ -213,7 +191,7 @@ def reprocess(config_file: str | None, only_failed: bool) -> None:
 @click.option("--unit", help="Only recommending units containing this text.")
 def submissions(config_file: str | None, as_json: bool, verdict: str | None, unit: str | None) -> None:
     """List submissions with their verdicts and finding codes."""
-    app = _app(_load(config_file))
+    app = make_app(load(config_file))
     with app.sessions() as session:
         subs = list(repo.submissions(session, unit=unit))
         decided = staff_repo.latest_decisions(session, [s.id for s in subs])
@@ -234,12 +212,12 @@ def submissions(config_file: str | None, as_json: bool, verdict: str | None, uni
                    "2 the mailbox or the SMTP server could not be used, 3 another intake run holds the lock.")
 def run(config_file: str | None, once: bool) -> None:
     """Poll the mailbox, process what is new, send the replies; without --once, unattended on a schedule."""
-    config = _load(config_file)
+    config = load(config_file)
     configure_logging(None if once else logging.INFO)
     guard_log_handlers()
     try:
         with run_lock(config.run.lock_file):
-            app = _app(config)
+            app = make_app(config)
             if not once:
                 serve(app)
                 return
@@ -278,7 +256,7 @@ def _retry(app: App, ids: tuple[int, ...]) -> int:
 @click.option("--id", "ids", type=int, multiple=True, help="With --retry: resend only these failed rows.")
 def outbox(config_file: str | None, retry: bool, ids: tuple[int, ...]) -> None:
     """Show the outbox; with --retry, resend what failed and deliver what is pending."""
-    app = _app(_load(config_file))
+    app = make_app(load(config_file))
     status = _retry(app, ids) if retry else 0
     with app.sessions() as session:
         for sub in repo.submissions(session):
@@ -299,7 +277,7 @@ def config_group() -> None:
 @config_option
 def config_check(config_file: str | None) -> None:
     """Check the configuration and list every problem at once."""
-    path = _config_path(config_file)
+    path = config_path(config_file)
     try:
         config = load_config(path)
     except ConfigError as exc:

@@ -7,22 +7,10 @@ from pathlib import Path
 
 import click
 
-from pipeline.config import Config
+from pipeline.cli.common import app_for, config_option
 from pipeline.errors import DeliveryError, IntakeError
-from pipeline.intake.judge import App
 from pipeline.textsafe import json_text, terminal_text
 
-CONFIG_HELP = "TOML configuration file (default: $INTAKE_CONFIG, else ./config.toml)."
-config_option = click.option("--config", "config_file", metavar="FILE", help=CONFIG_HELP)
-
-
-def _app(config_file: str | None) -> App:
-    # one loader, one way of reporting config problems
-    from pipeline.cli.main import _app as make_app
-    from pipeline.cli.main import _load
-
-    config: Config = _load(config_file)
-    return make_app(config)
 
 
 @click.command("report")
@@ -35,7 +23,7 @@ def report_command(config_file: str | None, out_dir: Path | None, send: bool) ->
     from pipeline.staff.report import make_report
 
     try:
-        files = make_report(_app(config_file), out_dir, send=send)
+        files = make_report(app_for(config_file), out_dir, send=send)
     except DeliveryError as exc:
         raise click.ClickException(f"报告已生成，但未能发出：{terminal_text(str(exc))}") from None
     click.echo(f"报告：{files.html}")
@@ -60,7 +48,7 @@ def export_summary_command(config_file: str | None, out_file: Path, fmt: str, ca
     from pipeline.staff.export import export_summary
 
     try:
-        path, count = export_summary(_app(config_file), out_file, fmt, campaign_id)
+        path, count = export_summary(app_for(config_file), out_file, fmt, campaign_id)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"汇总表已写入 {path}（{count} 个工作室）。")
@@ -75,7 +63,7 @@ def show_command(config_file: str | None, submission_id: int) -> None:
 
     try:
         # Subjects, file names, form fields and findings quoting them: controls shown, never executed.
-        click.echo(terminal_text(show_text(_app(config_file), submission_id), keep="\n"), nl=False)
+        click.echo(terminal_text(show_text(app_for(config_file), submission_id), keep="\n"), nl=False)
     except IntakeError as exc:
         raise click.ClickException(terminal_text(str(exc))) from None
 
@@ -92,7 +80,7 @@ def review_command(config_file: str | None, submission_id: int, decision: str, n
     """Record a staff decision; it becomes the submission's verdict in listings, the report and the 汇总表."""
     from pipeline.staff.review import VERDICT_NAMES, default_staff_name, review
 
-    app = _app(config_file)
+    app = app_for(config_file)
     try:
         done = review(app, submission_id, decision=decision, note=note, by=by or default_staff_name(), notify=notify)
     except IntakeError as exc:
@@ -114,7 +102,7 @@ def open_command(config_file: str | None, submission_id: int, as_json: bool) -> 
     from pipeline.staff.review import submission_folder
 
     try:
-        folder, files = submission_folder(_app(config_file), submission_id)
+        folder, files = submission_folder(app_for(config_file), submission_id)
     except IntakeError as exc:
         raise click.ClickException(terminal_text(str(exc))) from None
     # The paths are the names the sender's archive gave its files (any byte but "/" and NUL).

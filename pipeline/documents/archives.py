@@ -26,6 +26,7 @@ import py7zr
 import rarfile
 
 from parsers.toolenv import tool_env
+from pipeline.config import ArchiveLimits
 from pipeline.documents.volumes import ONE_VOLUME
 
 ARCHIVE_KINDS = ("zip", "7z", "rar")
@@ -43,17 +44,6 @@ _NO_PASSWORD = "-pSTUDIO-INTAKE-NO-PASSWORD"
 # RAR4 names without the Unicode flag are in the sender's ANSI code page (GBK on Chinese Windows, UTF-8 from
 # macOS/Linux tools); rarfile's default tries UTF-16LE second, which "succeeds" on GBK bytes and garbles them.
 rarfile.TRY_ENCODINGS = ("utf8", "gb18030")
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Resource limits for one archive, nested archives included."""
-
-    max_files: int = 500
-    max_total_bytes: int = 2 * 1024**3
-    max_ratio: float = 200.0
-    max_depth: int = 1
-    timeout_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

@@ -6,56 +6,21 @@ the rules turn them into UNREADABLE_DOCUMENT for a person to look at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from parsers.docx_text import read_docx_layout, read_docx_tables
 from parsers.errors import DocumentUnreadable
-from parsers.form_reader import FormRecord, read_form, read_table_rows
-from parsers.scan import ScanInfo, scan_info
+from parsers.form_reader import read_form, read_table_rows
+from parsers.scan import scan_info
 from parsers.sheets import read_xlsx_rows
 from pipeline.config import Campaign
-from pipeline.documents.identify import FileFacts
-
-
-@dataclass(frozen=True)
-class ReadFile:
-    """What reading one material gave: the value, or why it could not be read."""
-
-    file: str
-    problem: str = ""
-    reported: bool = False   # the problem was already found when the file was identified (one finding, not two)
-
-
-@dataclass(frozen=True)
-class FormFacts(ReadFile):
-    record: FormRecord | None = None
-
-
-@dataclass(frozen=True)
-class SummaryFacts(ReadFile):
-    rows: tuple[dict[str, str], ...] | None = None   # None: a PDF or unreadable, nothing to compare
-
-
-@dataclass(frozen=True)
-class ScanFacts(ReadFile):
-    info: ScanInfo | None = None
-
-
-@dataclass(frozen=True)
-class MaterialFacts:
-    """The records read from one submission's materials (None: that material wasn't there)."""
-
-    form: FormFacts | None = None
-    summary: SummaryFacts | None = None
-    scans: tuple[ScanFacts, ...] = field(default_factory=tuple)
-
-
-def best_narrative(files: tuple[FileFacts, ...] | list[FileFacts]) -> FileFacts | None:
-    """Of the counted narratives, the longest by Word's low count (the one the 字数 rule and records use)."""
-    counted = [f for f in files if f.role == "narrative" and f.words is not None]
-    return max(counted, key=lambda f: f.words.low if f.words else 0) if counted else None
+from pipeline.rules.facts import (
+    FileFacts,
+    FormFacts,
+    MaterialFacts,
+    ScanFacts,
+    SummaryFacts,
+)
 
 
 def word_path(facts: FileFacts) -> Path | None:
@@ -119,16 +84,3 @@ def _preferred(files: list[FileFacts]) -> FileFacts:
     return min(files, key=lambda f: (bool(f.problem), f.format not in ("docx", "xlsx")))
 
 
-def age_at(birth: str | None, moment: datetime) -> int | None:
-    """Whole years from a 'YYYY-MM' birth month to `moment` (a leader's age at the deadline)."""
-    if not birth or len(birth) != 7:
-        return None
-    year, month = int(birth[:4]), int(birth[5:])
-    return moment.year - year - (1 if moment.month < month else 0)
-
-
-def months_between(start: str | None, moment: datetime) -> int | None:
-    """Full months from a 'YYYY-MM' month to `moment` (how long a studio has run)."""
-    if not start or len(start) != 7:
-        return None
-    return (moment.year - int(start[:4])) * 12 + moment.month - int(start[5:])

@@ -20,7 +20,7 @@ import socket
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from pipeline.intake.judge import App
+from pipeline.intake.app import App
 
 PREFIX = "claimed by "
 STALE_MARGIN = timedelta(seconds=60)  # beyond the wall limit: the parent's own bookkeeping after the child

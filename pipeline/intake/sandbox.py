@@ -38,19 +38,13 @@ from multiprocessing.process import BaseProcess
 
 from sqlalchemy.engine import make_url
 
-from pipeline.bootstrap import build_app
 from pipeline.config import Config, SandboxLimits
 from pipeline.rules.findings import Code, Severity
 
-# _mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
-from pipeline.intake.judge import (
-    UNPACKING_MARKER,
-    App,
-    IngestResult,
-    _mark_failed,
-    message_workdir,
-    process_in_process,
-)
+# mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
+from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
+from pipeline.intake.app import App, IngestResult, open_app
+from pipeline.intake.ledger import mark_failed
 from pipeline.rules.wording import make_finding
 from storage.models import Message
 
@@ -175,7 +169,7 @@ def _child(config: Config, message_pk: int, notify: bool, now: datetime, sender:
     os.setsid()  # its own process group, so the parent can kill it together with what it started
     _die_with_forkserver()
     apply_limits(config.sandbox)
-    app = build_app(config, clock=lambda: now, upgrade=False)  # the parent brought the schema up to date
+    app = open_app(config, process_in_process, lambda: now, upgrade=False)  # the parent brought the schema up to date
     sender.send(process_in_process(app, message_pk, notify=notify))
     sender.close()
 
@@ -271,7 +265,7 @@ def _record_failure(app: App, message_pk: int, reason: str) -> IngestResult:
     shutil.rmtree(workdir / "unpacked", ignore_errors=True)  # a bomb's partial output must not fill the disk
     marker.unlink(missing_ok=True)
     if archive is None:
-        return _mark_failed(app, message_pk, reason)
+        return mark_failed(app, message_pk, reason)
     finding = make_finding(Code.UNSAFE_ARCHIVE, Severity.REVIEW, file=archive,
                            detail="解压时超出了系统的资源限制（疑似“压缩炸弹”）", note=reason)
-    return _mark_failed(app, message_pk, f"{reason} while unpacking {archive}", finding)
+    return mark_failed(app, message_pk, f"{reason} while unpacking {archive}", finding)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import bisect
 import re
 import urllib.parse
-from dataclasses import dataclass
 from enum import StrEnum
 
 from pipeline.mail.decode import DecodedMail, html_to_text
+from pipeline.rules.facts import LargeAttachmentLink
 
 
 class AutoKind(StrEnum):
@@ -110,34 +110,6 @@ def detect_automatic(mail: DecodedMail) -> AutoKind | None:
 
 
 # ---------------------------------------------------------------- 超大附件 links
-
-@dataclass(frozen=True)
-class LargeAttachmentLink:
-    """A file sent as a download link instead of an attachment (never fetched)."""
-
-    filename: str
-    url: str
-    expires: str
-
-    @property
-    def label(self) -> str:
-        """How a reply names it: the file name, else the service it sits on; never the address (replies to
-        126 stay free of links, and the address is the sender's to know; staff see it in the record)."""
-        if self.filename:
-            return self.filename
-        host = urllib.parse.urlsplit(self.url).hostname or ""
-        for suffix, service in _LINK_SERVICES:
-            if host == suffix or host.endswith("." + suffix):
-                return f"{service}上未注明文件名的文件"
-        return "未注明文件名的下载链接"
-
-
-# Where a link without a file name sits, by host (the services _LINK_MARKERS recognise, and the mail hosts).
-_LINK_SERVICES = (
-    ("pan.baidu.com", "百度网盘"), ("1drv.ms", "OneDrive"), ("onedrive.live.com", "OneDrive"),
-    ("sharepoint.com", "SharePoint"), ("qq.com", "QQ邮箱超大附件"), ("163.com", "网易邮箱超大附件"),
-    ("126.com", "网易邮箱超大附件"), ("126.net", "网易邮箱超大附件"), ("yeah.net", "网易邮箱超大附件"),
-)
 
 
 _LINK_MARKERS = (

@@ -22,7 +22,7 @@ from storage import repo
 from storage.models import OutboxItem, ReplyState, Submission
 
 if TYPE_CHECKING:  # pipeline.intake.judge imports this module
-    from pipeline.intake.judge import App
+    from pipeline.intake.app import App
 
 log = logging.getLogger(__name__)
 CAP_WINDOW = timedelta(days=1)

@@ -8,19 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pipeline.mail.classify import LargeAttachmentLink
+from pipeline.rules.facts import LargeAttachmentLink
 from pipeline.config import Campaign
 from pipeline.rules.eligibility import check_materials
 from pipeline.rules.findings import Code, Finding, Severity
-from pipeline.documents.materials import MaterialFacts, best_narrative
-from pipeline.documents.identify import (
-    EVIDENCE,
-    IMAGE_FORMATS,
-    OTHER,
-    FileFacts,
-    expected_file_name,
-    names_material,
-)
+from pipeline.rules.facts import MaterialFacts, best_narrative
+from pipeline.rules.facts import EVIDENCE, IMAGE_FORMATS, OTHER, FileFacts
+from pipeline.rules.roles import expected_file_name, names_material
 from pipeline.rules.wording import (
     default_severity,
     for_campaign,

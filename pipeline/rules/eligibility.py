@@ -16,7 +16,7 @@ from parsers.form_reader import KINDS, FormRecord, split_items
 from parsers.names import normalize_name
 from pipeline.config import Campaign, ConditionGroup, FormRules, LeaderCondition
 from pipeline.rules.findings import Code, Finding
-from pipeline.documents.materials import MaterialFacts, SummaryFacts, age_at, months_between
+from pipeline.rules.facts import MaterialFacts, SummaryFacts, age_at, months_between
 from pipeline.rules.wording import default_severity, make_finding, unreadable_reason
 from pipeline.rules.subject import unit_kind
 

@@ -33,7 +33,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.errors import IntakeError
-from pipeline.intake.judge import App
+from pipeline.intake.app import App
 from pipeline.transport.poller import MailboxLink
 from pipeline.staff.report import nightly_report
 from pipeline.service.runner import run_once

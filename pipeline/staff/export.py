@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Campaign
-from pipeline.intake.judge import App
+from pipeline.intake.app import App
 from pipeline.staff.report import unit_key
 from pipeline.staff.review import effective_verdict
 from pipeline.textsafe import document_text

@@ -26,7 +26,7 @@ from parsers.names import normalize_name
 from pipeline.config import Campaign
 from pipeline.errors import DeliveryError
 from pipeline.rules.findings import basis_label
-from pipeline.intake.judge import App
+from pipeline.intake.app import App
 from pipeline.transport.smtp import SmtpClient
 from pipeline.staff.review import REPLY_NAMES, VERDICT_NAMES, effective_verdict
 from pipeline.textsafe import document_text

@@ -48,7 +48,7 @@ from email.utils import parseaddr
 from sqlalchemy.orm import Session
 
 from pipeline.intake.claims import claim_text, may_take_over
-from pipeline.intake.judge import App
+from pipeline.intake.app import App
 from pipeline.transport.sentfolder import sent_copies
 from pipeline.transport.smtp import (JudgedSpam, SenderThrottled, ServerUnavailable, SmtpClient, SmtpError, TemporaryFailure,
                            UnknownOutcome)

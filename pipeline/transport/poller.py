@@ -42,7 +42,8 @@ from pipeline.transport.imap import (
     match_folder,
     resolve_folders,
 )
-from pipeline.intake.judge import App, process_by_id, record_delivery
+from pipeline.intake.app import App
+from pipeline.intake.ledger import process_by_id, record_delivery
 from pipeline.mail.decode import decode_headers
 from storage import mailbox_state as state
 from storage.models import LedgerState

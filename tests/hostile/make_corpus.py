@@ -492,7 +492,7 @@ CORPUS: dict[str, Entry] = {
                               ["UNSAFE_ARCHIVE"]),
     "zipbomb-rar-in-zip.zip": (lambda: fixed_deflate_zip("材料.rar", rar_of_copies(200)), "attachment", ZIP_NAME,
                                ["UNSAFE_ARCHIVE"]),
-    # Member names over 255 bytes (item 17): extracted, not ARCHIVE_CORRUPT (tests/test_archive_names.py).
+    # Member names over 255 bytes (item 17): extracted, not ARCHIVE_CORRUPT (tests/integration/test_archive_names.py).
     "7z-long-names.7z": (long_names_7z, "attachment", SUBJECT + ".7z", []),
     "rar5-long-names.rar": (lambda: _rar(LONG_NAMES), "attachment", SUBJECT + ".rar", []),
     "rar4-long-names.rar": (lambda: _rar(LONG_NAMES, fmt="rar29"), "attachment", SUBJECT + ".rar", []),

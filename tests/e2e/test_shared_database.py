@@ -1,0 +1,66 @@
+"""A database other hosts share: the password stays out of the file, and text is stored alike everywhere."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import REPO
+from helpers.smtp_server import toml_set
+from sqlalchemy import select
+
+from pipeline.cli.main import main
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+from pipeline.intake.ledger import ingest_bytes
+from storage.models import Message
+
+
+def config_file(tmp_path: Path, **storage: str) -> Path:
+    path = tmp_path / "config.toml"
+    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
+    path.write_text(toml_set(text, "storage", data_dir=str(tmp_path / "data"), **storage), encoding="utf-8")
+    return path
+
+
+def test_a_password_written_into_the_url_is_refused(tmp_path: Path) -> None:
+    path = config_file(tmp_path, url="postgresql+psycopg://intake:Tr0ub4dor@db.example.cn/intake")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert any(p.startswith("storage.url: holds a password") for p in caught.value.problems)
+    assert "Tr0ub4dor" not in str(caught.value)  # the problem names the key, never the password
+
+
+def test_the_password_comes_from_the_variable_password_env_names(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INTAKE_TEST_NO_SUCH_PASSWORD", raising=False)
+    path = config_file(tmp_path, url="postgresql+psycopg://intake@127.0.0.1:1/intake",
+                       password_env="INTAKE_TEST_NO_SUCH_PASSWORD")
+    assert load_config(path).storage.password_env == "INTAKE_TEST_NO_SUCH_PASSWORD"
+    result = CliRunner().invoke(main, ["db", "current", "--config", str(path)])
+    assert result.exit_code == 1
+    assert "the database password is not set: put it in the environment variable INTAKE_TEST_NO_SUCH_PASSWORD" \
+        in result.output
+
+
+def _encoded(text: str) -> str:
+    return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
+
+
+@pytest.mark.both_databases
+def test_nul_characters_and_overlong_headers_are_stored_alike_on_every_database(app) -> None:
+    """PostgreSQL refuses NUL in text and values longer than a VARCHAR; SQLite took both. Now neither gets them."""
+    message_id = "<" + "x" * 1200 + "@zdxzgh.126.com>"
+    subject = _encoded("材料\x00报送")
+    raw = (f"From: {_encoded('正定县总工会')} <zdxzgh@126.com>\r\nTo: sjzjjb@126.com\r\n"
+           f"Subject: {subject}\r\nMessage-ID: {message_id}\r\n"
+           "Date: Mon, 26 May 2025 10:00:00 +0800\r\n\r\n请查收。\r\n").encode()
+    result = ingest_bytes(app, raw, "file:/x/nul.eml")
+    assert result.status == "new"
+    with app.sessions() as session:
+        row = session.scalar(select(Message))
+        assert row.subject == "材料报送"  # control characters are dropped where header values are decoded
+        assert row.message_id == message_id[:998]
+        assert row.status == "processed"

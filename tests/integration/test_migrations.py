@@ -1,0 +1,173 @@
+"""Alembic migrations: an empty database, a database of the first release (with its real code), upgrades twice.
+
+Every test runs on a SQLite file and, with INTAKE_TEST_DB_URL set, on a fresh PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from helpers import REPO
+from helpers.smtp_server import toml_set
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+
+from pipeline.cli.main import main
+from storage.db import make_engine
+from storage.schema import FIRST_REVISION, head_revision, model_metadata, upgrade_schema
+
+pytestmark = pytest.mark.both_databases
+RELEASE = "ed4d698"  # the first release: its create_all made the databases offices have today
+RELEASE_TREE = REPO / "tests" / "data" / f"release-{RELEASE}.tar.gz"
+SAMPLES = ["01-accepted-zip-gbk.eml", "15-no-attachment.eml", "26-unrelated.eml"]
+
+
+def engine_for(settings: dict[str, str]) -> Engine:
+    return make_engine(settings["url"], password_env=settings.get("password_env", ""))
+
+
+def schema_differences(engine: Engine) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match the models (every table module)."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, model_metadata()))
+
+
+def write_config(tmp_path: Path, template: Path, storage: dict[str, str], name: str = "config.toml") -> Path:
+    """`template` with storage, raw mail and outbox in tmp_path."""
+    text = toml_set(template.read_text(encoding="utf-8"), "storage", data_dir=str(tmp_path / "data"), **storage)
+    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{tmp_path / "outbox"}"')
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_an_empty_database_is_upgraded_to_exactly_the_models(storage_settings: dict[str, str]) -> None:
+    engine = engine_for(storage_settings)
+    done = upgrade_schema(engine)
+    assert (done.before, done.after, done.stamped) == (None, head_revision(), False)
+    assert schema_differences(engine) == []
+
+
+@pytest.fixture
+def release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first release's source tree (the code that made today's databases), kept in the repository as
+    `git archive ed4d698 pipeline parsers storage config.example.toml`, so a shallow clone tests it too."""
+    root = tmp_path_factory.mktemp("release")
+    with tarfile.open(RELEASE_TREE) as tar:
+        tar.extractall(root, filter="data")
+    return root
+
+
+def released_storage(settings: dict[str, str]) -> dict[str, str]:
+    """[storage] for the release, which knew no password_env: the password goes into the URL (test only)."""
+    if "password_env" not in settings:
+        return settings
+    from sqlalchemy import make_url
+
+    url = make_url(settings["url"]).set(password=os.environ[settings["password_env"]])
+    return {"url": url.render_as_string(hide_password=False)}
+
+
+def run_release(release: Path, *args: str) -> str:
+    """The released `intake` in a subprocess that imports only the release's packages."""
+    env = {**os.environ, "PYTHONPATH": str(release)}
+    proc = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=release, env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def essentials(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What must survive the upgrade unchanged (later versions may add keys to the JSON)."""
+    return [(r["id"], r["message_id"], r["subject"], r["from"], r["received_at"], r["verdict"],
+             sorted(x["code"] for x in r["reasons"]), r["reply"]["status"]) for r in rows]
+
+
+def test_a_database_of_the_first_release_keeps_its_rows_and_is_upgraded(
+        tmp_path: Path, release: Path, storage_settings: dict[str, str]) -> None:
+    old_config = write_config(tmp_path, release / "config.example.toml", released_storage(storage_settings), "old.toml")
+    run_release(release, "ingest", "--config", str(old_config), *(str(REPO / "sample_mail" / n) for n in SAMPLES))
+    before = json.loads(run_release(release, "submissions", "--json", "--config", str(old_config)))
+    assert len(before) == len(SAMPLES)
+    engine = engine_for(storage_settings)
+    assert "alembic_version" not in inspect(engine).get_table_names()  # create_all, as offices have it
+
+    config = write_config(tmp_path, REPO / "config.example.toml", storage_settings)
+    assert "首版数据库（先标记为 0001_initial）" in cli("db", "upgrade", "--config", str(config))
+    assert cli("db", "current", "--config", str(config)).strip() == f"{head_revision()} (head)"
+    assert schema_differences(engine) == []
+    after = json.loads(cli("submissions", "--json", "--config", str(config)))
+    assert essentials(after) == essentials(before)
+
+
+def test_upgrade_twice_changes_nothing_the_second_time(tmp_path: Path, storage_settings: dict[str, str]) -> None:
+    config = write_config(tmp_path, REPO / "config.example.toml", storage_settings)
+    assert cli("db", "current", "--config", str(config)).startswith("none ")
+    assert f"空数据库 → {head_revision()}" in cli("db", "upgrade", "--config", str(config))
+    engine = engine_for(storage_settings)
+    tables = sorted(inspect(engine).get_table_names())
+    assert cli("db", "upgrade", "--config", str(config)).strip() == f"数据库结构已是最新：{head_revision()}"
+    assert sorted(inspect(engine).get_table_names()) == tables
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+
+
+def test_the_first_revision_is_the_released_schema(tmp_path: Path, release: Path,
+                                                   storage_settings: dict[str, str]) -> None:
+    """0001_initial, written by hand, against the release's own create_all: nothing differs."""
+    engine = engine_for(storage_settings)
+    from alembic import command
+
+    from storage.schema import alembic_config
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), FIRST_REVISION)
+        conn.execute(text("DROP TABLE alembic_version"))
+    probe = tmp_path / "compare.py"
+    probe.write_text(_RELEASE_COMPARE, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(release)}
+    url = released_storage(storage_settings)["url"]
+    proc = subprocess.run([sys.executable, str(probe), url], cwd=release, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+# Run with the release on sys.path: its models against the database 0001_initial made.
+_RELEASE_COMPARE = """
+import sys
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+import storage.forms, storage.mailbox_state
+from storage.db import make_engine
+from storage.models import Base
+with make_engine(sys.argv[1]).connect() as conn:
+    print(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata))
+"""
+
+
+def test_the_migrations_ship_with_the_package() -> None:
+    """The wheel carries env.py, the template and every revision (pyproject package-data)."""
+    import tomllib
+
+    data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    shipped = {p for pattern in data["storage"] for p in (REPO / "storage").glob(pattern)}
+    folder = REPO / "storage" / "migrations"
+    assert {folder / "env.py", folder / "script.py.mako", *(folder / "versions").glob("*.py")} <= shipped
