@@ -87,6 +87,10 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16), default=LedgerState.NEW)  # a LedgerState
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The process that last claimed the row (host:pid:start ticks) and when; a live claim while `processing`
+    # (pipeline/intake/claims.py), afterwards a record of who judged it.
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     submission: Mapped[Submission | None] = relationship(back_populates="message", uselist=False)
 
@@ -168,6 +172,9 @@ class OutboxItem(Base):
     status: Mapped[str] = mapped_column(String(16), default=ReplyState.PENDING, index=True)  # a ReplyState
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # As on messages: who last claimed the row to send it, and when (a live claim while `sending`).
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # back-off after a 4xx; None = now

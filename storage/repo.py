@@ -36,27 +36,33 @@ def add_message(session: Session, **values: Any) -> tuple[Message, bool]:
     return message, added
 
 
-def claim_message(session: Session, message_pk: int, claim: str, statuses: Sequence[str],
-                  may_take_over: Callable[[str | None], bool]) -> str | None:
-    """status → processing with `claim` in `error`, if the row is in one of `statuses`; the caller commits.
+def claim_message(session: Session, message_pk: int, owner: str, at: datetime, statuses: Sequence[str],
+                  may_take_over: Callable[[str | None, datetime | None], bool]) -> str | None:
+    """status → processing, claimed by `owner` at `at`, if the row is in one of `statuses`; the caller commits.
 
-    A row already `processing` is taken over only when `may_take_over(its claim)` says its owner is gone;
-    both UPDATEs are conditional, so of two processes racing for one row exactly one sees rowcount 1.
-    Returns the row's source key when this call won the claim, else None.
+    A row already `processing` is taken over only when `may_take_over(its claimed_by, its claimed_at)` says its
+    owner is gone; both UPDATEs are conditional, so of two processes racing for one row exactly one sees
+    rowcount 1. Returns the row's source key when this call won the claim, else None.
     """
-    values = {"status": LedgerState.PROCESSING, "error": claim}
+    values = {"status": LedgerState.PROCESSING, "claimed_by": owner, "claimed_at": at}
     free = [s for s in statuses if s != LedgerState.PROCESSING]  # a live claim is never taken by the first UPDATE
     won = session.execute(update(Message).where(Message.id == message_pk, Message.status.in_(free))
                           .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
     if not won:
-        row = session.execute(select(Message.status, Message.error).where(Message.id == message_pk)).one_or_none()
-        if row is None or row.status != LedgerState.PROCESSING or not may_take_over(row.error):
+        row = session.execute(select(Message.status, Message.claimed_by, Message.claimed_at)
+                              .where(Message.id == message_pk)).one_or_none()
+        if row is None or row.status != LedgerState.PROCESSING or not may_take_over(row.claimed_by, row.claimed_at):
             return None
-        same = Message.error.is_(None) if row.error is None else Message.error == row.error
+        same = [_same(Message.claimed_by, row.claimed_by), _same(Message.claimed_at, row.claimed_at)]
         won = session.execute(update(Message)
-                              .where(Message.id == message_pk, Message.status == LedgerState.PROCESSING, same)
+                              .where(Message.id == message_pk, Message.status == LedgerState.PROCESSING, *same)
                               .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
     return session.scalar(select(Message.source_key).where(Message.id == message_pk)) if won else None
+
+
+def _same(column: Any, value: object) -> Any:
+    """`column` holds `value` (NULL compares with IS)."""
+    return column.is_(None) if value is None else column == value
 
 
 def earlier_copy(session: Session, message: Message) -> Message | None:
@@ -162,16 +168,13 @@ def due_replies(session: Session, now: datetime) -> Sequence[OutboxItem]:
     return session.scalars(_replies().where(OutboxItem.status == ReplyState.PENDING, due).order_by(*_REPLY_ORDER)).all()
 
 
-def claim_reply(session: Session, item: OutboxItem, claim: str | None = None) -> bool:
-    """pending → sending (+1 attempt) unless another process got there first; the caller commits.
-
-    `claim` (who is sending, since when) goes into last_error, so that another host's drain leaves a row
-    this process is still sending alone (pipeline/intake/claims.py).
-    """
+def claim_reply(session: Session, item: OutboxItem, owner: str, at: datetime) -> bool:
+    """pending → sending (+1 attempt), claimed by `owner` at `at`, unless another process got there first; the
+    caller commits. The claim lets another host's drain leave a row this process is still sending alone
+    (pipeline/intake/claims.py)."""
     # A conditional UPDATE: of two drains racing for one row, exactly one sees rowcount 1.
-    values: dict[str, Any] = {"status": ReplyState.SENDING, "attempts": OutboxItem.attempts + 1}
-    if claim is not None:
-        values["last_error"] = claim
+    values: dict[str, Any] = {"status": ReplyState.SENDING, "attempts": OutboxItem.attempts + 1,
+                              "claimed_by": owner, "claimed_at": at}
     result = session.execute(update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.status == ReplyState.PENDING)
                              .values(**values)
                              .execution_options(synchronize_session=False))

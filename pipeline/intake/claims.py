@@ -3,11 +3,9 @@
 The run lock (a flock) keeps two `intake run` apart on one host only; two hosts on a shared PostgreSQL
 server, or a second host's `intake ingest`, get no such protection. So work on a row is claimed in the row
 itself, by a conditional UPDATE whose rowcount says who won (storage.repo.claim_message / claim_reply),
-committed before the work starts. The claim is a text in the row's existing error column:
-
-    claimed by <host>:<pid>:<process start ticks> at <ISO time>
-
-No column was added for it: the schema stays that of the first release. A claim can be taken over when
+committed before the work starts. The claim is two columns of the row: `claimed_by`, the process as
+<host>:<pid>:<process start ticks>, and `claimed_at` (migration 0005_claims moved the claims that earlier
+versions wrote into the error column). A claim can be taken over when
 its owner is known to be gone (same host, and that process no longer exists: a kill or a crash), or when
 it is older than the longest a message may take to judge (sandbox.wall_seconds) plus a margin, which is
 the only thing another host can know.
@@ -22,7 +20,6 @@ from functools import lru_cache
 
 from pipeline.intake.app import App
 
-PREFIX = "claimed by "
 STALE_MARGIN = timedelta(seconds=60)  # beyond the wall limit: the parent's own bookkeeping after the child
 
 
@@ -46,11 +43,6 @@ def owner() -> str:
     return f"{_host()}:{pid}:{_start_ticks(pid) or '?'}"
 
 
-def claim_text(app: App) -> str:
-    """What this process writes into a row it claims."""
-    return f"{PREFIX}{owner()} at {app.clock().isoformat()}"
-
-
 def _owner_gone(name: str) -> bool:
     """True when `name` is a process of this host that no longer runs (another host's: never known here)."""
     parts = name.rsplit(":", 2)  # host:pid:ticks
@@ -59,21 +51,14 @@ def _owner_gone(name: str) -> bool:
     return _start_ticks(int(parts[1])) != parts[2]
 
 
-def may_take_over(app: App, text: str | None) -> bool:
-    """Whether a row claimed with `text` may be claimed again by this process (see the module doc).
+def may_take_over(app: App, claimed_by: str | None, claimed_at: datetime | None) -> bool:
+    """Whether a row claimed by `claimed_by` at `claimed_at` may be claimed again by this process (module doc).
 
-    Text that is no claim (a row left `sending` on purpose, or by a version without claims) is free.
+    A row without a claim (left `sending` on purpose, or by a version without claims) is free.
     """
-    if not text or not text.startswith(PREFIX):
+    if not claimed_by or claimed_at is None:
         return True
-    name, sep, when = text.removeprefix(PREFIX).rpartition(" at ")
-    if not sep:
-        return True
-    if _owner_gone(name):
-        return True
-    try:
-        claimed_at = datetime.fromisoformat(when)
-    except ValueError:
+    if _owner_gone(claimed_by):
         return True
     limit = timedelta(seconds=app.config.sandbox.wall_seconds) + STALE_MARGIN
     return app.clock() - claimed_at > limit

@@ -17,7 +17,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from pipeline.errors import StorageError
 from pipeline.intake import progress
 from pipeline.intake.app import App, IngestResult, IngestStatus
-from pipeline.intake.claims import claim_text, may_take_over
+from pipeline.intake.claims import may_take_over, owner
 from pipeline.mail.decode import HEADER_BYTES, DecodedMail, decode_headers
 from pipeline.rules.findings import Code, Finding, Verdict, finding_row
 from pipeline.rules.wording import make_finding
@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 # Ledger states that still need processing: FAILED (retried) and NEW, which after the commit that
 # recorded it means a crash or kill came before the verdict's commit (no submission, no reply yet).
 UNFINISHED = (LedgerState.NEW, LedgerState.FAILED)
-# LedgerState.PROCESSING: claimed by a process that is judging it now (pipeline/intake/claims.py): `error` says who
-# and since when.
+# LedgerState.PROCESSING: claimed by a process that is judging it now (pipeline/intake/claims.py): `claimed_by`
+# says who, `claimed_at` since when.
 
 
 def receipt_time(mail: DecodedMail, fallback: datetime) -> datetime:
@@ -107,8 +107,8 @@ def process_by_id(app: App, message_pk: int, *, notify: bool, statuses: tuple[st
     process has it or had it, and the result is "known". Never raises for a bad message.
     """
     with app.sessions() as session:
-        source_key = repo.claim_message(session, message_pk, claim_text(app), statuses,
-                                        lambda claim: may_take_over(app, claim))
+        source_key = repo.claim_message(session, message_pk, owner(), app.clock(), statuses,
+                                        lambda by, at: may_take_over(app, by, at))
         session.commit()  # visible to every other process before the work starts
     if source_key is None:
         return IngestResult(_source_key(app, message_pk), IngestStatus.KNOWN)

@@ -47,7 +47,7 @@ from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
-from pipeline.intake.claims import claim_text, may_take_over
+from pipeline.intake.claims import may_take_over, owner
 from pipeline.intake.app import App
 from pipeline.transport.sentfolder import sent_copies
 from pipeline.transport.smtp import (JudgedSpam, SenderThrottled, ServerUnavailable, SmtpClient, SmtpError, TemporaryFailure,
@@ -94,7 +94,8 @@ def settle_interrupted(app: App) -> int:
     """
     with app.sessions() as session:
         # A row another process is sending right now (another host on a shared database) is not interrupted.
-        rows = [r for r in repo.replies_with_status(session, ReplyState.SENDING) if may_take_over(app, r.last_error)]
+        rows = [r for r in repo.replies_with_status(session, ReplyState.SENDING)
+                if may_take_over(app, r.claimed_by, r.claimed_at)]
         if not rows:
             return 0
         found = sent_copies(app, [r.reply_message_id for r in rows])
@@ -154,7 +155,7 @@ def deliver(app: App, *, sleep: Sleep = time.sleep, ignore_backoff: bool = False
 def _send_one(app: App, session: Session, client: SmtpClient, item: OutboxItem, result: DeliveryResult) -> bool:
     """Hand one reply to the server and record the outcome; False when the drain must stop."""
     client.open()  # before the claim: an unreachable server leaves the row untouched
-    if not repo.claim_reply(session, item, claim_text(app)):
+    if not repo.claim_reply(session, item, owner(), app.clock()):
         return True  # another process claimed it
     session.commit()  # `sending` is on disk before the server sees a byte
     try:

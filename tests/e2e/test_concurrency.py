@@ -96,7 +96,7 @@ def _claimed(app: App, by: str, at: datetime, which: int = 0) -> int:
     message, _new = record_delivery(app, corpus(3)[which].raw, f"file:/x/claimed-{which}.eml")
     with app.sessions() as session:
         row = session.get(Message, message.id)
-        row.status, row.error = "processing", f"claimed by {by} at {at.isoformat()}"
+        row.status, row.claimed_by, row.claimed_at = "processing", by, at
         session.commit()
     return message.id
 

@@ -171,3 +171,49 @@ def test_the_migrations_ship_with_the_package() -> None:
     shipped = {p for pattern in data["storage"] for p in (REPO / "storage").glob(pattern)}
     folder = REPO / "storage" / "migrations"
     assert {folder / "env.py", folder / "script.py.mako", *(folder / "versions").glob("*.py")} <= shipped
+
+
+def _at_revision(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    from storage.schema import alembic_config
+
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+
+
+def test_claims_written_as_text_by_earlier_versions_move_into_their_columns(storage_settings: dict[str, str]) -> None:
+    """0005_claims: a row an older version left claimed is still claimed (same owner, same time) afterwards,
+    other error texts stay, and the downgrade writes the live claim back as the old text."""
+    from alembic import command
+
+    from storage.schema import alembic_config
+
+    engine = engine_for(storage_settings)
+    _at_revision(engine, "0004_finding_basis")
+    old_claim = "claimed by host-a:4242:99 at 2025-05-29T08:00:00+08:00"
+    with engine.begin() as conn:
+        for pk, status, error in [(1, "processing", old_claim), (2, "failed", "Traceback: boom")]:
+            conn.execute(text("INSERT INTO messages (id, source_key, sha256, size, subject, from_addr, received_at, "
+                              "fetched_at, status, attempts, error) VALUES (:id, :key, 'x', 1, '', '', :t, :t, "
+                              ":status, 0, :error)"),
+                         {"id": pk, "key": f"file:/m{pk}.eml", "t": "2025-05-29 00:00:00", "status": status,
+                          "error": error})
+    upgrade_schema(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, error, claimed_by FROM messages ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(1, None, "host-a:4242:99"), (2, "Traceback: boom", None)]
+    from sqlalchemy.orm import Session
+
+    from storage.models import Message
+
+    with Session(engine) as session:
+        claimed = session.get(Message, 1)
+        assert claimed is not None and claimed.claimed_at is not None
+        assert claimed.claimed_at.isoformat() == "2025-05-29T00:00:00+00:00"
+    assert schema_differences(engine) == []
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004_finding_basis")
+    with engine.connect() as conn:
+        error = conn.execute(text("SELECT error FROM messages WHERE id = 1")).scalar_one()
+    assert error == "claimed by host-a:4242:99 at 2025-05-29T00:00:00+00:00"
