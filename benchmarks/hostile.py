@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts")]
 
 from helpers.configfile import write_example_config  # noqa: E402
-from pipeline.rules import subject as subject_module
 from pipeline.config import load_config  # noqa: E402
 from pipeline.intake.judge import studio_identity  # noqa: E402
 from pipeline.mail.decode import decode_headers, decode_message  # noqa: E402
+from pipeline.rules import subject as subject_module
 from pipeline.rules.checks import SubmissionFacts, evaluate  # noqa: E402
 
 REAL = "正定县总工会张三创新工作室入库材料"

@@ -16,8 +16,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint, and_, delete, func, or_, select,
-                        update)
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.models import Base, LedgerState, Message, UtcDateTime

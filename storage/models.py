@@ -6,12 +6,25 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
-                        UniqueConstraint, event)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
 
 # Re-exported (`as`): the pipeline takes its models and their states from here.
-from storage.states import LedgerState as LedgerState, ReplyState as ReplyState
+from storage.states import LedgerState as LedgerState
+from storage.states import ReplyState as ReplyState
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -51,8 +51,8 @@ def storage_settings(storage_backend: str, tmp_path: Path, monkeypatch: pytest.M
 @pytest.fixture
 def config(tmp_path: Path, storage_settings: dict[str, str]):
     """config.example.toml with only storage, data and outbox paths changed (as the judges do)."""
-    from pipeline.config import load_config
     from helpers.smtp_server import toml_set
+    from pipeline.config import load_config
 
     text = (REPO / "config.example.toml").read_text(encoding="utf-8")
     text = toml_set(text, "storage", **storage_settings)

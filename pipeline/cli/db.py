@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.intake.app import storage_engine
 from pipeline.cli.common import CONFIG_HELP, load
 from pipeline.errors import IntakeError
+from pipeline.intake.app import storage_engine
 from pipeline.textsafe import terminal_text
 from storage.schema import current_revision, head_revision, upgrade_schema
-
 
 
 @click.group("db")

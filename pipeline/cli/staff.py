@@ -12,7 +12,6 @@ from pipeline.errors import DeliveryError, IntakeError
 from pipeline.textsafe import json_text, terminal_text
 
 
-
 @click.command("report")
 @config_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),

@@ -18,9 +18,9 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.intake.ledger import UNFINISHED, process_by_id, record_delivery
 from pipeline.intake.app import App, IngestResult
 from pipeline.intake.judge import file_key, file_key_prefix
+from pipeline.intake.ledger import UNFINISHED, process_by_id, record_delivery
 from pipeline.mail.mimestream import STREAM_THRESHOLD
 from storage import repo
 from storage.models import LedgerState, Message

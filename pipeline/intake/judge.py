@@ -22,33 +22,37 @@ from parsers.docx_text import read_docx_text
 from parsers.errors import DocumentUnreadable
 from parsers.names import normalize_name
 from parsers.sniff import sniff_file
+from pipeline.config import ArchiveLimits, Campaign, Config
+from pipeline.documents.archives import ARCHIVE_KINDS, unpack
+from pipeline.documents.identify import inspect_file
+from pipeline.documents.materials import read_materials, word_path
+from pipeline.documents.volumes import assemble, missing_detail, volume_sets
+from pipeline.intake import supersession
 from pipeline.intake.app import App, IngestResult, IngestStatus
 from pipeline.intake.ledger import mark_failed, read_head
-from pipeline.intake import supersession
-from pipeline.config import ArchiveLimits
-from pipeline.documents.archives import ARCHIVE_KINDS, unpack
+from pipeline.intake.routing import route
+from pipeline.intake.supersession import same_sender_rule
 from pipeline.mail.classify import detect_automatic, find_large_attachment_links
-from pipeline.config import Campaign, Config
-from pipeline.rules.eligibility import category_of, form_fields
-from pipeline.rules.findings import Code, Finding, Verdict, finding_row, verdict_for
-from pipeline.rules.facts import best_narrative
-from pipeline.documents.materials import read_materials, word_path
+from pipeline.mail.decode import (
+    Attachment,
+    DecodedMail,
+    decode_headers,
+    decode_message,
+    decoding_failed,
+    earliest_received_at,
+)
 from pipeline.mail.forwarded import unwrap_forwarded
-from pipeline.rules.facts import FileFacts
-from pipeline.rules.roles import assign_roles
-from pipeline.documents.identify import inspect_file
-from pipeline.mail.decode import (Attachment, DecodedMail, decode_headers, decode_message,
-                           decoding_failed, earliest_received_at)
-from pipeline.rules.wording import make_finding
 from pipeline.mail.mimestream import STREAM_THRESHOLD, split_file
+from pipeline.replies.compose import ReceivedDocument, ReplyContext, reply_subject, reply_text
 from pipeline.replies.outbox import answers_our_mail, queue_reply
 from pipeline.replies.policy import own_addresses
-from pipeline.replies.compose import ReceivedDocument, ReplyContext, reply_subject, reply_text
-from pipeline.intake.routing import route
 from pipeline.rules.checks import ArchiveFacts, SubmissionFacts, evaluate
+from pipeline.rules.eligibility import category_of, form_fields
+from pipeline.rules.facts import FileFacts, best_narrative
+from pipeline.rules.findings import Code, Finding, Verdict, finding_row, verdict_for
+from pipeline.rules.roles import assign_roles
 from pipeline.rules.subject import archive_stem, parse_subject
-from pipeline.intake.supersession import same_sender_rule
-from pipeline.documents.volumes import assemble, missing_detail, volume_sets
+from pipeline.rules.wording import make_finding
 from storage import forms, repo
 from storage.models import LedgerState, Message, Submission
 

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from parsers.names import normalize_name
 from parsers.sniff import sniff_bytes
-from pipeline.mail.classify import find_large_attachment_links
 from pipeline.config import Campaign
+from pipeline.mail.classify import find_large_attachment_links
 from pipeline.mail.decode import Attachment, DecodedMail, html_to_text
 from pipeline.rules.subject import parse_subject
 

@@ -39,12 +39,12 @@ from multiprocessing.process import BaseProcess
 from sqlalchemy.engine import make_url
 
 from pipeline.config import Config, SandboxLimits
-from pipeline.rules.findings import Code, Severity
+from pipeline.intake.app import App, IngestResult, open_app
 
 # mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
 from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
-from pipeline.intake.app import App, IngestResult, open_app
 from pipeline.intake.ledger import mark_failed
+from pipeline.rules.findings import Code, Severity
 from pipeline.rules.wording import make_finding
 from storage.models import Message
 

@@ -26,9 +26,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from pipeline.replies.policy import normalised_address, organisation_domain
 from pipeline.rules.findings import Code, Finding, finding_row
 from pipeline.rules.wording import make_finding
-from pipeline.replies.policy import normalised_address, organisation_domain
 from storage import repo
 from storage.models import Submission
 

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.rules.facts import LargeAttachmentLink
-
 from pipeline.mail.classify import find_large_attachment_links
 from pipeline.mail.decode import Attachment, DecodedMail, decode_message
 from pipeline.mail.mimestream import split_file
+from pipeline.rules.facts import LargeAttachmentLink
 
 MESSAGE_TYPES = ("message/rfc822", "message/global")
 

@@ -18,10 +18,10 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 
 from pipeline.config import Campaign
-from pipeline.rules.findings import Code, Finding, Severity, Verdict
-from pipeline.rules.wording import echo, one_line
 from pipeline.replies.policy import MSG_ID
 from pipeline.rules.checks import format_moment
+from pipeline.rules.findings import Code, Finding, Severity, Verdict
+from pipeline.rules.wording import echo, one_line
 
 ROLE_TITLES = {"form_word": "申报表（Word版）", "form_scan": "申报表盖章扫描件", "narrative": "事迹材料",
                "summary": "汇总表", "evidence": "佐证材料", "other": "其他文件"}

@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from pipeline.config import Campaign, Config
-from pipeline.replies.policy import (CAP_PREFIX, cap_refusal, looks_like_ours, own_addresses, own_domains, referenced_ids,
-                                 reply_address, reply_refusal)
 from pipeline.replies.compose import ReplyContext, build_reply
+from pipeline.replies.policy import (
+    CAP_PREFIX,
+    cap_refusal,
+    looks_like_ours,
+    own_addresses,
+    own_domains,
+    referenced_ids,
+    reply_address,
+    reply_refusal,
+)
 from storage import repo
 from storage.models import OutboxItem, ReplyState, Submission
 

@@ -8,20 +8,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pipeline.rules.facts import LargeAttachmentLink
 from pipeline.config import Campaign
+from pipeline.documents.volumes import ONE_VOLUME, missing_parts
 from pipeline.rules.eligibility import check_materials
-from pipeline.rules.findings import Code, Finding, Severity
-from pipeline.rules.facts import MaterialFacts, best_narrative
-from pipeline.rules.facts import EVIDENCE, IMAGE_FORMATS, OTHER, FileFacts
-from pipeline.rules.roles import expected_file_name, names_material
-from pipeline.rules.wording import (
-    default_severity,
-    for_campaign,
-    make_finding,
-    unreadable_reason,
-    unsafe_reason,
+from pipeline.rules.facts import (
+    EVIDENCE,
+    IMAGE_FORMATS,
+    OTHER,
+    FileFacts,
+    LargeAttachmentLink,
+    MaterialFacts,
+    best_narrative,
 )
+from pipeline.rules.findings import Code, Finding, Severity
+from pipeline.rules.roles import expected_file_name, names_material
 from pipeline.rules.subject import (
     archive_stem,
     full_unit_name,
@@ -30,7 +30,13 @@ from pipeline.rules.subject import (
     parse_subject,
     unit_kind,
 )
-from pipeline.documents.volumes import ONE_VOLUME, missing_parts
+from pipeline.rules.wording import (
+    default_severity,
+    for_campaign,
+    make_finding,
+    unreadable_reason,
+    unsafe_reason,
+)
 
 FORMAT_NAMES = {"png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF", "webp": "WebP", "heic": "HEIC（苹果手机照片）",
                 "pdf": "PDF", "docx": "Word", "doc": "Word", "xlsx": "Excel", "xls": "Excel", "unknown": "无法识别的格式"}

@@ -15,10 +15,10 @@ from parsers import normalize
 from parsers.form_reader import KINDS, FormRecord, split_items
 from parsers.names import normalize_name
 from pipeline.config import Campaign, ConditionGroup, FormRules, LeaderCondition
-from pipeline.rules.findings import Code, Finding
 from pipeline.rules.facts import MaterialFacts, SummaryFacts, age_at, months_between
-from pipeline.rules.wording import default_severity, make_finding, unreadable_reason
+from pipeline.rules.findings import Code, Finding
 from pipeline.rules.subject import unit_kind
+from pipeline.rules.wording import default_severity, make_finding, unreadable_reason
 
 
 def _finding(campaign: Campaign, code: Code, **params: object) -> Finding:

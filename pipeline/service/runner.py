@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.transport.delivery import Sleep, deliver
 from pipeline.errors import MailboxError, StorageError
 from pipeline.intake.app import App
 from pipeline.replies.outbox import drain_to_folder
+from pipeline.transport.delivery import Sleep, deliver
 from pipeline.transport.poller import MailboxLink, poll_once
 from storage import repo
 

@@ -34,9 +34,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipeline.errors import IntakeError
 from pipeline.intake.app import App
-from pipeline.transport.poller import MailboxLink
-from pipeline.staff.report import nightly_report
 from pipeline.service.runner import run_once
+from pipeline.staff.report import nightly_report
+from pipeline.transport.poller import MailboxLink
 
 log = logging.getLogger(__name__)
 SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}

@@ -25,12 +25,12 @@ import markupsafe
 from parsers.names import normalize_name
 from pipeline.config import Campaign
 from pipeline.errors import DeliveryError
-from pipeline.rules.findings import basis_label
 from pipeline.intake.app import App
-from pipeline.transport.smtp import SmtpClient
+from pipeline.rules.findings import basis_label
 from pipeline.staff.review import REPLY_NAMES, VERDICT_NAMES, effective_verdict
-from pipeline.textsafe import document_text
 from pipeline.staff.views import reply_summary
+from pipeline.textsafe import document_text
+from pipeline.transport.smtp import SmtpClient
 from storage import repo
 from storage import staff as staff_repo
 from storage.models import LedgerState, ReplyState, Submission

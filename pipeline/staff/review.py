@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from pipeline.config import Campaign
 from pipeline.errors import IntakeError
-from pipeline.rules.findings import basis_label
 from pipeline.intake.app import App
 from pipeline.intake.judge import message_workdir
 from pipeline.mail.decode import HEADER_BYTES, decode_headers
-from pipeline.replies.outbox import queue_reply
 from pipeline.replies.compose import ReplyContext, human_size, reply_subject, resend_how, what_was_sent
+from pipeline.replies.outbox import queue_reply
 from pipeline.rules.checks import format_moment
+from pipeline.rules.findings import basis_label
 from pipeline.staff.views import DISPLAY_ZONE, reply_summary, table
 from storage import staff as staff_repo
 from storage.forms import Narrative

@@ -47,11 +47,18 @@ from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
 
-from pipeline.intake.claims import may_take_over, owner
 from pipeline.intake.app import App
+from pipeline.intake.claims import may_take_over, owner
 from pipeline.transport.sentfolder import sent_copies
-from pipeline.transport.smtp import (JudgedSpam, SenderThrottled, ServerUnavailable, SmtpClient, SmtpError, TemporaryFailure,
-                           UnknownOutcome)
+from pipeline.transport.smtp import (
+    JudgedSpam,
+    SenderThrottled,
+    ServerUnavailable,
+    SmtpClient,
+    SmtpError,
+    TemporaryFailure,
+    UnknownOutcome,
+)
 from storage import repo
 from storage.models import OutboxItem, ReplyState
 

@@ -28,9 +28,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipeline.intake import progress
 from pipeline.config import MailboxConfig
 from pipeline.errors import MailboxError
+from pipeline.intake import progress
+from pipeline.intake.app import App
+from pipeline.intake.ledger import process_by_id, record_delivery
+from pipeline.mail.decode import decode_headers
 from pipeline.transport.imap import (
     ConnectionLost,
     Envelope,
@@ -42,9 +45,6 @@ from pipeline.transport.imap import (
     match_folder,
     resolve_folders,
 )
-from pipeline.intake.app import App
-from pipeline.intake.ledger import process_by_id, record_delivery
-from pipeline.mail.decode import decode_headers
 from storage import mailbox_state as state
 from storage.models import LedgerState
 from storage.rawstore import sha256_hex

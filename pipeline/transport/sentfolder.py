@@ -13,8 +13,8 @@ import logging
 from collections.abc import Iterable
 
 from pipeline.errors import MailboxError
-from pipeline.transport.imap import Mailbox, connect, match_folder
 from pipeline.intake.app import App
+from pipeline.transport.imap import Mailbox, connect, match_folder
 from pipeline.transport.poller import mailbox_password
 
 log = logging.getLogger(__name__)

@@ -11,15 +11,15 @@ import docx
 import pytest
 import samplegen as g
 from click.testing import CliRunner
+
 from helpers import REPO
 from helpers.smtp_server import toml_set
-
 from pipeline.bootstrap import build_app
 from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.intake.ledger import ingest_bytes
-from pipeline.staff.report import collect, render_html, render_text
 from pipeline.rules.subject import parse_subject
+from pipeline.staff.report import collect, render_html, render_text
 from storage import repo
 
 CST = timezone(timedelta(hours=8))

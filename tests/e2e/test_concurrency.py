@@ -21,17 +21,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+
 from helpers import REPO
 from helpers.crash_checks import SENT, SavingSmtp, imap, run_env, saving_smtp  # noqa: F401  (fixtures)
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
 from helpers.mailcorpus import corpus
 from helpers.smtp_server import toml_set
-from sqlalchemy import func, select
-
 from pipeline.bootstrap import build_app
-from pipeline.intake.claims import owner
 from pipeline.config import load_config
 from pipeline.intake.app import App
+from pipeline.intake.claims import owner
 from pipeline.intake.ledger import process_by_id, record_delivery
 from storage.db import make_engine
 from storage.models import Message, OutboxItem, Submission

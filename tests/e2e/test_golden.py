@@ -5,8 +5,8 @@ from __future__ import annotations
 import email
 import json
 import shutil
-from email.policy import default
 from datetime import datetime, timezone
+from email.policy import default
 from pathlib import Path
 
 import pytest

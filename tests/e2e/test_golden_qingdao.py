@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import REPO
 from openpyxl import load_workbook
-from helpers.smtp_server import toml_set
 
+from helpers import REPO
+from helpers.smtp_server import toml_set
 from pipeline.cli.main import main
 
 QINGDAO = REPO / "sample_mail_qingdao"

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 import samplegen as g
+
 from helpers import REPO
 from parsers.errors import DocumentUnreadable
 from parsers.images import image_info

@@ -24,12 +24,12 @@ from click.testing import CliRunner
 
 from helpers import REPO
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
-from pipeline.cli.main import main
+from helpers.smtp_server import SmtpServer, toml_set
 from pipeline.bootstrap import build_app
+from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.service.runner import RunResult, run_once, summary_line
 from pipeline.service.scheduler import LockHeld, build_scheduler, run_lock
-from helpers.smtp_server import SmtpServer, toml_set
 
 SAMPLES = REPO / "sample_mail"
 OFFICE = "sjzjjb@126.com"

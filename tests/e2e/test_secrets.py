@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from e2e.test_run import MAILBOX, OFFICE, SMTP_CODE, Site, imap, load, smtp  # noqa: F401  (fixtures)
 
 from helpers import REPO
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
+from helpers.smtp_server import SmtpServer
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.intake.ledger import ingest_bytes
-from helpers.smtp_server import SmtpServer
-from e2e.test_run import MAILBOX, OFFICE, SMTP_CODE, Site, imap, load, smtp  # noqa: F401  (fixtures)
 
 # `intake -v run --once` with the root logger at DEBUG (-v alone gives INFO): the most a log can ever say.
 _DEBUG_RUN = """

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import REPO
-from helpers.smtp_server import toml_set
 from sqlalchemy import select
 
+from helpers import REPO
+from helpers.smtp_server import toml_set
 from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.errors import ConfigError

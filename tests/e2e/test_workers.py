@@ -12,8 +12,9 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from helpers.configfile import write_example_config
+
 from helpers import REPO
+from helpers.configfile import write_example_config
 
 SAMPLES = REPO / "sample_mail"
 

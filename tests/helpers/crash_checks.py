@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from helpers import REPO
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
 from helpers.mailcorpus import Mail

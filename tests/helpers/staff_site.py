@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from helpers import REPO
 from helpers.smtp_server import SmtpServer, toml_set
-
 from pipeline.cli.main import main
 
 SAMPLES = REPO / "sample_mail"

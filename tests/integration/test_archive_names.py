@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import rars
+from e2e.test_hostile import delivery
 from hostile.make_corpus import LONG_DIR, LONG_FILE, LONG_NAMES
 from integration.test_archives import needs, run_unpack, write_7z, write_zip
-from e2e.test_hostile import delivery
 
 from pipeline.documents import archives
 from pipeline.intake.ledger import ingest_bytes

@@ -17,8 +17,8 @@ import rars
 import samplegen as g
 from docx import Document
 
-from pipeline.documents import archives
 from pipeline.config import ArchiveLimits
+from pipeline.documents import archives
 from pipeline.documents.archives import UnpackResult, sniff_archive, unpack
 
 FORM = "（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import samplegen as g
 from hostile.make_corpus import LONG_NAMES
-from integration.test_archives import write_7z
 from integration.test_archive_names import write_rar
+from integration.test_archives import write_7z
 
 from helpers import REPO
 from pipeline.documents.archives import unpack

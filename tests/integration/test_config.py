@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REPO
 from pipeline.config import demo_config, load_config, parse_config
 from pipeline.errors import ConfigError
-from helpers import REPO
 
 
 def test_example_config_loads_the_shijiazhuang_campaign(example_config_path: Path) -> None:

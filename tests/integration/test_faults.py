@@ -18,16 +18,26 @@ import time
 from pathlib import Path
 
 import pytest
+from samplegen import Attachment, eml
 
-from helpers.crash_checks import SENT, SavingSmtp, assert_consistent, assert_raw_files, query, run_config, run_env, write_config
-from helpers.crash_checks import imap, saving_smtp  # noqa: F401  (fixtures)
+from helpers.crash_checks import (  # noqa: F401  (fixtures)
+    SENT,
+    SavingSmtp,
+    assert_consistent,
+    assert_raw_files,
+    imap,
+    query,
+    run_config,
+    run_env,
+    saving_smtp,
+    write_config,
+)
 from helpers.dovecot_server import CuttingProxy, DovecotServer, dovecot  # noqa: F401  (a fixture)
 from helpers.mailcorpus import Mail, corpus
-from samplegen import Attachment, eml
-from pipeline.transport import poller
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
 from pipeline.service.runner import RunResult, run_once
+from pipeline.transport import poller
 
 UNKNOWN = "delivery state unknown (crash during send); check the sent mail before retrying"
 
@@ -230,8 +240,9 @@ def test_database_locked_past_the_busy_timeout(tmp_path: Path) -> None:
 def big_mail(i: int) -> Mail:
     """An unrelated mail of ~3 MB (random bytes, base64): bigger than the file size limit below."""
     import random
-    from helpers.mailcorpus import START
     from datetime import timedelta
+
+    from helpers.mailcorpus import START
 
     received = START + timedelta(minutes=7 * i + 1)
     mid = f"<big.{i}@example.com>"

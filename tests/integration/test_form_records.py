@@ -8,8 +8,8 @@ import json
 import pytest
 import samplegen as g
 from click.testing import CliRunner
-from sqlalchemy import func, select
 from integration.test_intake import STUDIO, submission
+from sqlalchemy import func, select
 
 from pipeline.cli.main import main
 from pipeline.intake.ledger import ingest_bytes, reprocess_all

@@ -18,7 +18,7 @@ from lxml import etree
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
-import formgen
+import formgen  # noqa: E402 - after the scripts folder is on sys.path
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 VERBATIM = ("applicant_unit", "studio_name", "industry", "leader_name", "leader_education", "leader_title",

@@ -14,18 +14,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import samplegen as g
 from sqlalchemy import select
 
-import samplegen as g
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401 - fixture
-from pipeline.intake import ledger
 from pipeline.bootstrap import build_app
-from pipeline.staff.export import summary_rows
+from pipeline.intake import ledger
 from pipeline.intake.app import App
 from pipeline.intake.ledger import ingest_bytes, reprocess_all
 from pipeline.mail.decode import HEADER_BYTES, decode_headers, decode_message, header_block
-from pipeline.transport.poller import poll_once
 from pipeline.rules.subject import MAX_SUBJECT_CHARS, parse_subject
+from pipeline.staff.export import summary_rows
+from pipeline.transport.poller import poll_once
 from storage import repo
 from storage.models import Message
 

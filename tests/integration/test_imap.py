@@ -17,8 +17,15 @@ from sqlalchemy import select
 from helpers.dovecot_server import CAPABILITY_126, JUNK, PASSWORD, USER, DovecotServer, dovecot  # noqa: F401 - fixture
 from pipeline.bootstrap import build_app
 from pipeline.config import MailboxConfig, load_config
-from pipeline.transport.imap import (ConnectionLost, LoginFailed, ServerFolder, client_id, connect, match_folder,
-                           resolve_folders)
+from pipeline.transport.imap import (
+    ConnectionLost,
+    LoginFailed,
+    ServerFolder,
+    client_id,
+    connect,
+    match_folder,
+    resolve_folders,
+)
 from pipeline.transport.poller import poll_once
 from storage import repo
 from storage.models import Message

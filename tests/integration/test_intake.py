@@ -10,7 +10,6 @@ import samplegen as g
 from sqlalchemy import func, select
 
 from pipeline.intake.judge import file_key
-
 from pipeline.intake.ledger import ingest_bytes, reprocess_all
 from pipeline.replies.outbox import drain_to_folder
 from storage import repo

@@ -18,14 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers.dovecot_server import CuttingProxy, DovecotServer, dovecot  # noqa: F401 - fixture
 from integration.test_poller import at, counts, imap, submission, verdict_of  # noqa: F401 - imap is a fixture
 
+from helpers.dovecot_server import CuttingProxy, DovecotServer, dovecot  # noqa: F401 - fixture
 from pipeline.config import ConfigError, parse_config
-from pipeline.transport.imap import Mailbox
 from pipeline.intake.app import App
-from pipeline.transport.poller import MailboxLink, poll_once
 from pipeline.service.scheduler import serve
+from pipeline.transport.imap import Mailbox
+from pipeline.transport.poller import MailboxLink, poll_once
 
 REPO = Path(__file__).resolve().parents[2]
 

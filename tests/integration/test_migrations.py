@@ -17,11 +17,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from helpers import REPO
-from helpers.smtp_server import toml_set
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from helpers import REPO
+from helpers.smtp_server import toml_set
 from pipeline.cli.main import main
 from storage.db import make_engine
 from storage.schema import FIRST_REVISION, head_revision, model_metadata, upgrade_schema

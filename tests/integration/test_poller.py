@@ -14,13 +14,13 @@ import samplegen as g
 from sqlalchemy import func, select
 
 from helpers.dovecot_server import CAPABILITY_126, JUNK, CuttingProxy, DovecotServer, dovecot  # noqa: F401 - fixture
-from pipeline.transport import poller
 from pipeline.bootstrap import build_app
 from pipeline.errors import MailboxError
-from pipeline.transport.imap import Mailbox
 from pipeline.intake.app import App
 from pipeline.intake.ledger import reprocess_all
 from pipeline.mail.decode import decode_message
+from pipeline.transport import poller
+from pipeline.transport.imap import Mailbox
 from pipeline.transport.poller import PollResult, poll_once
 from storage import repo
 from storage.mailbox_state import ImapAlias

@@ -19,10 +19,10 @@ from pathlib import Path
 import py7zr
 import pytest
 import rars
+import samplegen as g
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import samplegen as g
 from parsers.docx_text import read_docx_text
 from parsers.errors import DocumentUnreadable
 from parsers.images import image_info

@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 import samplegen_qingdao as q
+
 from helpers import REPO, FakeClock
 from helpers.smtp_server import toml_set
-
 from parsers.form_reader import FormRecord
 from pipeline.config import Campaign, load_config, parse_config
-from pipeline.rules.eligibility import check_form
 from pipeline.errors import ConfigError
-from pipeline.rules.findings import Code, Severity
 from pipeline.intake.ledger import ingest_bytes
+from pipeline.rules.eligibility import check_form
+from pipeline.rules.findings import Code, Severity
 from pipeline.rules.wording import for_campaign
 from storage import repo
 

@@ -11,20 +11,27 @@ from email.policy import default
 from typing import Any
 
 import pytest
-
 import samplegen as g
+
+from helpers import REPO
+from helpers.smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.transport.delivery import deliver
-from pipeline.rules.findings import Code, Severity, Verdict
 from pipeline.intake.app import App
 from pipeline.intake.ledger import ingest_bytes
-from pipeline.rules.wording import echo, make_finding
+from pipeline.replies.compose import (
+    MAX_REPLY_BYTES,
+    ReceivedDocument,
+    ReplyContext,
+    build_reply,
+    reply_subject,
+    reply_text,
+)
 from pipeline.replies.policy import normalised_address, organisation_domain, reply_address
-from pipeline.replies.compose import MAX_REPLY_BYTES, ReceivedDocument, ReplyContext, build_reply, reply_subject, reply_text
+from pipeline.rules.findings import Code, Severity, Verdict
+from pipeline.rules.wording import echo, make_finding
 from pipeline.staff.review import review
-from helpers.smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
-from helpers import REPO
+from pipeline.transport.delivery import deliver
 from storage import repo
 from storage.models import OutboxItem
 

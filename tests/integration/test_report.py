@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from helpers.staff_site import HOSTILE_SUBJECT, Site, office
 
+from helpers.staff_site import HOSTILE_SUBJECT, Site, office
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
-from pipeline.staff.report import collect, days_left, per_day, unit_key
 from pipeline.service.scheduler import build_scheduler
+from pipeline.staff.report import collect, days_left, per_day, unit_key
 
 CHROMIUM = Path("/usr/bin/chromium")
 VERDICT_SHEETS = {"accepted": "已受理", "rejected": "退回", "review": "待人工核实", "ignored": "已忽略"}

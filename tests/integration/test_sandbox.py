@@ -19,8 +19,8 @@ import samplegen as g
 from integration.test_intake import STUDIO, submission
 
 from pipeline.config import Config
-from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
 from pipeline.intake.app import App
+from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
 from pipeline.intake.ledger import ingest_bytes, record_delivery
 from pipeline.intake.sandbox import _context, _record_failure, apply_limits, process_isolated, start_child, wait_child
 from storage.models import Message

@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import REPO
+from helpers.smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from pipeline.bootstrap import build_app
 from pipeline.cli.main import main
 from pipeline.config import load_config
-from pipeline.transport.delivery import UNKNOWN_STATE, backoff, deliver
 from pipeline.intake.app import App
 from pipeline.intake.ledger import ingest_bytes
+from pipeline.transport.delivery import UNKNOWN_STATE, backoff, deliver
 from pipeline.transport.smtp import JudgedSpam, PermanentFailure, SenderThrottled, TemporaryFailure, classify
-from helpers.smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from storage import repo
 
 SAMPLES = REPO / "sample_mail"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers.staff_site import SAMPLES, Site, office, write_config
 
+from helpers.staff_site import SAMPLES, Site, office, write_config
 from pipeline.cli.main import main
 from pipeline.intake.progress import Progress, tracking
 from pipeline.staff.review import default_staff_name

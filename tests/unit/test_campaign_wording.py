@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO
 from unit.test_rules import _file, complete_files, facts
 
+from helpers import REPO
 from pipeline.config import Campaign, load_config, parse_config
 from pipeline.errors import ConfigError
-from pipeline.staff.export import layout_for
-from pipeline.rules.findings import Code, Severity, Verdict, basis_label, verdict_for
 from pipeline.intake.ledger import ingest_bytes
-from pipeline.rules.wording import for_campaign, make_finding, variants
 from pipeline.replies.compose import ReceivedDocument, ReplyContext, reply_subject, reply_text
+from pipeline.rules.checks import evaluate
+from pipeline.rules.findings import Code, Severity, Verdict, basis_label, verdict_for
+from pipeline.rules.wording import for_campaign, make_finding, variants
+from pipeline.staff.export import layout_for
 from pipeline.staff.report import collect, render_html, render_text
 from pipeline.staff.report_xlsx import field_columns
-from pipeline.rules.checks import evaluate
 from pipeline.staff.review import show_text
 
 SJZ = load_config(REPO / "config.example.toml").campaigns[0]

@@ -8,9 +8,8 @@ import quopri
 import pytest
 
 from pipeline.mail.classify import AutoKind, detect_automatic, find_large_attachment_links
-
-from pipeline.rules.facts import LargeAttachmentLink
 from pipeline.mail.decode import decode_message
+from pipeline.rules.facts import LargeAttachmentLink
 
 
 def kind(raw: bytes) -> AutoKind | None:

@@ -16,8 +16,8 @@ from pipeline.rules.eligibility import (
     check_summary,
     form_fields,
 )
-from pipeline.rules.findings import Code, Severity
 from pipeline.rules.facts import FormFacts, MaterialFacts, ScanFacts, SummaryFacts, age_at, months_between
+from pipeline.rules.findings import Code, Severity
 
 FORM = "申报表.docx"
 

@@ -10,8 +10,8 @@ import pytest
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from openpyxl import load_workbook
-from helpers.staff_site import Site, office
 
+from helpers.staff_site import Site, office
 from pipeline.staff.export import age, month_text, write_xlsx
 
 # 附件2 of the Shijiazhuang notice, as config.example.toml describes it (the code prints no notice's table).

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import samplegen as g
-from helpers import REPO
 from e2e.test_hostile import MANIFEST, delivery
 
+from helpers import REPO
 from pipeline.mail.decode import DecodedMail, decode_message
 from pipeline.mail.mimestream import split_file
 
@@ -75,7 +75,6 @@ def test_golden_corpus_streamed_end_to_end_gets_its_expected_verdicts(app, monke
     import shutil as _shutil
 
     from pipeline.intake import batch
-
     from pipeline.intake import judge as intake
     from pipeline.mail.sources import in_receipt_order
     from storage import repo

@@ -6,10 +6,9 @@ import email
 from datetime import datetime, timezone
 from email.policy import default
 
-from pipeline.rules.findings import Verdict
-from pipeline.rules.wording import make_finding
-from pipeline.rules.findings import Code
 from pipeline.replies.compose import ReceivedDocument, ReplyContext, build_reply, reply_subject, reply_text
+from pipeline.rules.findings import Code, Verdict
+from pipeline.rules.wording import make_finding
 
 CTX = ReplyContext(to_addr="zdxzgh@126.com", subject="正定县总工会张三创新工作室入库材料",
                    message_id="<abc@zdxzgh.126.com>", references="<prev@x>",
@@ -75,8 +74,8 @@ def test_only_a_receipt_names_the_studio_in_its_subject(campaign) -> None:
 
 def test_a_fix_shared_by_findings_of_one_kind_in_a_row_is_said_once() -> None:
     """One finding per misnamed file, all with the same fix: the clerk reads the fix once, after the last."""
-    from pipeline.rules.findings import Code, Finding, Severity
     from pipeline.replies.compose import _findings_block
+    from pipeline.rules.findings import Code, Finding, Severity
 
     same = [Finding(Code.MATERIAL_NAMING, Severity.REJECT, f"“{n}”应命名为“（2）{n}”。", file=n, fix="请按序号和名称命名。")
             for n in ("a.docx", "b.xlsx")]
@@ -89,8 +88,8 @@ def test_a_fix_shared_by_findings_of_one_kind_in_a_row_is_said_once() -> None:
 def test_an_acknowledgment_with_a_warning_never_calls_the_package_compliant(campaign) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from pipeline.rules.findings import Code, Finding, Severity, Verdict
     from pipeline.replies.compose import ReplyContext, reply_text
+    from pipeline.rules.findings import Code, Finding, Severity, Verdict
 
     when = datetime(2025, 5, 20, 10, tzinfo=timezone(timedelta(hours=8)))
     ctx = ReplyContext(to_addr="a@126.com", subject="s", message_id="<a@x>", references="", received_at=when,

@@ -10,17 +10,17 @@ from email.parser import BytesParser
 from email.policy import default
 
 import pytest
+import samplegen as g
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import samplegen as g
 from helpers import REPO
-from pipeline.config import load_config
 from pipeline.bootstrap import build_app
+from pipeline.config import load_config
 from pipeline.intake.ledger import ingest_bytes
 from pipeline.mail.decode import decode_message
-from pipeline.replies.policy import is_role_address, is_valid_address, reply_refusal
 from pipeline.replies.compose import ReplyContext, build_reply, reply_subject
+from pipeline.replies.policy import is_role_address, is_valid_address, reply_refusal
 from storage import repo
 
 CAMPAIGN = load_config(REPO / "config.example.toml").campaigns[0]

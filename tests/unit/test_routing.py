@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from pipeline.mail.decode import decode_message
 from pipeline.intake.routing import route
+from pipeline.mail.decode import decode_message
 
 WHEN = datetime(2025, 5, 26, tzinfo=UTC)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -55,7 +55,6 @@ def test_two_campaigns_by_subject_and_date_window(campaign) -> None:
     """One mailbox, two calls: the subject convention and the receipt time decide; outside both windows,
     nothing matches (UNRELATED)."""
     from helpers import REPO
-
     from pipeline.config import load_config
 
     qingdao = load_config(REPO / "config.qingdao.toml").campaigns[0]
@@ -76,7 +75,6 @@ QD_WHEN = datetime(2022, 5, 12, 2, 0, tzinfo=UTC)
 
 def _qingdao():
     from helpers import REPO
-
     from pipeline.config import load_config
 
     return load_config(REPO / "config.qingdao.toml").campaigns[0]

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 
 from parsers.wordcount import WordCount
-from pipeline.rules.facts import LargeAttachmentLink
-from pipeline.rules.findings import Severity, Verdict, verdict_for
-from pipeline.rules.facts import FileFacts
-from pipeline.rules.roles import assign_roles
 from pipeline.rules.checks import ArchiveFacts, SubmissionFacts, evaluate
+from pipeline.rules.facts import FileFacts, LargeAttachmentLink
+from pipeline.rules.findings import Severity, Verdict, verdict_for
+from pipeline.rules.roles import assign_roles
 
 SUBJECT = "正定县总工会张三创新工作室入库材料"
 ON_TIME = datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)

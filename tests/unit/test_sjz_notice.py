@@ -15,13 +15,13 @@ from unit.test_rules import complete_files, facts
 
 from parsers.form_reader import FormRecord
 from pipeline.config import Campaign
-from pipeline.rules.eligibility import category_of, check_category_channel, check_form
-from pipeline.rules.findings import Code, Severity
-from pipeline.rules.facts import FileFacts
-from pipeline.rules.roles import material_number
 from pipeline.intake.ledger import ingest_bytes
-from pipeline.rules.wording import for_campaign
 from pipeline.rules.checks import check_deadline, evaluate
+from pipeline.rules.eligibility import category_of, check_category_channel, check_form
+from pipeline.rules.facts import FileFacts
+from pipeline.rules.findings import Code, Severity
+from pipeline.rules.roles import material_number
+from pipeline.rules.wording import for_campaign
 from storage import repo
 
 CST = timezone(timedelta(hours=8))

@@ -6,8 +6,15 @@ import json
 
 import pytest
 
-from pipeline.textsafe import (EXCEL_CELL_LIMIT, cell_text, document_text, formula_like, json_text, terminal_text,
-                               xml_text)
+from pipeline.textsafe import (
+    EXCEL_CELL_LIMIT,
+    cell_text,
+    document_text,
+    formula_like,
+    json_text,
+    terminal_text,
+    xml_text,
+)
 
 # Every class of character that must not reach a terminal raw: C0 (NUL, BEL, ESC), DEL, C1 (CSI), bidi
 # override and isolate, the line separator, and a lone surrogate (a byte of a non-UTF-8 file name).

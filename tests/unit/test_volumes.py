@@ -12,8 +12,8 @@ import pytest
 import rars
 import samplegen as g
 
-from pipeline.intake.ledger import ingest_bytes
 from pipeline.documents.volumes import VolumeSet, missing_detail, missing_parts, volume_sets
+from pipeline.intake.ledger import ingest_bytes
 from storage import repo
 
 CST = timezone(timedelta(hours=8))
