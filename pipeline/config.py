@@ -121,6 +121,15 @@ class SandboxLimits:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The staff console (`intake serve`): where it listens, and the address staff reach it by."""
+
+    bind: str = "127.0.0.1"          # loopback: the office network sees it only when the operator says so
+    port: int = 8080
+    base_url: str = ""               # behind a reverse proxy, e.g. "https://intake.zgh.local/"; https → Secure cookies
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """The nightly staff report."""
 
@@ -380,6 +389,7 @@ class Config:
     campaigns: tuple[Campaign, ...]
     run: RunConfig
     sandbox: SandboxLimits = SandboxLimits()
+    web: WebConfig = WebConfig()
 
 
 class _Problems:
@@ -545,6 +555,16 @@ def _cap(t: dict[str, Any], key: str, default: int, p: _Problems) -> int:
     if isinstance(value, int) and value < 0:
         p.add(f"smtp.{key}", f"must be 0 (no cap) or more, got {value!r}")
     return value
+
+
+def _web(t: dict[str, Any], p: _Problems) -> WebConfig:
+    bind, port = _get(t, "bind", str, "127.0.0.1", "web", p), _get(t, "port", int, 8080, "web", p)
+    base_url = _get(t, "base_url", str, "", "web", p)
+    if not 1 <= port <= 65535:
+        p.add("web.port", f"expected 1 to 65535, got {port}")
+    if base_url and not re.match(r"https?://[^/\s]+", base_url):
+        p.add("web.base_url", f"expected an http:// or https:// address, got {base_url!r}")
+    return WebConfig(bind=bind, port=port, base_url=base_url)
 
 
 def _report(t: dict[str, Any], p: _Problems) -> ReportConfig:
@@ -957,7 +977,7 @@ def _category_units(c: dict[str, Any], where: str, p: _Problems) -> dict[str, tu
 def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> Config:
     """Build a Config from parsed TOML; raise ConfigError listing every problem."""
     p = _Problems()
-    known = {"storage", "mailbox", "smtp", "report", "limits", "campaigns", "run"}
+    known = {"storage", "mailbox", "smtp", "report", "limits", "campaigns", "run", "web"}
     for key in data:
         if key not in known and key != "campaign_files":
             p.add(key, f"unknown section (known: {', '.join(sorted(known))}, campaign_files)")
@@ -974,6 +994,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
         path=path, storage=storage, mailbox=_mailbox(section["mailbox"], p), run=_run(section["run"], storage.data_dir, p),
         smtp=_smtp(section["smtp"], base, p), report=_report(section["report"], p), limits=_limits(section["limits"], p),
         campaigns=tuple(c for c in campaigns if c is not None), sandbox=_sandbox(section["limits"], p),
+        web=_web(section["web"], p),
     )
     p.report_unread()
     if p.items:

@@ -17,6 +17,7 @@ from pipeline.intake.batch import JudgedAt, ingest_file, ingest_parallel, worker
 from pipeline.cli.common import config_option, config_path, load, make_app
 from pipeline.cli.db import db_group
 from pipeline.cli.staff import STAFF_COMMANDS
+from pipeline.cli.web import WEB_COMMANDS
 from pipeline.config import demo_config, load_config
 from pipeline.transport.delivery import deliver, retry_failed
 from pipeline.errors import ConfigError, StorageError
@@ -291,4 +292,6 @@ def config_check(config_file: str | None) -> None:
 
 main.add_command(db_group)  # `intake db upgrade|current` (pipeline/cli/db.py)
 for _command in STAFF_COMMANDS:  # report, export, show, review, open (pipeline/cli/staff.py)
+    main.add_command(_command)
+for _command in WEB_COMMANDS:  # serve, staff add|list|disable|enable (pipeline/cli/web.py)
     main.add_command(_command)
