@@ -59,8 +59,10 @@ def loaded_image(source: Path | BinaryIO, max_pixels: int = 80_000_000) -> Itera
                 if width * height > max_pixels:
                     raise DocumentUnreadable(f"image of {width}x{height} pixels exceeds {max_pixels} pixels")
                 im.info[_FILE_SIZE] = (width, height)
-                # JPEG draft mode decodes at 1/2–1/8 scale directly: cheap for 12-MP phone photos.
-                im.draft("RGB", _THUMBNAIL)
+                # JPEG draft mode decodes at 1/2–1/8 scale directly: cheap for 12-MP phone photos. Asked for
+                # the thumbnail's own size (the picture fitted into 512×512), not the 512×512 box: an A4 page's
+                # scan (1654×2339) is then decoded at 1/4 (414×585) rather than 1/2, whatever the thumbnail.
+                im.draft("RGB", _fitted(width, height))
                 im.load()  # decodes everything: raises on truncated or corrupt data
                 yield im
     except DocumentUnreadable:
@@ -69,6 +71,12 @@ def loaded_image(source: Path | BinaryIO, max_pixels: int = 80_000_000) -> Itera
         raise DocumentUnreadable(f"image too large (decompression bomb): {exc}"[:200]) from exc
     except (OSError, SyntaxError, ValueError, EOFError, Image.UnidentifiedImageError) as exc:
         raise DocumentUnreadable(f"unreadable image: {exc}"[:200]) from exc
+
+
+def _fitted(width: int, height: int) -> tuple[int, int]:
+    """The size of a thumbnail of at most _THUMBNAIL of a width × height picture (at least 1×1)."""
+    scale = min(_THUMBNAIL[0] / max(width, 1), _THUMBNAIL[1] / max(height, 1), 1.0)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _red_ratio(im: Image.Image) -> float:

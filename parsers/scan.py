@@ -15,7 +15,7 @@ of at most 512 px. A picture shows a seal when:
     than wide (round or oval seals), and
   * fewer than two blobs of about its height stand beside it on the same line: red text is a row of
     glyphs, and a 红头 letterhead's 2 cm characters are each as large and as square as a small seal.
-Area alone cannot separate them: a red title line has more red than a seal. Measured (tests/test_scan.py):
+Area alone cannot separate them: a red title line has more red than a seal. Measured (tests/unit/test_scan.py):
   samplegen's stamped scan (seal 19% of the width)    red share 0.0068 (JPEG, the PDF's image, the
                                                       rendered page), blob 20% of the shorter side, aspect 1.0
   the same page without seal / scanned in grey        0
@@ -30,7 +30,6 @@ is not searched for blobs and counts as no seal. Two seals side by side still co
 from __future__ import annotations
 
 import io
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -84,12 +83,12 @@ def scan_info(path: Path, fmt: str) -> ScanInfo:
 def _image_look(source: Path | BinaryIO) -> _Look:
     """Decode the image once at thumbnail scale (size and damage checked by images.loaded_image), look for a seal."""
     with loaded_image(source, max_pixels=MAX_PIXELS) as im:
-        return _look_at(im)
+        return _look_at(im, mine=True)
 
 
-def _look_at(im: Image.Image) -> _Look:
-    """The red share of a picture and whether a seal-shaped red blob is on it."""
-    small = im.copy()
+def _look_at(im: Image.Image, *, mine: bool = False) -> _Look:
+    """The red share of a picture and whether a seal-shaped red blob is on it; `mine`: `im` may be shrunk."""
+    small = im if mine else im.copy()
     small.thumbnail(_THUMBNAIL)
     if small.mode in ("RGBA", "LA", "PA") or (small.mode == "P" and "transparency" in small.info):
         white = Image.new("RGBA", small.size, (255, 255, 255, 255))
@@ -124,13 +123,52 @@ def _has_seal_blob(mask: Image.Image) -> bool:
     grown = mask.filter(ImageFilter.BoxBlur(2)).point(_ANY)
     width, height = grown.size
     min_side = max(3, SEAL_MIN_SIDE * min(width, height))
-    pixels = bytearray(grown.tobytes())
-    boxes: list[tuple[int, int, int, int]] = []
-    start = pixels.find(255)
-    while start >= 0 and len(boxes) < MAX_BLOBS:
-        boxes.append(_flood(pixels, width, height, start))
-        start = pixels.find(255, start + 1)
+    boxes = _blob_boxes(grown.tobytes(), width, height)[:MAX_BLOBS]
     return any(_roundish(box, min_side) and _line_mates(box, boxes) < 2 for box in boxes)
+
+
+def _blob_boxes(pixels: bytes, width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The bounding box (left, top, right, bottom) of each 4-connected region of non-zero pixels (a 0/255
+    mask), in the order of each region's first pixel in raster order. Works on the runs of each row, not on
+    pixels: a run joins the region of every run of the row above that it overlaps (union-find, the earliest
+    run being the root)."""
+    parent: list[int] = []
+    boxes: list[list[int]] = []   # per run: left, top, right, bottom; a root's covers its whole region
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    above: list[tuple[int, int, int]] = []   # (first x, last x, run) of the row above
+    for y in range(height):
+        row_start, row_end = y * width, (y + 1) * width
+        here: list[tuple[int, int, int]] = []
+        k = 0
+        x = pixels.find(255, row_start, row_end)
+        while x >= 0:
+            end = pixels.find(0, x, row_end)
+            end = row_end if end < 0 else end
+            first, last = x - row_start, end - 1 - row_start
+            run = len(parent)
+            parent.append(run)
+            boxes.append([first, y, last, y])
+            while k < len(above) and above[k][1] < first:
+                k += 1
+            j = k
+            while j < len(above) and above[j][0] <= last:   # overlaps this run: one region
+                a, b = root(above[j][2]), root(run)
+                if a != b:
+                    keep, gone = min(a, b), max(a, b)
+                    parent[gone] = keep
+                    kb, gb = boxes[keep], boxes[gone]
+                    kb[:] = min(kb[0], gb[0]), min(kb[1], gb[1]), max(kb[2], gb[2]), max(kb[3], gb[3])
+                j += 1
+            here.append((first, last, run))
+            x = pixels.find(255, end, row_end) if end < row_end else -1
+        above = here
+    return [(b[0], b[1], b[2], b[3]) for i, b in enumerate(boxes) if parent[i] == i]
 
 
 def _roundish(box: tuple[int, int, int, int], min_side: float) -> bool:
@@ -151,22 +189,6 @@ def _line_mates(box: tuple[int, int, int, int], boxes: list[tuple[int, int, int,
         if other != box and h / 2 <= o_h <= h * 2 and overlap >= min(h, o_h) / 2 and gap <= 3 * w:
             mates += 1
     return mates
-
-
-def _flood(pixels: bytearray, width: int, height: int, start: int) -> tuple[int, int, int, int]:
-    """Clear the 4-connected region holding `start` and return its bounding box (left, top, right, bottom)."""
-    pixels[start] = 0
-    queue = deque([start])
-    left, top = right, bottom = start % width, start // width
-    while queue:
-        i = queue.popleft()
-        x, y = i % width, i // width
-        left, right, top, bottom = min(left, x), max(right, x), min(top, y), max(bottom, y)
-        for j, ok in ((i - 1, x > 0), (i + 1, x < width - 1), (i - width, y > 0), (i + width, y < height - 1)):
-            if ok and pixels[j]:
-                pixels[j] = 0
-                queue.append(j)
-    return left, top, right, bottom
 
 
 def _pdf_looks(path: Path) -> tuple[int, list[_Look]]:
