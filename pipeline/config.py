@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,28 +32,39 @@ DOCUMENT_FORMATS = frozenset(
 class StorageConfig:
     """Where the database and the raw mail live."""
 
-    url: str
-    data_dir: Path
+    url: str = "sqlite:///data/intake.db"   # a relative SQLite path is relative to the config file's folder
+    data_dir: Path = Path("data")
     # SQLite: how long a write waits for another connection's lock before "database is locked";
     # PostgreSQL: the connect timeout and lock_timeout.
     busy_timeout_seconds: float = 30.0
     password_env: str = ""  # the environment variable holding the database password ("" = none needed)
+    # Derived files (decoded attachments, unpacked members) kept under data_dir/files, in MiB; past it the least
+    # recently used message folders are removed, to be re-made from the raw message when opened (0: none kept).
+    derived_cache_mb: int = 2048
 
 
 @dataclass(frozen=True)
-class MailboxConfig:
-    """The IMAP source (used by `intake run`)."""
+class ServerConfig:
+    """What the IMAP and the SMTP settings share: the server, how to reach it, and whose password."""
 
     host: str = ""
-    port: int = 993
-    ssl: bool = True
-    starttls: bool = False
+    port: int = 0
+    ssl: bool = True                 # TLS from the first byte (993, 465)
+    starttls: bool = False           # or upgrade a plain connection (143, 587)
     username: str = ""
+    password_env: str = ""           # the environment variable holding the password (never the file)
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class MailboxConfig(ServerConfig):
+    """The IMAP source (used by `intake run`)."""
+
+    port: int = 993
     password_env: str = "INTAKE_IMAP_PASSWORD"
     # Folder specs: a name ("INBOX", "垃圾邮件") or a SPECIAL-USE flag ("\\Junk"); resolved against LIST.
     folders: tuple[str, ...] = ("INBOX", "\\Junk", "垃圾邮件", "广告邮件", "订阅邮件")
     poll_minutes: float = 5.0        # a float, so tests can poll every few seconds
-    timeout_seconds: float = 60.0
     batch_size: int = 50
     max_attempts: int = 3
     move_processed_to: str = ""       # off by default: nothing on the server changes
@@ -72,14 +83,10 @@ SHARED_DOMAINS = frozenset({
 
 
 @dataclass(frozen=True)
-class SmtpConfig:
+class SmtpConfig(ServerConfig):
     """Where replies go: an SMTP server, or `outbox_dir` to write .eml files instead."""
 
-    host: str = ""
     port: int = 465
-    ssl: bool = True
-    starttls: bool = False
-    username: str = ""
     password_env: str = "INTAKE_SMTP_PASSWORD"
     sender: str = ""
     outbox_dir: Path | None = None
@@ -91,7 +98,6 @@ class SmtpConfig:
     daily_cap_total: int = 300
     shared_domains: frozenset[str] = SHARED_DOMAINS
     send_interval_seconds: float = 5.0
-    timeout_seconds: float = 60.0
     max_attempts: int = 5
     retry_base_seconds: float = 60.0
     # Where the server keeps copies of what we sent ("已发送" on 126 with 客户端发信保存到已发送 on, or a
@@ -103,7 +109,7 @@ class SmtpConfig:
 class RunConfig:
     """The unattended runner: one process at a time, scheduler tolerance."""
 
-    lock_file: Path
+    lock_file: Path = Path("intake.lock")   # relative: in storage.data_dir
     misfire_grace_seconds: int = 300
     workers: int = 0                 # messages judged at once by `intake ingest`; 0 = one per CPU
 
@@ -469,18 +475,46 @@ def _sqlite_url(url: str, base: Path) -> str:
     return url
 
 
+_S = TypeVar("_S")
+
+
+def _settings(t: dict[str, Any], cls: type[_S], where: str, p: _Problems, **given: Any) -> _S:
+    """The settings dataclass `cls` read from the table `t`: each field's key is its name, its TOML type and its
+    default those of the dataclass, so a default is written once, in the dataclass. `given` are the fields the
+    caller reads itself (paths, lists, values that need more than a type check)."""
+    values: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in given or f.default is MISSING:
+            continue
+        default = f.default
+        if isinstance(default, tuple):
+            values[f.name] = _str_list(t, f.name, default, where, p)
+        else:
+            values[f.name] = _get(t, f.name, float if isinstance(default, float) else type(default), default, where, p)
+    return cls(**values, **given)
+
+
+def _positive(settings: Any, names: tuple[str, ...], where: str, p: _Problems, *, zero: str = "") -> None:
+    """Each of `names` must be positive (or, with `zero` saying what 0 means, not negative)."""
+    for name in names:
+        value = getattr(settings, name)
+        if zero and value < 0:
+            p.add(f"{where}.{name}", f"must be 0 ({zero}) or more, got {value!r}")
+        elif not zero and value <= 0:
+            p.add(f"{where}.{name}", f"must be positive, got {value!r}")
+
+
 def _storage(t: dict[str, Any], base: Path, p: _Problems) -> StorageConfig:
-    url = _get(t, "url", str, "sqlite:///data/intake.db", "storage", p)
-    data_dir = _resolve(base, _get(t, "data_dir", str, "data", "storage", p))
-    busy = _get(t, "busy_timeout_seconds", (int, float), 30.0, "storage", p)
-    if busy <= 0:
-        p.add("storage.busy_timeout_seconds", f"must be positive, got {busy!r}")
-    password_env = _get(t, "password_env", str, "", "storage", p)
+    d = StorageConfig()
+    url = _get(t, "url", str, d.url, "storage", p)
     if urlsplit(url).password:
         p.add("storage.url", "holds a password: secrets never go in this file; name an environment variable "
                              "in storage.password_env and write the URL without the password")
-    return StorageConfig(url=_sqlite_url(url, base), data_dir=data_dir, busy_timeout_seconds=float(busy),
-                         password_env=password_env)
+    data_dir = _resolve(base, _get(t, "data_dir", str, str(d.data_dir), "storage", p))
+    storage = _settings(t, StorageConfig, "storage", p, url=_sqlite_url(url, base), data_dir=data_dir)
+    _positive(storage, ("busy_timeout_seconds",), "storage", p)
+    _positive(storage, ("derived_cache_mb",), "storage", p, zero="no derived files kept after judging")
+    return storage
 
 
 DEFAULT_EXTRA_FOLDERS = ("\\Junk", "垃圾邮件", "广告邮件", "订阅邮件")
@@ -488,93 +522,47 @@ DEFAULT_EXTRA_FOLDERS = ("\\Junk", "垃圾邮件", "广告邮件", "订阅邮件
 
 def _mailbox(t: dict[str, Any], p: _Problems) -> MailboxConfig:
     w = "mailbox"
-    for key in ("poll_minutes", "batch_size", "timeout_seconds"):
-        if _get(t, key, (int, float), 1, w, p) <= 0:
-            p.add(f"{w}.{key}", "must be positive")
-    keep = _get(t, "keep_connection_minutes", float, 20.0, w, p)
-    if keep < 0:
-        p.add(f"{w}.keep_connection_minutes", f"must be 0 (log out after every poll) or more, got {keep!r}")
     main = _get(t, "folder", str, "INBOX", w, p)
     extra = _str_list(t, "extra_folders", DEFAULT_EXTRA_FOLDERS, w, p)
     folders = _str_list(t, "folders", (), w, p) or tuple(dict.fromkeys((main, *extra)))
-    return MailboxConfig(
-        host=_get(t, "host", str, "", w, p),
-        port=_get(t, "port", int, 993, w, p),
-        ssl=_get(t, "ssl", bool, True, w, p),
-        starttls=_get(t, "starttls", bool, False, w, p),
-        username=_get(t, "username", str, "", w, p),
-        password_env=_get(t, "password_env", str, "INTAKE_IMAP_PASSWORD", w, p),
-        folders=folders,
-        poll_minutes=_get(t, "poll_minutes", float, 5.0, w, p),
-        timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
-        batch_size=_get(t, "batch_size", int, 50, w, p),
-        max_attempts=_get(t, "max_attempts", int, 3, w, p),
-        move_processed_to=_get(t, "move_processed_to", str, "", w, p),
-        login_retry_minutes=_get(t, "login_retry_minutes", int, 5, w, p),
-        keep_connection_minutes=keep,
-    )
+    mailbox = _settings(t, MailboxConfig, w, p, folders=folders)
+    _positive(mailbox, ("poll_minutes", "batch_size", "timeout_seconds"), w, p)
+    _positive(mailbox, ("keep_connection_minutes",), w, p, zero="log out after every poll")
+    return mailbox
 
 
 def _run(t: dict[str, Any], data_dir: Path, p: _Problems) -> RunConfig:
-    w = "run"
-    lock = _get(t, "lock_file", str, "intake.lock", w, p)
-    workers = _get(t, "workers", int, 0, w, p)
-    if isinstance(workers, int) and workers < 0:
-        p.add("run.workers", f"must be 0 (one per CPU) or more, got {workers!r}")
-    return RunConfig(lock_file=_resolve(data_dir, lock),
-                     misfire_grace_seconds=_get(t, "misfire_grace_seconds", int, 300, w, p), workers=workers)
+    lock = _get(t, "lock_file", str, str(RunConfig.lock_file), "run", p)
+    run = _settings(t, RunConfig, "run", p, lock_file=_resolve(data_dir, lock))
+    _positive(run, ("workers",), "run", p, zero="one per CPU")
+    return run
 
 
 def _smtp(t: dict[str, Any], base: Path, p: _Problems) -> SmtpConfig:
     w = "smtp"
     outbox = _get(t, "outbox_dir", str, "", w, p)
-    return SmtpConfig(
-        host=_get(t, "host", str, "", w, p),
-        port=_get(t, "port", int, 465, w, p),
-        ssl=_get(t, "ssl", bool, True, w, p),
-        starttls=_get(t, "starttls", bool, False, w, p),
-        username=_get(t, "username", str, "", w, p),
-        password_env=_get(t, "password_env", str, "INTAKE_SMTP_PASSWORD", w, p),
-        sender=_get(t, "sender", str, "", w, p),
-        outbox_dir=_resolve(base, outbox) if outbox else None,
-        daily_cap_per_recipient=_cap(t, "daily_cap_per_recipient", 20, p),
-        daily_cap_per_domain=_cap(t, "daily_cap_per_domain", 40, p),
-        daily_cap_total=_cap(t, "daily_cap_total", 300, p),
-        shared_domains=frozenset(d.strip().lower() for d in _str_list(t, "shared_domains", tuple(sorted(SHARED_DOMAINS)), w, p)),
-        send_interval_seconds=_get(t, "send_interval_seconds", float, 5.0, w, p),
-        timeout_seconds=_get(t, "timeout_seconds", float, 60.0, w, p),
-        max_attempts=_get(t, "max_attempts", int, 5, w, p),
-        retry_base_seconds=_get(t, "retry_base_seconds", float, 60.0, w, p),
-        sent_folder=_get(t, "sent_folder", str, "", w, p),
-    )
-
-
-def _cap(t: dict[str, Any], key: str, default: int, p: _Problems) -> int:
-    """A daily reply cap: a count, 0 for none."""
-    value = _get(t, key, int, default, "smtp", p)
-    if isinstance(value, int) and value < 0:
-        p.add(f"smtp.{key}", f"must be 0 (no cap) or more, got {value!r}")
-    return value
+    shared = _str_list(t, "shared_domains", tuple(sorted(SmtpConfig.shared_domains)), w, p)
+    smtp = _settings(t, SmtpConfig, w, p, outbox_dir=_resolve(base, outbox) if outbox else None,
+                     shared_domains=frozenset(d.strip().lower() for d in shared))
+    _positive(smtp, ("daily_cap_per_recipient", "daily_cap_per_domain", "daily_cap_total"), w, p, zero="no cap")
+    return smtp
 
 
 def _web(t: dict[str, Any], p: _Problems) -> WebConfig:
-    bind, port = _get(t, "bind", str, "127.0.0.1", "web", p), _get(t, "port", int, 8080, "web", p)
-    base_url = _get(t, "base_url", str, "", "web", p)
-    if not 1 <= port <= 65535:
-        p.add("web.port", f"expected 1 to 65535, got {port}")
-    if base_url and not re.match(r"https?://[^/\s]+", base_url):
-        p.add("web.base_url", f"expected an http:// or https:// address, got {base_url!r}")
-    return WebConfig(bind=bind, port=port, base_url=base_url)
+    web = _settings(t, WebConfig, "web", p)
+    if not 1 <= web.port <= 65535:
+        p.add("web.port", f"expected 1 to 65535, got {web.port}")
+    if web.base_url and not re.match(r"https?://[^/\s]+", web.base_url):
+        p.add("web.base_url", f"expected an http:// or https:// address, got {web.base_url!r}")
+    return web
 
 
 def _report(t: dict[str, Any], p: _Problems) -> ReportConfig:
-    w = "report"
-    at = _get(t, "at", str, "22:00", w, p)
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
-        p.add("report.at", f"expected HH:MM, got {at!r}")
-    tz = _get(t, "timezone", str, DEFAULT_TIMEZONE, w, p)
-    _check_timezone(tz, "report.timezone", p)
-    return ReportConfig(at=at, timezone=tz, recipients=_str_list(t, "recipients", (), w, p))
+    report = _settings(t, ReportConfig, "report", p)
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", report.at):
+        p.add("report.at", f"expected HH:MM, got {report.at!r}")
+    _check_timezone(report.timezone, "report.timezone", p)
+    return report
 
 
 def _limits(t: dict[str, Any], p: _Problems) -> ArchiveLimits:
@@ -596,15 +584,9 @@ def _limits(t: dict[str, Any], p: _Problems) -> ArchiveLimits:
 
 def _sandbox(t: dict[str, Any], p: _Problems) -> SandboxLimits:
     """Per-message child process limits, from the same `[limits]` table."""
-    w, d = "limits", SandboxLimits()
-    values = {key: _get(t, key, type(default), default, w, p)
-              for key, default in (("cpu_seconds", d.cpu_seconds), ("memory_mb", d.memory_mb),
-                                   ("wall_seconds", d.wall_seconds), ("max_open_files", d.max_open_files),
-                                   ("max_file_mb", d.max_file_mb))}
-    for name, value in values.items():
-        if value <= 0:
-            p.add(f"limits.{name}", "must be positive")
-    return SandboxLimits(isolate=_get(t, "isolate", bool, d.isolate, w, p), **values)
+    sandbox = _settings(t, SandboxLimits, "limits", p)  # reads only its own keys of the shared table
+    _positive(sandbox, ("cpu_seconds", "memory_mb", "wall_seconds", "max_open_files", "max_file_mb"), "limits", p)
+    return sandbox
 
 
 def _check_timezone(name: str, where: str, p: _Problems) -> ZoneInfo | None:
@@ -1040,12 +1022,18 @@ def load_config(path: Path) -> Config:
     return parse_config(data, path.resolve().parent, path)
 
 
-def default_config_text() -> str:
-    """The embedded default configuration (the Shijiazhuang 2025 campaign) used by `intake demo`."""
-    return resources.files("pipeline").joinpath("demo.toml").read_text(encoding="utf-8")
+# What the demo changes in the example configuration: everything under its --workdir, replies as .eml files.
+DEMO_OVERRIDES = {"storage": {"url": "sqlite:///intake.db", "data_dir": "data"}, "smtp": {"outbox_dir": "outbox"}}
+
+
+def example_config_text() -> str:
+    """config.example.toml, shipped inside the package (pipeline/config.example.toml links to it)."""
+    return resources.files("pipeline").joinpath("config.example.toml").read_text(encoding="utf-8")
 
 
 def demo_config(workdir: Path) -> Config:
-    """The embedded defaults with storage and outbox under `workdir`."""
-    data = tomllib.loads(default_config_text())
+    """The example configuration (the Shijiazhuang 2025 campaign) with storage and outbox under `workdir`."""
+    data = tomllib.loads(example_config_text())
+    for section, values in DEMO_OVERRIDES.items():
+        data.setdefault(section, {}).update(values)
     return parse_config(data, workdir.resolve(), None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -29,12 +31,22 @@ def test_relative_paths_are_relative_to_the_config_file(example_config_path: Pat
     assert config.storage.data_dir == REPO / "data"
 
 
-def test_demo_defaults_carry_the_same_campaign_as_the_example(tmp_path: Path, example_config_path: Path) -> None:
+def test_the_demo_is_the_example_with_its_storage_and_replies_under_the_workdir(tmp_path: Path,
+                                                                                example_config_path: Path) -> None:
     demo = demo_config(tmp_path)
     example = load_config(example_config_path)
-    assert demo.campaigns == example.campaigns
     assert demo.smtp.outbox_dir == tmp_path.resolve() / "outbox"
     assert demo.storage.url == f"sqlite:///{tmp_path.resolve() / 'intake.db'}"
+    assert demo.storage.data_dir == tmp_path.resolve() / "data"
+    assert dataclasses.replace(demo, path=None, storage=example.storage, run=example.run,
+                               smtp=dataclasses.replace(demo.smtp, outbox_dir=None)) == \
+        dataclasses.replace(example, path=None)
+
+
+def test_the_package_ships_the_example_configuration_itself() -> None:
+    """pipeline/config.example.toml is a link to the file at the top, not a copy that could drift."""
+    link = REPO / "pipeline" / "config.example.toml"
+    assert link.is_symlink() and link.resolve() == (REPO / "config.example.toml").resolve()
 
 
 def test_deadline_is_inclusive_to_the_last_second(campaign) -> None:
