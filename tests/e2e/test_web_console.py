@@ -10,10 +10,11 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers.browser import downloaded, wait_for
-from helpers.console_site import Console, downloads, driver, log_in, office  # noqa: F401  (module fixtures)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
+
+from helpers.browser import downloaded, wait_for
+from helpers.console_site import Console, downloads, driver, log_in, office  # noqa: F401  (module fixtures)
 
 
 @pytest.fixture
@@ -21,6 +22,31 @@ def reviewer(driver: Any, office: Console) -> Any:
     log_in(driver, office, "reviewer")
     wait_for(lambda: driver.find_elements(By.ID, "who"), what="the logged-in page")
     return driver
+
+
+SHOTS_ENV = "INTAKE_SCREENSHOTS"  # a folder: keep the screenshots there (docs/screenshots for the README)
+
+
+def test_the_main_pages_fit_an_office_screen(reviewer: Any, office: Console, tmp_path: Path) -> None:
+    """Today, the list, one submission and the outbox at 1366×768, as the README shows them: no page is wider
+    than the screen, and each screenshot is kept (in $INTAKE_SCREENSHOTS when set)."""
+    import os
+
+    folder = Path(os.environ.get(SHOTS_ENV) or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = next(r for r in office.site.rows() if any(x["code"] == "SEAL_NOT_VISIBLE" for x in r["reasons"]))
+    pages = {"today": "/", "submissions": "/submissions", "submission": f"/submissions/{shown['id']}",
+             "outbox": "/outbox"}
+    for name, path in pages.items():
+        reviewer.get(office.url + path)
+        wait_for(lambda: reviewer.execute_script(
+            "return [...document.images].filter(i => i.loading !== 'lazy').every(i => i.complete)"
+            " && document.readyState === 'complete'"),
+            what=f"{name} to load")
+        width = reviewer.execute_script("return document.documentElement.scrollWidth")
+        assert width <= reviewer.execute_script("return window.innerWidth"), f"{name} is wider than the screen"
+        shot = folder / f"{name}.png"
+        assert reviewer.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
 def _rows(driver: Any) -> list[Any]:
@@ -76,6 +102,23 @@ def test_a_submission_shows_findings_form_scan_narrative_and_reply(reviewer: Any
     assert downloads and all("/files/" in a.get_attribute("href") for a in downloads)
 
 
+def test_a_submission_prints_as_a_one_page_review_sheet(reviewer: Any, office: Console) -> None:
+    import base64
+    import io
+
+    import pdfplumber
+
+    row = next(r for r in office.site.rows() if r["verdict"] == "accepted" and r["fields"].get("members"))
+    reviewer.get(f"{office.url}/submissions/{row['id']}")
+    wait_for(lambda: reviewer.execute_script("return document.getElementById('scan-preview').complete"),
+             what="the scan preview")
+    pdf = reviewer.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})  # A4, the print stylesheet
+    with pdfplumber.open(io.BytesIO(base64.b64decode(pdf["data"]))) as printed:
+        assert len(printed.pages) == 1
+        text = printed.pages[0].extract_text()
+    assert row["fields"]["leader_name"] in text and "审核人签字" in text and "审核决定" not in text
+
+
 def test_deciding_records_the_decision_and_moves_the_queue(reviewer: Any, office: Console) -> None:
     queue = sorted((r["received_at"], r["id"]) for r in office.site.rows()
                    if r["verdict"] == "review" and not r["fields"]["superseded_by"])
@@ -126,3 +169,4 @@ def test_the_summary_table_downloads_as_xlsx(reviewer: Any, office: Console, dow
     accepted = [r for r in office.site.rows() if r["verdict"] == "accepted" and not r["fields"]["superseded_by"]
                 and r["campaign"] == "sjz-2025"]
     assert sheet.max_row - 2 == len(accepted)
+
