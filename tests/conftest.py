@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, FakeClock
+from helpers.configfile import write_example_config
 
 
 @pytest.fixture
@@ -51,16 +52,9 @@ def storage_settings(storage_backend: str, tmp_path: Path, monkeypatch: pytest.M
 @pytest.fixture
 def config(tmp_path: Path, storage_settings: dict[str, str]):
     """config.example.toml with only storage, data and outbox paths changed (as the judges do)."""
-    from helpers.smtp_server import toml_set
     from pipeline.config import load_config
 
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", **storage_settings)
-    text = text.replace('data_dir = "data"', f'data_dir = "{tmp_path}/data"')
-    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{tmp_path}/outbox"')
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return load_config(path)
+    return load_config(write_example_config(tmp_path, storage=storage_settings))
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ import pytest
 import samplegen as g
 from click.testing import CliRunner
 
-from helpers import REPO
-from helpers.smtp_server import toml_set
+from helpers.configfile import write_example_config
 from pipeline.bootstrap import build_app
 from pipeline.cli.main import main
 from pipeline.config import load_config
@@ -157,13 +156,7 @@ def test_a_form_inside_a_one_cell_layout_table_is_accepted(app, depth: int) -> N
 def _fresh_config(root: Path) -> Path:
     """config.example.toml on its own new SQLite database, data and outbox under `root`."""
     root.mkdir(parents=True)
-    text = toml_set((REPO / "config.example.toml").read_text(encoding="utf-8"), "storage",
-                    url=f"sqlite:///{root}/intake.db")
-    text = text.replace('data_dir = "data"', f'data_dir = "{root}/data"')
-    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{root}/outbox"')
-    path = root / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_example_config(root)
 
 
 def _ingest_and_list(config: Path, *paths: Path) -> list[tuple[str, str]]:

@@ -23,11 +23,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from helpers import REPO
+from helpers.configfile import write_example_config
 from helpers.crash_checks import SENT, SavingSmtp, imap, run_env, saving_smtp  # noqa: F401  (fixtures)
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
 from helpers.mailcorpus import corpus
-from helpers.smtp_server import toml_set
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
 from pipeline.intake.app import App
@@ -43,16 +42,12 @@ MESSAGES = 24  # enough that the two runs overlap on many messages, not only on 
 def host_config(tmp_path: Path, name: str, imap: DovecotServer, smtp: SavingSmtp,  # noqa: F811
                 storage: dict[str, str]) -> Path:
     """One host's config: the shared database and data folder, its own run lock."""
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", data_dir=str(tmp_path / "data"), **storage)
-    text = toml_set(text, "run", lock_file=str(tmp_path / f"{name}.lock"))
-    text = toml_set(text, "mailbox", host=imap.host, port=imap.port, ssl=False, username=imap.user, timeout_seconds=10,
-                    batch_size=4)
-    text = toml_set(text, "smtp", host="127.0.0.1", port=smtp.port, ssl=False, send_interval_seconds=0,
-                    timeout_seconds=10, sent_folder=SENT)
-    path = tmp_path / f"{name}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_example_config(
+        tmp_path, name=f"{name}.toml", storage=storage, outbox=False, run={"lock_file": str(tmp_path / f"{name}.lock")},
+        mailbox={"host": imap.host, "port": imap.port, "ssl": False, "username": imap.user, "timeout_seconds": 10,
+                 "batch_size": 4},
+        smtp={"host": "127.0.0.1", "port": smtp.port, "ssl": False, "send_interval_seconds": 0, "timeout_seconds": 10,
+              "sent_folder": SENT})
 
 
 def processed_count(stdout: str) -> int:

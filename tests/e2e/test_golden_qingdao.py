@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from helpers import REPO
-from helpers.smtp_server import toml_set
+from helpers.configfile import write_example_config
 from pipeline.cli.main import main
 
 QINGDAO = REPO / "sample_mail_qingdao"
@@ -30,16 +30,12 @@ def _run(*args: str) -> str:
 
 
 def _config(tmp_path: Path, source: str, storage_settings: dict[str, str], *, extra_campaigns: bool = False) -> Path:
-    text = (REPO / source).read_text(encoding="utf-8")
-    text = toml_set(text, "storage", **storage_settings)
-    text = text.replace('data_dir = "data-qingdao"', f'data_dir = "{tmp_path}/data"')
-    text = text.replace('data_dir = "data"', f'data_dir = "{tmp_path}/data"')
-    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{tmp_path}/outbox"')
+    path = write_example_config(tmp_path, source=REPO / source, storage=storage_settings)
+    text = path.read_text(encoding="utf-8")
     campaign_file = REPO / "campaigns" / "qingdao-wjw-2022.toml"
     text = text.replace('campaign_files = ["campaigns/qingdao-wjw-2022.toml"]', f'campaign_files = ["{campaign_file}"]')
     if extra_campaigns:
         text = f'campaign_files = ["{campaign_file}"]\n' + text
-    path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -64,7 +60,8 @@ def test_qingdao_samples_get_their_verdicts(tmp_path: Path, storage_settings: di
     _run("config", "check", "--config", str(config))
     _run("ingest", "--config", str(config), str(QINGDAO))
     rows = _by_name(json.loads(_run("submissions", "--config", str(config), "--json")), QINGDAO)
-    got = {name: {"verdict": r["verdict"], "codes": sorted({x["code"] for x in r["reasons"]})} for name, r in rows.items()}
+    got = {name: {"verdict": r["verdict"], "codes": sorted({x["code"] for x in r["reasons"]})}
+           for name, r in rows.items()}
     assert got == EXPECTED_Q
     assert len(EXPECTED_Q) >= 17
     judged = {name: r for name, r in rows.items() if r["verdict"] != "ignored"}

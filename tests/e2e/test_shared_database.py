@@ -9,8 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from helpers import REPO
-from helpers.smtp_server import toml_set
+from helpers.configfile import write_example_config
 from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
@@ -19,10 +18,7 @@ from storage.models import Message
 
 
 def config_file(tmp_path: Path, **storage: str) -> Path:
-    path = tmp_path / "config.toml"
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    path.write_text(toml_set(text, "storage", data_dir=str(tmp_path / "data"), **storage), encoding="utf-8")
-    return path
+    return write_example_config(tmp_path, storage=storage, outbox=False)
 
 
 def test_a_password_written_into_the_url_is_refused(tmp_path: Path) -> None:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO
+from helpers.configfile import write_example_config
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
 from helpers.mailcorpus import Mail
-from helpers.smtp_server import Received, SmtpServer, toml_set
+from helpers.smtp_server import Received, SmtpServer
 
 OFFICE = "sjzjjb@126.com"
 SMTP_CODE = "smtp-auth-code"   # the 授权码 the test SMTP server expects
@@ -86,13 +86,7 @@ def assert_consistent(db: Path, raw_root: Path, mails: list[Mail]) -> dict[str, 
 
 def write_config(tmp_path: Path, **sections: dict[str, object]) -> Path:
     """config.example.toml pointed at tmp_path, with `sections` overriding keys."""
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", url=f"sqlite:///{tmp_path}/intake.db", data_dir=str(tmp_path / "data"))
-    for section, values in sections.items():
-        text = toml_set(text, section, **values)
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_example_config(tmp_path, outbox=False, **sections)
 
 
 class SavingSmtp(SmtpServer):

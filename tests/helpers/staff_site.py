@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import REPO
-from helpers.smtp_server import SmtpServer, toml_set
+from helpers.configfile import write_example_config
+from helpers.smtp_server import SmtpServer
 from pipeline.cli.main import main
 
 SAMPLES = REPO / "sample_mail"
@@ -46,13 +47,9 @@ def hostile_message() -> bytes:
 
 def write_config(root: Path, server: SmtpServer) -> Path:
     """config.example.toml with storage under `root` and SMTP at the test server (no login, no pauses)."""
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", url=f"sqlite:///{root}/intake.db", data_dir=str(root / "data"))
-    text = toml_set(text, "smtp", host="127.0.0.1", port=server.port, ssl=False, username="",
-                    send_interval_seconds=0, max_attempts=3, timeout_seconds=10)
-    path = root / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_example_config(root, outbox=False, smtp={
+        "host": "127.0.0.1", "port": server.port, "ssl": False, "username": "", "send_interval_seconds": 0,
+        "max_attempts": 3, "timeout_seconds": 10})
 
 
 @dataclass

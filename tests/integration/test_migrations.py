@@ -21,7 +21,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from helpers import REPO
-from helpers.smtp_server import toml_set
+from helpers.configfile import write_example_config
 from pipeline.cli.main import main
 from storage.db import make_engine
 from storage.schema import FIRST_REVISION, head_revision, model_metadata, upgrade_schema
@@ -45,11 +45,7 @@ def schema_differences(engine: Engine) -> list[Any]:
 
 def write_config(tmp_path: Path, template: Path, storage: dict[str, str], name: str = "config.toml") -> Path:
     """`template` with storage, raw mail and outbox in tmp_path."""
-    text = toml_set(template.read_text(encoding="utf-8"), "storage", data_dir=str(tmp_path / "data"), **storage)
-    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{tmp_path / "outbox"}"')
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_example_config(tmp_path, source=template, name=name, storage=storage)
 
 
 def cli(*args: str) -> str:

@@ -19,7 +19,7 @@ import pytest
 import samplegen_qingdao as q
 
 from helpers import REPO, FakeClock
-from helpers.smtp_server import toml_set
+from helpers.configfile import write_example_config
 from parsers.form_reader import FormRecord
 from pipeline.config import Campaign, load_config, parse_config
 from pipeline.errors import ConfigError
@@ -37,10 +37,7 @@ IN_TIME = datetime(2022, 5, 12, 9, 30, 7, tzinfo=CST)
 
 def qingdao_config_text(tmp_path: Path) -> str:
     """config.qingdao.toml with storage, data and outbox under tmp_path and the campaign file found from there."""
-    text = (REPO / "config.qingdao.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", url=f"sqlite:///{tmp_path}/intake.db")
-    text = text.replace('data_dir = "data-qingdao"', f'data_dir = "{tmp_path}/data"')
-    text = text.replace('# outbox_dir = "outbox"', f'outbox_dir = "{tmp_path}/outbox"')
+    text = write_example_config(tmp_path, source=REPO / "config.qingdao.toml").read_text(encoding="utf-8")
     return text.replace('campaign_files = ["campaigns/qingdao-wjw-2022.toml"]', f'campaign_files = ["{CAMPAIGN_FILE}"]')
 
 

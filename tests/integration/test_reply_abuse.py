@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import samplegen as g
 
-from helpers import REPO
+from helpers.configfile import write_example_config
 from helpers.smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
@@ -95,12 +95,14 @@ def test_addresses_are_counted_as_the_mailbox_they_reach() -> None:
     assert normalised_address("Victim+7@Target.example.com") == "victim@target.example.com"
     assert normalised_address("v.i.c.tim+x@gmail.com") == "victim@gmail.com"
     assert normalised_address("zhang.san@126.com") == "zhang.san@126.com"  # only Gmail documents ignored dots
-    assert organisation_domain("a@mail.zdx.gov.cn") == "zdx.gov.cn" and organisation_domain("a@vip.163.com") == "163.com"
+    assert (organisation_domain("a@mail.zdx.gov.cn") == "zdx.gov.cn"
+            and organisation_domain("a@vip.163.com") == "163.com")
 
 
 def test_the_per_address_cap_folds_case_and_tags(config, clock) -> None:
     app = _app(config, clock, daily_cap_per_recipient=2)
-    for i, addr in enumerate(["victim+1@zdx.gov.cn", "VICTIM+2@zdx.gov.cn", "victim@zdx.gov.cn", "victim+3@zdx.gov.cn"]):
+    for i, addr in enumerate(["victim+1@zdx.gov.cn", "VICTIM+2@zdx.gov.cn", "victim@zdx.gov.cn",
+                              "victim+3@zdx.gov.cn"]):
         ingest_bytes(app, _mail(addr, i), f"file:/tag/{i}.eml")
     rows = _outbox(app)
     assert [r.status for r in rows] == ["pending", "pending", "failed", "failed"]
@@ -214,7 +216,8 @@ def test_an_answer_to_our_reply_without_auto_headers_is_judged_but_not_answered(
     ingest_bytes(app, _mail("zdxzgh@126.com", 0), "file:/loop/0.eml")
     (first,) = _outbox(app)
     for i in range(1, 4):  # an out-of-office that quotes the subject and sets only In-Reply-To
-        raw = _mail("zdxzgh@126.com", i, subject=f"Re: {STUDIO.subject}", headers=[("In-Reply-To", first.reply_message_id)])
+        raw = _mail("zdxzgh@126.com", i, subject=f"Re: {STUDIO.subject}",
+                    headers=[("In-Reply-To", first.reply_message_id)])
         assert ingest_bytes(app, raw, f"file:/loop/{i}.eml").status == "new"
     assert len(_outbox(app)) == 1
     withheld = [f.get("reply_withheld", "") for f in _fields(app)[1:]]
@@ -239,12 +242,10 @@ def mta(smtp_server: SmtpServer) -> SmtpServer:  # noqa: F811
 
 
 def test_by_smtp_the_victim_gets_nothing_and_the_sender_only_up_to_the_cap(tmp_path, clock, mta: SmtpServer) -> None:
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", url=f"sqlite:///{tmp_path}/intake.db", data_dir=str(tmp_path / "data"))
-    text = toml_set(text, "smtp", host="127.0.0.1", port=mta.port, ssl=False, username="", send_interval_seconds=0,
-                    timeout_seconds=10, daily_cap_per_recipient=3)
-    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
-    app = build_app(load_config(tmp_path / "config.toml"), clock=clock)
+    path = write_example_config(tmp_path, outbox=False, smtp={
+        "host": "127.0.0.1", "port": mta.port, "ssl": False, "username": "", "send_interval_seconds": 0,
+        "timeout_seconds": 10, "daily_cap_per_recipient": 3})
+    app = build_app(load_config(path), clock=clock)
     for i in range(24):
         ingest_bytes(app, _mail("attacker@126.com", i, headers=[("Reply-To", f"victim+{i}@target.example.com")],
                                 subject=SPAM), f"file:/smtp/{i}.eml")

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import REPO
+from helpers.configfile import write_example_config
 from helpers.smtp_server import SmtpServer, smtp_server, toml_set  # noqa: F401  (smtp_server is a fixture)
 from pipeline.bootstrap import build_app
 from pipeline.cli.main import main
@@ -33,13 +34,9 @@ IGNORED = ("23-auto-reply.eml", "26-unrelated.eml")
 
 def write_config(tmp_path: Path, server: SmtpServer, **smtp: object) -> Path:
     """config.example.toml pointed at `server`, storage in `tmp_path`."""
-    text = (REPO / "config.example.toml").read_text(encoding="utf-8")
-    text = toml_set(text, "storage", url=f"sqlite:///{tmp_path}/intake.db", data_dir=str(tmp_path / "data"))
     values = {"host": "127.0.0.1", "port": server.port, "ssl": False, "username": "", "send_interval_seconds": 0,
               "max_attempts": 3, "timeout_seconds": 10, **smtp}
-    path = tmp_path / "config.toml"
-    path.write_text(toml_set(text, "smtp", **values), encoding="utf-8")
-    return path
+    return write_example_config(tmp_path, outbox=False, smtp=values)
 
 
 @pytest.fixture
@@ -209,7 +206,8 @@ def test_a_crash_between_the_servers_250_and_our_commit_is_never_resent(sapp: Ap
     ingest(sapp, "15-no-attachment.eml")
     config = str(tmp_path / "config.toml")
     sender = ("import sys, pathlib; from pipeline.bootstrap import build_app; from pipeline.config import load_config;"
-              "from pipeline.transport.delivery import deliver; deliver(build_app(load_config(pathlib.Path(sys.argv[1]))))")
+              "from pipeline.transport.delivery import deliver;"
+              " deliver(build_app(load_config(pathlib.Path(sys.argv[1]))))")
     proc = subprocess.Popen([sys.executable, "-c", sender, config], cwd=tmp_path)
     mta.kill_on_data(proc.pid)  # the child needs far longer than this to import and connect
     assert proc.wait(timeout=60) == -9
