@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,11 @@ from parsers.sniff import ole_root_entries, sniff_file
 from parsers.xmltext import xml_text
 
 MAX_DOCUMENT_XML = 50 * 1024 * 1024
+# Identification, the form reader and the narrative's record each read the same DOCX (text, tables, pictures,
+# layout): its main part is parsed once and the last few kept, keyed by the file's identity and version.
+_KEPT_BODIES = 4
+_KEPT_XML = 2 * 1024 * 1024   # a larger document.xml is parsed again when asked again, never kept
+_bodies: OrderedDict[tuple[int, int, int, int], tuple[etree._Element, int]] = OrderedDict()
 
 _W_NAMESPACES = (
     "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
@@ -53,6 +60,9 @@ def read_docx_text(path: Path) -> DocxText:
 
 def count_pictures(path: Path) -> int:
     """How many pictures a DOCX holds (its word/media parts): pages pasted in as images carry no countable text."""
+    kept = _bodies.get(_version(path))
+    if kept is not None:
+        return kept[1]
     try:
         with zipfile.ZipFile(path) as zf:
             return sum(1 for name in zf.namelist() if name.startswith("word/media/") and not name.endswith("/"))
@@ -291,8 +301,33 @@ def _is_continuation(tc_pr: etree._Element | None) -> bool:
     return False
 
 
+def _version(path: Path) -> tuple[int, int, int, int]:
+    """The file's identity and version: device, inode, size, modification time (ns)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1, -1, -1)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _body(path: Path) -> etree._Element:
-    """Parse the main document part, or explain in DocumentUnreadable why it cannot be."""
+    """The main document part parsed (kept for the next reader of the same file), or DocumentUnreadable."""
+    key = _version(path)
+    kept = _bodies.get(key)
+    if kept is not None:
+        _bodies.move_to_end(key)
+        return kept[0]
+    body, pictures, size = _read_body(path)
+    if key[0] >= 0 and size <= _KEPT_XML:
+        _bodies[key] = (body, pictures)
+        while len(_bodies) > _KEPT_BODIES:
+            _bodies.popitem(last=False)
+    return body
+
+
+def _read_body(path: Path) -> tuple[etree._Element, int, int]:
+    """Parse the main document part, or explain in DocumentUnreadable why it cannot be; with the count of
+    pictures and the part's size."""
     kind = sniff_file(path)
     if kind == "ole":
         if "EncryptedPackage" in ole_root_entries(path):
@@ -307,6 +342,7 @@ def _body(path: Path) -> etree._Element:
             part = _main_part(z)
             with z.open(part) as member:
                 data = member.read(MAX_DOCUMENT_XML + 1)
+            pictures = sum(1 for name in z.namelist() if name.startswith("word/media/") and not name.endswith("/"))
     except DocumentUnreadable:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError,
@@ -321,7 +357,7 @@ def _body(path: Path) -> etree._Element:
     body = _first(root, "body")
     if body is None:
         raise DocumentUnreadable("document.xml has no w:body")
-    return body
+    return body, pictures, len(data)
 
 
 def _parse(data: bytes, name: str) -> etree._Element:

@@ -23,6 +23,7 @@ from parsers.errors import DocumentUnreadable
 from parsers.names import normalize_name
 from parsers.sniff import sniff_file
 from pipeline.config import ArchiveLimits, Campaign, Config
+from pipeline.documents import derived
 from pipeline.documents.archives import ARCHIVE_KINDS, unpack
 from pipeline.documents.identify import inspect_file
 from pipeline.documents.materials import read_materials, word_path
@@ -247,9 +248,37 @@ def process_message(app: App, session: Session, message: Message, *, notify: boo
     workdir = message_workdir(app, message)
     spill = workdir.with_name(workdir.name + ".spill")  # large attachments decoded to disk, moved from here
     try:
-        return _judge(app, session, message, _decode_stored(app, message, spill), notify=notify)
+        sub = _judge(app, session, message, _decode_stored(app, message, spill), notify=notify)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
+    # Everything is read: the folder joins the cache of derived files, which may at once be over its bound.
+    if derived.mark_ready(workdir):
+        derived.evict(app.files_root, app.config.storage.derived_cache_mb)
+    return sub
+
+
+def rebuild_folder(app: App, message_pk: int) -> bool:
+    """Re-make the folder of ledger row `message_pk` from its raw message as judging made it (the attachments
+    decoded, the archives unpacked within the same limits, nothing of an unsafe archive kept); False when the
+    message has no materials to show (undecodable, unrelated to every campaign)."""
+    with app.sessions() as session:
+        message = session.get(Message, message_pk)
+        if message is None:
+            return False
+        workdir = message_workdir(app, message)
+        spill = workdir.with_name(workdir.name + ".spill")
+        try:
+            mail = _decode_stored(app, message, spill)
+            campaign = route(mail, app.config.campaigns, message.received_at)
+            if campaign is None or decoding_failed(mail):
+                return False
+            facts = gather_facts(mail, message.received_at, workdir, campaign, app.config.limits)
+        finally:
+            shutil.rmtree(spill, ignore_errors=True)
+    if any(a.problem == "unsafe" for a in facts.archives):
+        shutil.rmtree(workdir / "unpacked", ignore_errors=True)
+    derived.mark_ready(workdir)
+    return True
 
 
 def _decode_stored(app: App, message: Message, spill: Path) -> DecodedMail:

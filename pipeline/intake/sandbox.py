@@ -42,7 +42,7 @@ from pipeline.config import Config, SandboxLimits
 from pipeline.intake.app import App, IngestResult, open_app
 
 # mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
-from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
+from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process, rebuild_folder
 from pipeline.intake.ledger import mark_failed
 from pipeline.rules.findings import Code, Severity
 from pipeline.rules.wording import make_finding
@@ -136,6 +136,23 @@ def _context() -> BaseContext:
     return ctx
 
 
+def rebuild_isolated(app: App, message_pk: int) -> bool:
+    """judge.rebuild_folder (a message's derived files re-made from its raw message) in a limited child, as
+    the message was judged: its archives are as hostile as they were then. False if the child failed."""
+    if not can_isolate(app.config):
+        return rebuild_folder(app, message_pk)
+    ctx = _context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_rebuild_child, args=(app.config, message_pk, sender, _storage_secret(app.config)),
+                        name=f"intake-rebuild-{message_pk}", daemon=True)
+    start_child(child)
+    sender.close()
+    if wait_child(child, app.config.sandbox.wall_seconds) is None:
+        _kill_tree(child.pid or 0)
+        wait_child(child, None)
+    return bool(_receive(receiver))
+
+
 def _receive(receiver: Connection) -> IngestResult | None:
     try:
         return receiver.recv() if receiver.poll() else None
@@ -165,13 +182,26 @@ def _child(config: Config, message_pk: int, notify: bool, now: datetime, sender:
     The forkserver starts with an allow-listed environment (pipeline.intake.forkserver_main), without secrets; the
     database password, when the database needs one, comes from the parent for this child alone.
     """
+    app = _enter_child(config, secret_env, now)
+    sender.send(process_in_process(app, message_pk, notify=notify))
+    sender.close()
+
+
+def _rebuild_child(config: Config, message_pk: int, sender: Connection, secret_env: dict[str, str]) -> None:
+    """A child that re-makes one message's derived files (rebuild_isolated), limited like a judging one."""
+    app = _enter_child(config, secret_env, None)
+    sender.send(rebuild_folder(app, message_pk))
+    sender.close()
+
+
+def _enter_child(config: Config, secret_env: dict[str, str], now: datetime | None) -> App:
+    """What every child does first: its secrets, its own process group, death with the forkserver, the limits."""
     os.environ.update(secret_env)
     os.setsid()  # its own process group, so the parent can kill it together with what it started
     _die_with_forkserver()
     apply_limits(config.sandbox)
-    app = open_app(config, process_in_process, lambda: now, upgrade=False)  # the parent brought the schema up to date
-    sender.send(process_in_process(app, message_pk, notify=notify))
-    sender.close()
+    # the parent brought the schema up to date
+    return open_app(config, process_in_process, (lambda: now) if now is not None else None, upgrade=False)
 
 
 @functools.cache

@@ -15,8 +15,10 @@ import email
 import email.parser
 import email.policy
 import re
+import threading
 import unicodedata
 import urllib.parse
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.message import Message
@@ -691,10 +693,31 @@ def header_block(raw: bytes) -> bytes:
     return raw[: cut if cut > 0 else HEADER_BYTES] + b"\r\n\r\n"
 
 
+# `intake ingest` reads each file's headers to sort the files by receipt, then records each one from its
+# headers: the same header block, decoded once. The last _HEADERS_KEPT blocks of ordinary size are kept.
+_HEADERS_KEPT = 1024
+_HEADERS_KEPT_BYTES = 64 * 1024
+_decoded_headers: OrderedDict[bytes, DecodedMail] = OrderedDict()
+_decoded_headers_lock = threading.Lock()
+
+
 def decode_headers(raw: bytes) -> DecodedMail:
     """Decode only the headers (subject, sender, Message-ID, dates): cheap for a 40 MB message, bounded for
     a hostile one (at most HEADER_BYTES are read)."""
-    return decode_message(header_block(raw))
+    block = header_block(raw)
+    if len(block) > _HEADERS_KEPT_BYTES:
+        return decode_message(block)
+    with _decoded_headers_lock:
+        kept = _decoded_headers.get(block)
+        if kept is not None:
+            _decoded_headers.move_to_end(block)
+            return kept
+    mail = decode_message(block)
+    with _decoded_headers_lock:
+        _decoded_headers[block] = mail
+        while len(_decoded_headers) > _HEADERS_KEPT:
+            _decoded_headers.popitem(last=False)
+    return mail
 
 
 def decode_message(raw: bytes) -> DecodedMail:

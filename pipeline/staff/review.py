@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.config import Campaign
+from pipeline.documents import derived
 from pipeline.errors import IntakeError
 from pipeline.intake.app import App
 from pipeline.intake.judge import message_workdir
+from pipeline.intake.sandbox import rebuild_isolated
 from pipeline.mail.decode import HEADER_BYTES, decode_headers
 from pipeline.replies.compose import ReplyContext, human_size, reply_subject, resend_how, what_was_sent
 from pipeline.replies.outbox import queue_reply
@@ -205,12 +207,21 @@ def _show_lines(sub: Submission, decisions: Sequence[StaffDecision], history: Se
 
 
 def submission_folder(app: App, submission_id: int) -> tuple[Path, list[tuple[str, int]]]:
-    """The folder with the unpacked files of a submission and its files (relative path, size)."""
+    """The folder with the unpacked files of a submission and its files (relative path, size).
+
+    Derived files are a cache (pipeline.documents.derived): a folder removed to keep within
+    `[storage] derived_cache_mb` is re-made from the raw message first, in the sandbox like a judgement,
+    at the paths the documents' rows name; the folder then counts as used now."""
     with app.sessions() as session:
         sub = staff_repo.submission(session, submission_id)
         if sub is None:
             raise NotFound(f"no submission #{submission_id}")
         folder = message_workdir(app, sub.message)
-    files = sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*") if p.is_file()) \
-        if folder.is_dir() else []
+        message_pk = sub.message.id
+    if not derived.is_ready(folder):
+        rebuild_isolated(app, message_pk)
+    derived.touch(folder)
+    derived.evict(app.files_root, app.config.storage.derived_cache_mb, keep=folder)
+    files = sorted((str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*")
+                   if p.is_file() and p.name != derived.READY) if folder.is_dir() else []
     return folder, files

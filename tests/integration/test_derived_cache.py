@@ -1,0 +1,77 @@
+"""Derived files as a cache (issue 18): bounded by [storage] derived_cache_mb, re-made from the raw message."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import samplegen as g
+
+from pipeline.bootstrap import build_app
+from pipeline.documents import derived
+from pipeline.intake.judge import message_workdir
+from pipeline.intake.ledger import ingest_bytes
+from pipeline.staff.review import submission_folder
+from storage import repo
+
+CST = timezone(timedelta(hours=8))
+
+
+def _submission(i: int) -> bytes:
+    studio = g.Studio(unit="正定县总工会", leader=("张三", "李四", "王五")[i], gender="男", applicant="正定县某某机械厂",
+                      seed=7 + i)
+    received = datetime(2025, 5, 26, 10, i, tzinfo=CST)
+    return g.eml(subject=studio.subject, from_name="正定县总工会", from_addr=f"zd{i}@126.com", date=received,
+                 received=received, message_id=f"<derived.{i}@126.com>", body_text="附件为入库材料，请查收。",
+                 attachments=[g.Attachment(studio.subject + ".zip", g.zip_bytes(g.materials(studio)))])
+
+
+def _app(config, clock, mb: int):  # type: ignore[no-untyped-def]
+    storage = dataclasses.replace(config.storage, derived_cache_mb=mb)
+    return build_app(dataclasses.replace(config, storage=storage), clock=clock)
+
+
+def _documents(app) -> dict[int, list[tuple[str, int]]]:  # type: ignore[no-untyped-def]
+    with app.sessions() as s:
+        return {sub.id: sorted((d.path, d.size) for d in sub.documents) for sub in repo.submissions(s)}
+
+
+def test_with_no_cache_judging_leaves_one_copy_and_open_remakes_the_files_where_the_rows_say(config, clock) -> None:
+    app = _app(config, clock, 0)
+    result = ingest_bytes(app, _submission(0), "file:/x/0.eml")
+    assert result.verdict == "accepted"
+    files = [p for p in app.files_root.rglob("*") if p.is_file()]
+    assert files == []  # judged, read, recorded: nothing derived is kept
+    (sub_id, docs), = _documents(app).items()
+    assert docs and not any(Path(path).exists() for path, _size in docs if path)
+    folder, listing = submission_folder(app, sub_id)
+    assert derived.is_ready(folder) and listing and derived.READY not in {name for name, _size in listing}
+    assert all(Path(path).stat().st_size == size for path, size in docs if path)  # the same files, same places
+    assert all((folder / name).stat().st_size == size for name, size in listing)
+
+
+def test_the_least_recently_used_folders_go_first(config, clock) -> None:
+    app = _app(config, clock, 2048)
+    for i in range(3):
+        ingest_bytes(app, _submission(i), f"file:/x/{i}.eml")
+    with app.sessions() as s:
+        folders = {sub.id: message_workdir(app, sub.message) for sub in repo.submissions(s)}
+    assert all(derived.is_ready(f) for f in folders.values())
+    first, second, third = sorted(folders)
+    submission_folder(app, first)  # opened: now the most recently used
+    sizes = {k: int((f / derived.READY).read_text()) for k, f in folders.items()}
+    bound = (sizes[first] + sizes[third]) / 2**20 + 0.01   # room for two of the three
+    removed = derived.evict(app.files_root, bound)
+    assert removed == [folders[second]] and not folders[second].exists()
+    assert derived.is_ready(folders[first]) and derived.is_ready(folders[third])
+    _folder, listing = submission_folder(app, second)  # re-made on demand
+    assert listing and derived.is_ready(folders[second])
+
+
+def test_a_folder_being_written_is_never_evicted(config, clock, tmp_path: Path) -> None:
+    app = _app(config, clock, 0)
+    busy = app.files_root / "ab" / "1-abcdef"
+    busy.mkdir(parents=True)
+    (busy / "part.bin").write_bytes(b"x" * 4096)
+    assert derived.evict(app.files_root, 0) == [] and (busy / "part.bin").exists()
