@@ -88,7 +88,8 @@ def main() -> None:
     huge_s, huge_mb = peak(lambda: decode_headers(huge))
     print(f"\n{'headers read for the ledger':<28}{'CPU s':>10}{'peak MiB':>10}")
     print(f"{'ordinary message':<28}{ordinary_s:>10.4f}{ordinary_mb:>10.1f}")
-    print(f"{'20 MB header block':<28}{huge_s:>10.4f}{huge_mb:>10.1f}   ({huge_s / max(ordinary_s, 1e-6):.0f}x the CPU)")
+    print(f"{'20 MB header block':<28}{huge_s:>10.4f}{huge_mb:>10.1f}"
+          f"   ({huge_s / max(ordinary_s, 1e-6):.0f}x the CPU)")
 
     far = message(REAL).replace(b"Mon, 26 May 2025 10:00:00 +0800", b"Fri, 31 Dec 9999 23:59:59 -1200")
     mail = decode_headers(far)

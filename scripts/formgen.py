@@ -286,7 +286,8 @@ def sdt_props(ids: Ids, alias: str, *, showing_placeholder: bool = False) -> str
 
 def sdt_run(ids: Ids, alias: str, runs: str, *, showing_placeholder: bool = False) -> str:
     """Run-level content control around ``runs``."""
-    return f"<w:sdt>{sdt_props(ids, alias, showing_placeholder=showing_placeholder)}<w:sdtContent>{runs}</w:sdtContent></w:sdt>"
+    return (f"<w:sdt>{sdt_props(ids, alias, showing_placeholder=showing_placeholder)}"
+            f"<w:sdtContent>{runs}</w:sdtContent></w:sdt>")
 
 
 def sdt_block(ids: Ids, alias: str, paragraphs: str) -> str:

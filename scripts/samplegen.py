@@ -1606,7 +1606,8 @@ def materials(studio: Studio, pkg: Package = Package()) -> list[tuple[str, bytes
     if pkg.word_form:
         files.append((f"{FORM_FILE}.docx", studio.form()))
     if pkg.scan == "pdf":
-        files.append((f"{FORM_FILE}（盖章扫描件）.pdf", stamped_scan_pdf(studio.name, studio.seed, pkg.scan_pages, pkg.scan_seal)))
+        files.append((f"{FORM_FILE}（盖章扫描件）.pdf",
+                      stamped_scan_pdf(studio.name, studio.seed, pkg.scan_pages, pkg.scan_seal)))
     elif pkg.scan == "jpg":
         files.append((f"{FORM_FILE}（盖章扫描件）.jpg", stamped_scan_jpeg(studio.name, studio.seed)))
     if pkg.narrative:
@@ -1985,7 +1986,8 @@ def samples() -> list[Sample]:
         "10-missing-scan": ("rejected", ("MISSING_FORM_SCAN",)),
         "11-missing-word-form": ("rejected", ("MISSING_FORM_WORD",)),
         "12-missing-narrative-summary": ("rejected", ("MISSING_NARRATIVE", "MISSING_SUMMARY")),
-        "13-subject-format": ("rejected", ("SUBJECT_FORMAT",)), "14-base-unit": ("rejected", ("LEADER_CONDITION", "NOT_RECOMMENDING_UNIT")),
+        "13-subject-format": ("rejected", ("SUBJECT_FORMAT",)),
+        "14-base-unit": ("rejected", ("LEADER_CONDITION", "NOT_RECOMMENDING_UNIT")),
         "15-no-attachment": ("rejected", ("NO_ATTACHMENT",)), "16-loose-files": ("rejected", ("NOT_ARCHIVE",)),
         "17-archive-name-mismatch": ("rejected", ("ARCHIVE_NAME_MISMATCH",)),
         "18-archive-corrupt": ("rejected", ("ARCHIVE_CORRUPT",)),

@@ -193,7 +193,8 @@ class QSubmission:
             attachments = []
         body = self.body or f"您好！\n附件为{subject}，请查收。\n联系人：{s.leader}　电话：0532-8{s.seed:03d}6688\n"
         return g.eml(subject=subject, from_name=s.unit, from_addr=self.addr, to=RECIPIENT, date=self.received,
-                     received=self.received, message_id=f"<qd{s.seed:03d}.{self.received:%Y%m%d%H%M%S}@{self.addr.split('@')[1]}>",
+                     received=self.received,
+                     message_id=f"<qd{s.seed:03d}.{self.received:%Y%m%d%H%M%S}@{self.addr.split('@')[1]}>",
                      body_text=body, attachments=attachments, style="netease", submitted=self.received,
                      extra_headers=self.extra_headers)
 

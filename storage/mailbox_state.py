@@ -133,7 +133,8 @@ def has_history(session: Session, folder: str, uidvalidity: int) -> bool:
 
 def earlier_delivery(session: Session, folder: str, uidvalidity: int, *, sha256: str | None = None,
                      message_id: str | None = None, size: int | None = None) -> Message | None:
-    """The same message delivered earlier in `folder` under another UIDVALIDITY: same bytes, or same Message-ID and size."""
+    """The same message delivered earlier in `folder` under another UIDVALIDITY: same bytes, or same Message-ID and
+    size."""
     same = []
     if sha256:
         same.append(Message.sha256 == sha256)
@@ -149,7 +150,8 @@ def earlier_delivery(session: Session, folder: str, uidvalidity: int, *, sha256:
 def add_alias(session: Session, folder: str, uidvalidity: int, uid: int, message_pk: int, now: datetime) -> None:
     """Record (folder, uidvalidity, uid) as a known alias of ledger row `message_pk`."""
     insert_if_absent(session, ImapAlias, {"folder": folder, "uidvalidity": uidvalidity, "uid": uid,
-                                          "message_pk": message_pk, "recorded_at": now}, ["folder", "uidvalidity", "uid"])
+                                          "message_pk": message_pk, "recorded_at": now},
+                     ["folder", "uidvalidity", "uid"])
 
 
 def interrupted(session: Session) -> list[int]:

@@ -86,7 +86,8 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_message_id", "message_id"), Index("ix_messages_sha256", "sha256"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_key: Mapped[str] = mapped_column(String(1024), unique=True)  # file:<path>#<sha> | imap:<folder>:<uidvalidity>:<uid>
+    # file:<path>#<sha> | imap:<folder>:<uidvalidity>:<uid>
+    source_key: Mapped[str] = mapped_column(String(1024), unique=True)
     folder: Mapped[str | None] = mapped_column(String(255))
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)  # 32-bit unsigned: past a signed INTEGER
     uid: Mapped[int | None] = mapped_column(BigInteger)

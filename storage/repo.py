@@ -47,7 +47,8 @@ def claim_message(session: Session, message_pk: int, owner: str, at: datetime, s
     values = {"status": LedgerState.PROCESSING, "claimed_by": owner, "claimed_at": at}
     free = [s for s in statuses if s != LedgerState.PROCESSING]  # a live claim is never taken by the first UPDATE
     won = session.execute(update(Message).where(Message.id == message_pk, Message.status.in_(free))
-                          .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
+                          .values(**values)
+                          .execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
     if not won:
         row = session.execute(select(Message.status, Message.claimed_by, Message.claimed_at)
                               .where(Message.id == message_pk)).one_or_none()
@@ -56,7 +57,8 @@ def claim_message(session: Session, message_pk: int, owner: str, at: datetime, s
         same = [_same(Message.claimed_by, row.claimed_by), _same(Message.claimed_at, row.claimed_at)]
         won = session.execute(update(Message)
                               .where(Message.id == message_pk, Message.status == LedgerState.PROCESSING, *same)
-                              .values(**values).execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
+                              .values(**values)
+                              .execution_options(synchronize_session=False)).rowcount == 1  # type: ignore[attr-defined]
     return session.scalar(select(Message.source_key).where(Message.id == message_pk)) if won else None
 
 
@@ -109,7 +111,8 @@ def studio_submissions(session: Session, campaign: str, studio_key: str) -> Sequ
 
 
 def submissions_by_id(session: Session, ids: Sequence[int]) -> Sequence[Submission]:
-    return session.scalars(select(Submission).where(Submission.id.in_(ids)).order_by(Submission.id)).all() if ids else []
+    return session.scalars(select(Submission).where(Submission.id.in_(ids))
+                           .order_by(Submission.id)).all() if ids else []
 
 
 def add_finding(submission: Submission, values: dict[str, str]) -> None:

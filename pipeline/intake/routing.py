@@ -38,7 +38,8 @@ def relevance(mail: DecodedMail, campaign: Campaign) -> int:
     note instead — the campaign's keywords, a material's name keywords (申报表, 盖章, 扫描 …) or an
     evidence word (证书, 复印件 …) in the subject, the body or a file's name (2) — and any other files sent
     in its window are still taken as an attempt (1, like an archive for a campaign with a convention), so a
-    unit whose scan is called "doc01.pdf" is told what was not found instead of never being answered. A campaign that scores higher (its subject convention, its words) still wins.
+    unit whose scan is called "doc01.pdf" is told what was not found instead of never being answered. A
+    campaign that scores higher (its subject convention, its words) still wins.
     """
     if parse_subject(mail.subject, campaign).well_formed:
         return 3

@@ -162,7 +162,8 @@ def check_documents(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fi
             wrong = [f for f in files if f.role == OTHER and names_material(f, role)]
             if wrong:
                 out.append(_finding(campaign, Code[role.missing_code], variant="wrong_format", title=role.title,
-                                    file=wrong[0].name, actual=FORMAT_NAMES.get(wrong[0].format, wrong[0].format.upper())))
+                                    file=wrong[0].name,
+                                    actual=FORMAT_NAMES.get(wrong[0].format, wrong[0].format.upper())))
             else:
                 out.append(_finding(campaign, Code[role.missing_code], title=role.title))
     for f in files:
@@ -200,7 +201,8 @@ def check_evidence(files: tuple[FileFacts, ...], campaign: Campaign) -> list[Fin
     for f in evidence:
         allowed = f.format in rule.image_formats or f.format in rule.other_formats
         if not allowed and (f.format in IMAGE_FORMATS or f.format not in ("docx", "doc", "xlsx", "xls")):
-            out.append(_finding(campaign, Code.EVIDENCE_NOT_JPEG, file=f.name, actual=FORMAT_NAMES.get(f.format, f.format.upper())))
+            out.append(_finding(campaign, Code.EVIDENCE_NOT_JPEG, file=f.name,
+                                actual=FORMAT_NAMES.get(f.format, f.format.upper())))
     if not rule.require_numbering:
         return out
     unnumbered = [f.basename for f in evidence if f.evidence_no is None]
@@ -283,7 +285,8 @@ def check_material_names(facts: SubmissionFacts, campaign: Campaign) -> list[Fin
     """命名格式和顺序: each material's file carries its number and says what it is; a file that does not gets the
     name the notice gives it (a format rule, judged like the evidence's 3-1, 3-2 numbering)."""
     roles = {d.role: d for d in campaign.documents if d.order}
-    return [_finding(campaign, Code.MATERIAL_NAMING, file=f.name, name=f.basename, expected=expected) for f in facts.files
+    return [_finding(campaign, Code.MATERIAL_NAMING, file=f.name, name=f.basename, expected=expected)
+            for f in facts.files
             if f.role in roles and (expected := expected_file_name(f, roles[f.role], facts.studio)) is not None]
 
 

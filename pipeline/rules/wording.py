@@ -221,7 +221,8 @@ def campaign_phrases(campaign: Campaign, code: Code | None = None, basis: str | 
     packed = campaign.archive_required
     named_like_subject = packed and subject.enforced and subject.attachment_same_as_subject
     images = campaign.evidence.image_formats
-    image_words = _either([_FORMAT_WORDS.get(f, f.upper()) if f != "jpeg" else "JPG/JPEG" for f in images]) or "JPG/JPEG"
+    image_words = (_either([_FORMAT_WORDS.get(f, f.upper()) if f != "jpeg" else "JPG/JPEG" for f in images])
+                   or "JPG/JPEG")
     subject_format = f"“{words.subject_format}”" if words.subject_format else ""
     if subject.enforced and subject_format:
         one_naming = (f"，邮件主题{'和压缩文件名' if named_like_subject else ''}均为{subject_format}"

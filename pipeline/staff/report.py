@@ -164,7 +164,8 @@ def _units(entries: list[Entry]) -> list[dict[str, Any]]:
     for e in entries:
         if e.verdict != "ignored" and not e.sub.superseded_by:
             by_unit[e.sub.recommending_unit or "（未识别）"][e.verdict] += 1
-    rows = [{"unit": unit, "total": sum(c.values()), **{v: c.get(v, 0) for v in VERDICTS}} for unit, c in by_unit.items()]
+    rows = [{"unit": unit, "total": sum(c.values()), **{v: c.get(v, 0) for v in VERDICTS}}
+            for unit, c in by_unit.items()]
     return sorted(rows, key=lambda r: (-r["total"], r["unit"]))
 
 

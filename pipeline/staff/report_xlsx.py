@@ -115,8 +115,8 @@ def entry_row(e: Entry, columns: Sequence[tuple[str, str]] = FIELD_COLUMNS) -> l
     sub, fields = e.sub, e.sub.fields or {}
     note = f"{e.decision.decided_by}：{e.decision.note}" if e.decision else None
     return [sub.id, e.received, sub.message.from_addr, sub.message.subject, sub.recommending_unit or None,
-            sub.studio_name or None, VERDICT_NAMES.get(e.verdict, e.verdict), VERDICT_NAMES.get(sub.verdict, sub.verdict),
-            note, f"是（#{sub.superseded_by}）" if sub.superseded_by else "否",
+            sub.studio_name or None, VERDICT_NAMES.get(e.verdict, e.verdict),
+            VERDICT_NAMES.get(sub.verdict, sub.verdict), note, f"是（#{sub.superseded_by}）" if sub.superseded_by else "否",
             ", ".join(dict.fromkeys(f.code for f in sub.findings)) or None,
             "\n".join(map(_finding_line, sub.findings)) or None, e.reply_status,
             *(field_value(fields.get(key)) for key, _ in columns)]

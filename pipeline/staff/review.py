@@ -120,7 +120,8 @@ def _reply_to_header(app: App, sub: Submission) -> str:
         return decode_headers(fh.read(HEADER_BYTES)).header("reply-to")
 
 
-def _queue_decision_notice(app: App, session: Session, sub: Submission, row: StaffDecision) -> tuple[int | None, str | None]:
+def _queue_decision_notice(app: App, session: Session, sub: Submission,
+                           row: StaffDecision) -> tuple[int | None, str | None]:
     """Queue the notice through the outbox, with the same address policy and daily caps as every automatic
     reply; (outbox id, None), (None, why nobody is told) or (outbox id, why it is held back by a cap)."""
     campaign, now, message = _campaign(app, sub), row.decided_at, sub.message

@@ -41,7 +41,8 @@ def submission_json(sub: Submission, decision: StaffDecision | None = None) -> d
         "id": sub.id, "message_id": msg.message_id, "uid": msg.uid, "subject": msg.subject, "from": msg.from_addr,
         "received_at": msg.received_at.astimezone(DISPLAY_ZONE).isoformat(), "campaign": sub.campaign,
         "verdict": decision.decision if decision is not None else sub.verdict,
-        "reasons": [{"code": f.code, "severity": f.severity, "message": f.message, "file": f.file} for f in sub.findings],
+        "reasons": [{"code": f.code, "severity": f.severity, "message": f.message, "file": f.file}
+                    for f in sub.findings],
         "fields": {**(sub.fields or {}), "superseded_by": sub.superseded_by, **extra},
         "reply": reply_summary(sub),
     }

@@ -54,10 +54,12 @@ def test_ingest_by_smtp_says_how_many_replies_wait_to_be_sent(config) -> None:
 
 @pytest.mark.both_databases
 def test_listing_filters_and_outbox(config) -> None:
-    _run("ingest", "--config", str(config.path), str(SAMPLES / "15-no-attachment.eml"), str(SAMPLES / "26-unrelated.eml"))
+    _run("ingest", "--config", str(config.path), str(SAMPLES / "15-no-attachment.eml"),
+         str(SAMPLES / "26-unrelated.eml"))
     table = _run("submissions", "--config", str(config.path), "--verdict", "rejected")
     assert "赞皇县总工会蒋涛创新工作室入库材料" in table and "NO_ATTACHMENT" in table and "代开发票" not in table
-    assert json.loads(_run("submissions", "--config", str(config.path), "--json", "--unit", "赞皇县"))[0]["verdict"] == "rejected"
+    assert json.loads(_run("submissions", "--config", str(config.path), "--json",
+                           "--unit", "赞皇县"))[0]["verdict"] == "rejected"
     assert json.loads(_run("submissions", "--config", str(config.path), "--json", "--unit", "正定县")) == []
     listing = _run("outbox", "--config", str(config.path))
     # a rejection's Subject is the campaign's wording, not the sender's subject (issue 14, items 8-10)

@@ -22,7 +22,16 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from helpers.crash_checks import SENT, assert_consistent, imap, query, run_config, run_env, saving_smtp, write_config  # noqa: F401  (fixtures)
+from helpers.crash_checks import (  # noqa: F401  (fixtures)
+    SENT,
+    assert_consistent,
+    imap,
+    query,
+    run_config,
+    run_env,
+    saving_smtp,
+    write_config,
+)
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
 from helpers.mailcorpus import Mail, corpus
 from helpers.smtp_server import SmtpServer

@@ -120,7 +120,8 @@ def test_the_messy_form_sample_is_read_field_for_field(ingested: list[dict]) -> 
 
 
 def test_json_has_the_design_shape(ingested: list[dict]) -> None:
-    keys = {"id", "message_id", "uid", "subject", "from", "received_at", "campaign", "verdict", "reasons", "fields", "reply"}
+    keys = {"id", "message_id", "uid", "subject", "from", "received_at", "campaign", "verdict", "reasons", "fields",
+            "reply"}
     for row in ingested:
         assert row.keys() == keys
         assert row["received_at"].endswith("+08:00")
@@ -174,7 +175,8 @@ def test_ingest_twice_stores_nothing_twice_and_sends_no_second_reply(ingested: l
 def test_reprocess_reaches_the_same_verdicts(ingested: list[dict], config) -> None:
     _run("reprocess", "--config", str(config.path))
     again = json.loads(_run("submissions", "--config", str(config.path), "--json"))
-    strip = lambda rows: [(r["id"], r["verdict"], [x["code"] for x in r["reasons"]], r["reply"]) for r in rows]  # noqa: E731
+    strip = lambda rows: [(r["id"], r["verdict"], [x["code"] for x in r["reasons"]], r["reply"])  # noqa: E731
+                          for r in rows]
     assert strip(again) == strip(ingested)
 
 

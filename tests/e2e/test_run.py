@@ -58,8 +58,8 @@ class Site:
                  storage: dict[str, str] | None = None) -> None:
         text = (REPO / "config.example.toml").read_text(encoding="utf-8")
         # storage: the [storage] keys of another database (conftest's storage_settings)
-        text = toml_set(text, "storage", **{"url": f"sqlite:///{tmp_path}/intake.db", "data_dir": str(tmp_path / "data"),
-                                            **(storage or {})})
+        text = toml_set(text, "storage", **{"url": f"sqlite:///{tmp_path}/intake.db",
+                                            "data_dir": str(tmp_path / "data"), **(storage or {})})
         text = toml_set(text, "mailbox", host=imap.host, port=imap.port, ssl=False, username=imap.user,
                         timeout_seconds=10, **(mailbox or {}))
         text = toml_set(text, "smtp", host="127.0.0.1", port=smtp.port, ssl=False, send_interval_seconds=0,
@@ -239,7 +239,8 @@ def test_the_scheduler_polls_holds_the_lock_and_stops_cleanly_on_sigterm(tmp_pat
         if proc.poll() is None:
             proc.kill()
     text = log.read_text()
-    assert "<6>INFO pipeline.service.scheduler: SIGTERM" in text and "<6>INFO pipeline.service.scheduler: stopped" in text
+    assert ("<6>INFO pipeline.service.scheduler: SIGTERM" in text
+            and "<6>INFO pipeline.service.scheduler: stopped" in text)
     assert "Traceback" not in text and imap.password not in text and SMTP_CODE not in text
     with run_lock(site.lock), pytest.raises(LockHeld):  # released: ours now, and only ours
         with run_lock(site.lock):

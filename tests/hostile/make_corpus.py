@@ -335,7 +335,8 @@ def huge_png(width: int = 100_000, height: int = 100_000) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+            + chunk(b"IEND", b""))
 
 
 def huge_jpeg(width: int = 65_500, height: int = 65_500) -> bytes:
@@ -344,7 +345,8 @@ def huge_jpeg(width: int = 65_500, height: int = 65_500) -> bytes:
     sof = b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", height, width) + b"\x03\x01\x11\x00\x02\x11\x00\x03\x11\x00"
     dc = b"\xff\xc4\x00\x1f\x00" + bytes([0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]) + bytes(range(12))
     sos = b"\xff\xda\x00\x0c\x03\x01\x00\x02\x00\x03\x00\x00\x3f\x00"
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + quant + sof + dc + sos + b"\x00" * 64 + b"\xff\xd9"
+    return (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + quant + sof + dc + sos
+            + b"\x00" * 64 + b"\xff\xd9")
 
 
 # ---------------------------------------------------------------- whole messages
@@ -435,7 +437,8 @@ def huge_subject() -> bytes:
 
 def escape_subject() -> bytes:
     """Terminal escapes (colour, OSC 52 clipboard, OSC 8 link), a formula and C0 controls in the subject."""
-    text = "=HYPERLINK(\"http://evil.example/\",\"x\")\x1b[31m\x1b]52;c;ZXZpbA==\x07\x1b]8;;http://evil\x07\x01\x1b" + SUBJECT
+    text = ("=HYPERLINK(\"http://evil.example/\",\"x\")\x1b[31m\x1b]52;c;ZXZpbA==\x07"
+            "\x1b]8;;http://evil\x07\x01\x1b" + SUBJECT)
     return _with_zip(_subject_head("esc", "=?utf-8?B?" + _b64(text) + "?="))
 
 
@@ -511,7 +514,8 @@ CORPUS: dict[str, Entry] = {
                            ["UNSAFE_ARCHIVE"]),
     "zip-encrypted-flag.zip": (lambda: _zip([("a.txt", b"x")]).replace(b"PK\x03\x04\x14\x00\x00\x00",
                                                                       b"PK\x03\x04\x14\x00\x01\x00", 1)
-                               .replace(b"PK\x01\x02\x14\x03\x14\x00\x00\x00", b"PK\x01\x02\x14\x03\x14\x00\x01\x00", 1),
+                               .replace(b"PK\x01\x02\x14\x03\x14\x00\x00\x00",
+                                        b"PK\x01\x02\x14\x03\x14\x00\x01\x00", 1),
                                "attachment", ZIP_NAME, ["ARCHIVE_ENCRYPTED"]),
     "zip-truncated.zip": (lambda: _zip([("a.txt", b"hello " * 1000)])[:-40], "attachment", ZIP_NAME,
                           ["ARCHIVE_CORRUPT"]),
@@ -527,8 +531,8 @@ CORPUS: dict[str, Entry] = {
     "rar-volume-part1-only.rar": (rar_first_volume, "attachment", SUBJECT + ".part1.rar", ["ARCHIVE_CORRUPT"]),
     "rar-symlink.rar": (lambda: _rar({"a.txt": b"x"}, symlinks={"link": "/etc/passwd"}), "attachment",
                         SUBJECT + ".rar", ["UNSAFE_ARCHIVE"]),
-    "rar-slip.rar": (lambda: _rar5_renamed(f"xx/xx/{CANARY}-rar", f"../../{CANARY}-rar"), "attachment", SUBJECT + ".rar",
-                     ["UNSAFE_ARCHIVE"]),
+    "rar-slip.rar": (lambda: _rar5_renamed(f"xx/xx/{CANARY}-rar", f"../../{CANARY}-rar"), "attachment",
+                     SUBJECT + ".rar", ["UNSAFE_ARCHIVE"]),
     "tar-hardlink.tar": (_tar_hardlink, "attachment", SUBJECT + ".tar", ["NOT_ARCHIVE"]),
     "zipbomb-lying-size.zip": (lying_size_bomb, "attachment", ZIP_NAME, ["ARCHIVE_CORRUPT"]),
     "png-huge-dimensions.png": (huge_png, "attachment", "3-1 获奖证书.png", ["EVIDENCE_NOT_JPEG"]),

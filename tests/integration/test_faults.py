@@ -127,7 +127,8 @@ def test_smtp_slow_without_a_sent_folder_is_never_sent_twice(tmp_path: Path, ima
     assert len(saving_smtp.received) == 1 and outbox(tmp_path)[0][0] == "failed" and UNKNOWN in outbox(tmp_path)[0][1]
 
 
-def test_smtp_4xx_is_retried_and_5xx_waits_for_staff(tmp_path: Path, imap, saving_smtp, monkeypatch) -> None:  # noqa: F811
+def test_smtp_4xx_is_retried_and_5xx_waits_for_staff(tmp_path: Path, imap, saving_smtp,  # noqa: F811
+                                                     monkeypatch) -> None:
     mails, config = site(tmp_path, imap, saving_smtp, 4, SENT, retry_base_seconds=0)
     saving_smtp.refuse("451 DT:SPM please try again")
     saving_smtp.refuse("550 mailbox unavailable")
@@ -141,7 +142,8 @@ def test_smtp_4xx_is_retried_and_5xx_waits_for_staff(tmp_path: Path, imap, savin
     assert_sent_once(saving_smtp, mails)
 
 
-def test_a_reply_interrupted_before_the_server_accepted_it_is_sent_again(tmp_path: Path, imap, saving_smtp,  # noqa: F811
+def test_a_reply_interrupted_before_the_server_accepted_it_is_sent_again(tmp_path: Path, imap,  # noqa: F811
+                                                                          saving_smtp,  # noqa: F811
                                                                           monkeypatch) -> None:
     mails, config = site(tmp_path, imap, saving_smtp, 1, SENT)
     saving_smtp.stop()
@@ -153,7 +155,8 @@ def test_a_reply_interrupted_before_the_server_accepted_it_is_sent_again(tmp_pat
     assert_sent_once(saving_smtp, mails)
 
 
-def test_an_unreadable_sent_folder_keeps_the_reply_unknown(tmp_path: Path, imap, saving_smtp, monkeypatch) -> None:  # noqa: F811
+def test_an_unreadable_sent_folder_keeps_the_reply_unknown(tmp_path: Path, imap, saving_smtp,  # noqa: F811
+                                                           monkeypatch) -> None:
     mails, config = site(tmp_path, imap, saving_smtp, 1, "Sent Messages")  # the server has no such folder
     killed_before_250(config, imap, saving_smtp)
     assert once(config, imap, monkeypatch).exit_status == 1
@@ -214,7 +217,8 @@ def write_mails(folder: Path, mails: list[Mail]) -> Path:
 
 def ingest(config: Path, folder: Path, **popen: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pipeline", "ingest", str(folder), "--config", str(config)],
-                          capture_output=True, text=True, timeout=120, check=False, **popen)  # type: ignore[call-overload]
+                          capture_output=True, text=True, timeout=120,
+                          check=False, **popen)  # type: ignore[call-overload]
 
 
 def test_database_locked_past_the_busy_timeout(tmp_path: Path) -> None:

@@ -59,7 +59,8 @@ def test_an_unreadable_form_is_a_finding_not_a_crash(app) -> None:  # type: igno
     files = [(name, b"PK\x03\x04 not really a docx" if name.endswith("申报表.docx") else data)
              for name, data in g.materials(STUDIO)]
     raw = g.eml(subject=STUDIO.subject, from_name="正定县总工会", from_addr="zdxzgh@126.com",
-                date=g.datetime(2025, 5, 26, 10, 0, tzinfo=g.CST), received=g.datetime(2025, 5, 26, 10, 0, tzinfo=g.CST),
+                date=g.datetime(2025, 5, 26, 10, 0, tzinfo=g.CST),
+                received=g.datetime(2025, 5, 26, 10, 0, tzinfo=g.CST),
                 message_id="<b2@zdxzgh.126.com>",
                 body_text="附件为入库材料。", attachments=[g.Attachment(STUDIO.subject + ".zip", g.zip_bytes(files))])
     result = ingest_bytes(app, raw, "file:/x/2.eml")

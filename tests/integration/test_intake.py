@@ -97,7 +97,8 @@ def test_a_crash_is_recorded_replayable_and_does_not_stop_the_next_message(app) 
 
 def test_missing_received_and_date_fall_back_to_the_reading_time(app, clock) -> None:
     raw = submission(received=None)
-    raw = b"\r\n".join(line for line in raw.split(b"\r\n") if not line.startswith((b"Date:", b"Received:", b"\tby ", b"\tfor ")))
+    raw = b"\r\n".join(line for line in raw.split(b"\r\n")
+                       if not line.startswith((b"Date:", b"Received:", b"\tby ", b"\tfor ")))
     result = ingest_bytes(app, raw, "file:/x/nodate.eml")
     with app.sessions() as s:
         assert s.get(Message, 1).received_at == clock.now

@@ -55,7 +55,8 @@ def test_counts_by_verdict_are_the_listings_counts(site: Site, tmp_path: Path) -
     rows = site.rows()
     html, _ = _report(site, tmp_path)
     expected = Counter(r["verdict"] for r in rows)
-    assert {v: int(_cell(html, f"count-{v}")) for v in VERDICT_SHEETS} == {v: expected.get(v, 0) for v in VERDICT_SHEETS}
+    assert ({v: int(_cell(html, f"count-{v}")) for v in VERDICT_SHEETS}
+            == {v: expected.get(v, 0) for v in VERDICT_SHEETS})
     assert int(_cell(html, "count-total")) == len(rows) == 13
     assert set(expected) == set(VERDICT_SHEETS)  # the subset has every verdict, so no count is trivially 0
 
@@ -65,8 +66,10 @@ def test_silent_roster_units_rejected_and_failed_replies_are_listed(site: Site, 
     html, _ = _report(site, tmp_path)
     silent = _section(html, "silent")
     assert "长安区总工会" in silent and "井陉县总工会" in silent
-    assert "市教科文卫工会" not in silent  # it sent 02, the 名师 studio, through the channel the notice names
-    heard = {r["fields"]["recommending_unit"] for r in rows if r["verdict"] != "ignored" and r["fields"].get("recommending_unit")}
+    # it sent 02, the 名师 studio, through the channel the notice names
+    assert "市教科文卫工会" not in silent
+    heard = {r["fields"]["recommending_unit"] for r in rows
+             if r["verdict"] != "ignored" and r["fields"].get("recommending_unit")}
     assert "正定县总工会" in heard and not any(f">{unit}<" in silent for unit in heard)
     problems = _section(html, "problems")
     for row in rows:

@@ -146,7 +146,8 @@ def test_an_accepted_notice_says_what_acceptance_is_and_is_not(app) -> None:
     moment = datetime(2025, 5, 26, 10, 0, tzinfo=timezone(timedelta(hours=8)))
     raw = g.eml(subject=studio.subject, from_name="正定县总工会", from_addr="zdxzgh@126.com", date=moment,
                 received=moment, message_id="<n1@zdxzgh.126.com>", body_text="材料见附件。",
-                attachments=[g.Attachment(studio.subject + ".zip", g.zip_bytes(g.materials(studio, g.Package(scan=None))))])
+                attachments=[g.Attachment(studio.subject + ".zip",
+                                          g.zip_bytes(g.materials(studio, g.Package(scan=None))))])
     result = ingest_bytes(app, raw, "file:/x/1.eml")
     assert result.verdict in ("rejected", "review") and result.submission_id is not None
     outcome = review(app, result.submission_id, decision="accepted", note="", by="李四", notify=True)

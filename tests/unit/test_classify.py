@@ -425,7 +425,8 @@ QQ_HTML = f"""<div>领导您好，材料较大，已通过QQ邮箱发送。</div
  <div style="clear:both;height:36px;padding:6px 4px;">
   <div style="float:left;"><a href="{QQ_URL.replace('&', '&amp;')}" target="_blank">
    <img src="https://rescdn.qqmail.com/zh_CN/htmledition/images/xdisk/ico_mid/fu_zip.gif" border="0"></a></div>
-  <div><div style="padding:0 2px;"><a style="color:#000;" href="{QQ_URL.replace('&', '&amp;')}">藁城区总工会李喆创新工作室.zip</a></div>
+  <div><div style="padding:0 2px;">\
+<a style="color:#000;" href="{QQ_URL.replace('&', '&amp;')}">藁城区总工会李喆创新工作室.zip</a></div>
    <div style="color:#a0a0a0;">1.2G, 2025年06月15日 18:30 到期</div>
    <a href="{QQ_URL.replace('&', '&amp;')}" target="_blank" style="color:#1d5494;">进入下载页面</a></div>
  </div></div></div>"""
@@ -467,7 +468,8 @@ def test_baidu_pan_share_in_text() -> None:
 def test_marker_with_an_unknown_host_still_counts_that_link() -> None:
     text = ("从网易126邮箱发来的云附件\n辛集市总工会.7z (1.1G, 有效期至 2025-06-20)\n"
             "https://dl.new-host.126.net/d?id=abc")
-    assert links(text_mail(text, b"clerk@126.com")) == (LargeAttachmentLink("辛集市总工会.7z", "https://dl.new-host.126.net/d?id=abc", "2025-06-20"),)
+    assert (links(text_mail(text, b"clerk@126.com"))
+            == (LargeAttachmentLink("辛集市总工会.7z", "https://dl.new-host.126.net/d?id=abc", "2025-06-20"),))
 
 
 def test_marker_without_any_link_still_reports_the_file() -> None:

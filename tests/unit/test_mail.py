@@ -84,7 +84,8 @@ NAME_CASES = [
     pytest.param(b'filename="=?utf-8?B?bm90LXRoaXM=?="; filename*=UTF-8\'\'%E5%BC%A0%E4%B8%89.zip', "张三.zip",
                  id="rfc2231-wins-over-plain"),
     # First word ends with E6, the first byte of 总; the second word (folded) carries the rest.
-    pytest.param(b'filename="=?UTF-8?B?5q2j5a6a5Y6/5g==?=\r\n =?UTF-8?B?gLvlt6XkvJrlvKDkuInliJvmlrDlt6XkvZzlrqQuemlw?="',
+    pytest.param(b'filename="=?UTF-8?B?5q2j5a6a5Y6/5g==?=\r\n'
+                 b' =?UTF-8?B?gLvlt6XkvJrlvKDkuInliJvmlrDlt6XkvZzlrqQuemlw?="',
                  "正定县总工会张三创新工作室.zip", id="b-words-split-mid-char-folded"),
     # 晋州 in GBK is BD FA D6 DD; the split falls between D6 and DD.
     pytest.param(b'filename="=?GBK?Q?=BD=FA=D6?= =?GBK?Q?=DD=2Edocx?="', "晋州.docx", id="q-words-split-mid-gbk-char"),
@@ -486,7 +487,8 @@ def _first_blank_line_reference(raw: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("ending", [b"\r\n\r\n", b"\n\n", b"\r\n\n", b"\n\r\n\n", b""])
-@pytest.mark.parametrize("at", [0, 100, 2**16 - 5, 2**16 - 4, 2**16 - 3, 2**16 - 2, 2**16 - 1, 2**16, 2**16 + 7, 300_000])
+@pytest.mark.parametrize("at", [0, 100, 2**16 - 5, 2**16 - 4, 2**16 - 3, 2**16 - 2, 2**16 - 1, 2**16, 2**16 + 7,
+                                300_000])
 def test_the_header_block_ends_at_the_first_blank_line_wherever_it_is(ending: bytes, at: int) -> None:
     head = (b"X: " + b"a" * 70 + b"\r\n") * (at // 75 + 1)
     raw = head[:at] + ending + b"body\r\n\r\nmore\n\nend" if ending else head[:at] + b"AAAA\r\n" * 50_000

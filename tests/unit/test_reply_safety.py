@@ -145,7 +145,8 @@ def test_daily_cap_per_recipient(config, clock) -> None:
     app = build_app(dataclasses.replace(config, smtp=dataclasses.replace(config.smtp, daily_cap_per_recipient=cap)),
                     clock=clock)
     for i in range(cap + 2):
-        ingest_bytes(app, _submission("zdxzgh@126.com", message_id=f"<cap{i}@x.cn>", when=RECEIVED + timedelta(minutes=i)),
+        ingest_bytes(app, _submission("zdxzgh@126.com", message_id=f"<cap{i}@x.cn>",
+                                      when=RECEIVED + timedelta(minutes=i)),
                      f"file:/cap/{i}.eml")
     clock.now += timedelta(days=1, minutes=1)
     ingest_bytes(app, _submission("zdxzgh@126.com", message_id="<cap-next@x.cn>", when=RECEIVED + timedelta(days=1)),

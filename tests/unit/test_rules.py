@@ -18,7 +18,8 @@ SUBJECT = "正定县总工会张三创新工作室入库材料"
 ON_TIME = datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)
 
 
-def _file(name: str, fmt: str, words: int | None = None, high: int | None = None, problem: str = "", text: str = "") -> FileFacts:
+def _file(name: str, fmt: str, words: int | None = None, high: int | None = None, problem: str = "",
+          text: str = "") -> FileFacts:
     wc = WordCount(low=words, high=high if high is not None else words, chars=words) if words is not None else None
     return FileFacts(name=name, path=Path("/nonexistent") / name, size=1000, format=fmt, origin="a.zip",
                      words=wc, problem=problem, text=text)
@@ -120,7 +121,8 @@ def test_loose_files_are_not_an_archive_but_still_checked(campaign) -> None:
 @pytest.mark.parametrize("problem,code", [("encrypted", "ARCHIVE_ENCRYPTED"), ("corrupt", "ARCHIVE_CORRUPT"),
                                           ("unsafe", "UNSAFE_ARCHIVE")])
 def test_broken_archives_skip_the_content_checks(campaign, problem: str, code: str) -> None:
-    f = SubmissionFacts(SUBJECT, ON_TIME, (SUBJECT + ".zip",), (ArchiveFacts(SUBJECT + ".zip", "zip", problem, "x"),), ())
+    f = SubmissionFacts(SUBJECT, ON_TIME, (SUBJECT + ".zip",),
+                        (ArchiveFacts(SUBJECT + ".zip", "zip", problem, "x"),), ())
     assert codes(campaign, f) == [code]
 
 

@@ -67,7 +67,8 @@ def _hand_pdf(content: bytes, resources: bytes = b"<< >>", extra: list[bytes] | 
               media: bytes = b"[0 0 595 842]") -> bytes:
     """One page drawn by `content`; `extra` objects are numbered from 5."""
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox " + media + b" /Contents 4 0 R /Resources " + resources + b" >>",
+               (b"<< /Type /Page /Parent 2 0 R /MediaBox " + media + b" /Contents 4 0 R /Resources " + resources
+                + b" >>"),
                b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream", *(extra or [])]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -75,7 +76,8 @@ def _hand_pdf(content: bytes, resources: bytes = b"<< >>", extra: list[bytes] | 
         offsets.append(len(out))
         out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
     xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += (b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+            + b"".join(b"%010d 00000 n \n" % o for o in offsets))
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
 
