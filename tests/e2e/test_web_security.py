@@ -12,11 +12,19 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers.browser import downloaded, wait_for
-from helpers.console_site import (  # noqa: F401  (downloads, driver, office: the module's fixtures)
-    FORMULA_SUBJECT, SCRIPT_SUBJECT, Console, downloads, driver, log_in, office)
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
+
+from helpers.browser import downloaded, wait_for
+from helpers.console_site import (  # noqa: F401  (downloads, driver, office: the module's fixtures)
+    FORMULA_SUBJECT,
+    SCRIPT_SUBJECT,
+    Console,
+    downloads,
+    driver,
+    log_in,
+    office,
+)
 
 
 def _as(driver: Any, office: Console, who: str) -> Any:

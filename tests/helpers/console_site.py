@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from helpers.browser import chromium
 from helpers.smtp_server import SmtpServer
 from helpers.staff_site import SAMPLES, Site, build_site
-
 from pipeline.bootstrap import build_app
 from pipeline.cli.main import main
 from pipeline.config import load_config
