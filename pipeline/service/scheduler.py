@@ -6,8 +6,12 @@ once, and the nightly report at `report.at`. One worker thread, so a pass and
 the report never overlap; `max_instances=1, coalesce=True` so a slow pass is
 never doubled or replayed in a burst. The passes share one `MailboxLink`: the
 IMAP connection stays open between them (one LOGIN instead of one per pass).
-SIGTERM / SIGINT let the running job finish, then the connection is logged out,
-the process exits 0 and the lock is released.
+Where the server offers IMAP IDLE, a pass then waits on that connection until
+a second before the next job is due, and passes again as soon as mail arrives
+(a reply within seconds); 126 offers no IDLE, so there the passes are
+`poll_minutes` apart (a fraction of a minute is fine: an idle poll is ~12 ms).
+SIGTERM / SIGINT let the running job finish (an IDLE ends within a second),
+then the connection is logged out, the process exits 0 and the lock is released.
 """
 
 from __future__ import annotations
@@ -94,12 +98,36 @@ def configure_logging(level: int | None = None) -> None:
     logging.getLogger("imapclient").setLevel(logging.INFO)
 
 
-def _pass(app: App, link: MailboxLink | None) -> None:
-    """One scheduled pass; a bug is logged and the next pass still runs."""
+def _pass(app: App, link: MailboxLink | None, waiting: _Waiting | None = None) -> None:
+    """One scheduled pass; a bug is logged and the next pass still runs. Then, where the server offers IDLE,
+    the kept connection waits on the main folder until the next scheduled job is due and a pass runs as
+    soon as mail arrives (126 offers no IDLE: there the passes are the poll interval apart)."""
     try:
         run_once(app, link=link)
+        while link is not None and waiting is not None:
+            seconds = waiting.seconds_left()
+            if seconds <= 0 or link.wait_for_mail(app, seconds, waiting.stopping.is_set) is not True:
+                break
+            run_once(app, link=link)
     except Exception:  # an unattended service must outlive one bad pass
         log.exception("the pass failed")
+
+
+class _Waiting:
+    """How long a pass may IDLE: until a second before the scheduler's next job (the next poll, the nightly
+    report) or until the service is stopping."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        self.stopping = stopping
+        self.scheduler: BlockingScheduler | None = None
+
+    def seconds_left(self) -> float:
+        if self.stopping.is_set() or self.scheduler is None:
+            return 0.0
+        due = [job.next_run_time for job in self.scheduler.get_jobs() if job.next_run_time is not None]
+        if not due:
+            return 0.0
+        return (min(due) - datetime.now(min(due).tzinfo)).total_seconds() - 1.0
 
 
 def _report(app: App) -> None:
@@ -109,13 +137,19 @@ def _report(app: App) -> None:
         log.exception("the nightly report failed")
 
 
-def build_scheduler(app: App, link: MailboxLink | None = None) -> BlockingScheduler:
-    """The poll job (first run now; its passes share `link`) and the nightly report job, in the report's time zone."""
+def build_scheduler(app: App, link: MailboxLink | None = None,
+                    stopping: threading.Event | None = None) -> BlockingScheduler:
+    """The poll job (first run now; its passes share `link`, and IDLE on it between passes unless `stopping`
+    is None) and the nightly report job, in the report's time zone."""
     zone = ZoneInfo(app.config.report.timezone)
     grace = app.config.run.misfire_grace_seconds
     # One worker: a pass and the report never run at once (one SMTP connection, one database writer).
     scheduler = BlockingScheduler(timezone=zone, executors={"default": ThreadPoolExecutor(1)})
-    scheduler.add_job(_pass, IntervalTrigger(minutes=app.config.mailbox.poll_minutes, timezone=zone), args=[app, link],
+    waiting = _Waiting(stopping) if stopping is not None else None
+    if waiting is not None:
+        waiting.scheduler = scheduler
+    scheduler.add_job(_pass, IntervalTrigger(minutes=app.config.mailbox.poll_minutes, timezone=zone),
+                      args=[app, link, waiting],
                       id="poll", name="poll, process, send", max_instances=1, coalesce=True,
                       misfire_grace_time=grace, next_run_time=datetime.now(zone))
     hour, minute = (int(x) for x in app.config.report.at.split(":"))
@@ -128,8 +162,8 @@ def serve(app: App) -> None:
     """Run the scheduler until SIGTERM or SIGINT; the running job finishes first, then the kept IMAP
     connection is logged out."""
     link = MailboxLink()
-    scheduler = build_scheduler(app, link)
     stopping = threading.Event()
+    scheduler = build_scheduler(app, link, stopping)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():

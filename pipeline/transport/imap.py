@@ -271,6 +271,28 @@ class Mailbox:
         _call(what, self.client.uid_expunge, list(uids))
         return True
 
+    def wait_for_news(self, seconds: float, stop: Callable[[], bool] = lambda: False) -> bool:
+        """IDLE (RFC 2177) on the selected folder until the server reports mail arriving (EXISTS) or `seconds`
+        pass or `stop()` says so (asked every second); True when mail arrived. Only where the server
+        advertises IDLE and a folder is selected (see `can_idle`); ConnectionLost if the connection drops."""
+        arrived = False
+        left = seconds
+        _call(f"{self.where} IDLE", self.client.idle)
+        try:
+            while left > 0 and not arrived and not stop():
+                step = min(1.0, left)
+                for response in _call(f"{self.where} IDLE", self.client.idle_check, timeout=step):
+                    if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT"):
+                        arrived = True
+                left -= step
+        finally:
+            _call(f"{self.where} DONE", self.client.idle_done)
+        return arrived
+
+    def can_idle(self) -> bool:
+        """Whether wait_for_news can be used: a folder is selected and the server offers IDLE (126 does not)."""
+        return self._examined is not None and self.has("IDLE")
+
     def close(self, *, wait: float | None = None) -> None:
         """LOGOUT, or just drop the socket when the connection is already gone.
 

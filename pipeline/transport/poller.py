@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -140,6 +140,24 @@ class MailboxLink:
         self.box, self.used_at = box, app.clock()
         if app.config.mailbox.keep_connection_minutes <= 0:
             self.close()
+
+    def wait_for_mail(self, app: App, seconds: float, stop: Callable[[], bool] = lambda: False) -> bool | None:
+        """IDLE on the kept connection's main folder for at most `seconds`: True when mail arrived, False when
+        the time ran out or `stop()`, None when this connection cannot IDLE (none kept, no IDLE on the server,
+        or it dropped): then the caller just waits for the next poll."""
+        box = self.box
+        if box is None:
+            return None
+        try:
+            if not box.can_idle():
+                return None
+            arrived = box.wait_for_news(seconds, stop)
+        except MailboxError as exc:
+            log.info("IDLE on the kept IMAP connection ended (%s); the next poll connects again", exc)
+            self.close()
+            return None
+        self.used_at = app.clock()
+        return arrived
 
     def close(self) -> None:
         """LOGOUT the kept connection, if any."""
