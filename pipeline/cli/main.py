@@ -12,28 +12,28 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.intake import progress
-from pipeline.intake.batch import JudgedAt, ingest_file, ingest_parallel, worker_count
 from pipeline.cli.common import config_option, config_path, load, make_app
 from pipeline.cli.db import db_group
 from pipeline.cli.staff import STAFF_COMMANDS
 from pipeline.cli.web import WEB_COMMANDS
 from pipeline.config import demo_config, load_config
-from pipeline.transport.delivery import deliver, retry_failed
 from pipeline.errors import ConfigError, StorageError
-from pipeline.intake.app import App, IngestResult
+from pipeline.intake import progress
+from pipeline.intake.app import App, IngestResult, IngestStatus
+from pipeline.intake.batch import JudgedAt, ingest_file, ingest_parallel, worker_count
 from pipeline.intake.ledger import reprocess_all
-from pipeline.replies.outbox import drain_to_folder
-from pipeline.service.runner import run_once, summary_line
 from pipeline.intake.sandbox import can_isolate
-from pipeline.service.scheduler import LockHeld, configure_logging, run_lock, serve
 from pipeline.mail.sources import in_receipt_order, message_paths
-from pipeline.textsafe import json_text, terminal_text
+from pipeline.replies.outbox import drain_to_folder
+from pipeline.rules.findings import Verdict
+from pipeline.service.runner import run_once, summary_line
+from pipeline.service.scheduler import LockHeld, configure_logging, run_lock, serve
 from pipeline.staff.views import submission_json, submissions_table
+from pipeline.textsafe import json_text, terminal_text
+from pipeline.transport.delivery import deliver, retry_failed
 from storage import repo
 from storage import staff as staff_repo
 from storage.models import Message, ReplyState
-
 
 
 class TerminalSafeFormatter(logging.Formatter):
@@ -96,9 +96,9 @@ def _drain(app: App) -> list[Path]:
 
 
 def _summary_line(results: list[IngestResult], written: list[Path], app: App) -> str:
-    new = sum(r.status == "new" for r in results)
-    known = sum(r.status == "known" for r in results)
-    failed = sum(r.status == "failed" for r in results)
+    new = sum(r.status == IngestStatus.NEW for r in results)
+    known = sum(r.status == IngestStatus.KNOWN for r in results)
+    failed = sum(r.status == IngestStatus.FAILED for r in results)
     head = f"处理 {new} 封新邮件，{known} 封此前已处理，{failed} 封出错；"
     if app.config.smtp.outbox_dir:
         where = f"，回复已写入 {app.config.smtp.outbox_dir}" if written else ""
@@ -167,7 +167,7 @@ def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]
                    err=True)
         sys.exit(2)
     click.echo(_summary_line(results, written, app))
-    if any(r.status == "failed" for r in results):
+    if any(r.status == IngestStatus.FAILED for r in results):
         sys.exit(1)
 
 
@@ -179,7 +179,7 @@ def reprocess(config_file: str | None, only_failed: bool) -> None:
     app = make_app(load(config_file))
     with progress.tracking("重新核对"):
         results = reprocess_all(app, only_failed=only_failed)
-    failed = sum(r.status == "failed" for r in results)
+    failed = sum(r.status == IngestStatus.FAILED for r in results)
     click.echo(f"重新核对 {len(results)} 封邮件，{failed} 封出错。")
     if failed:
         sys.exit(1)
@@ -188,7 +188,7 @@ def reprocess(config_file: str | None, only_failed: bool) -> None:
 @main.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON array (the contract in docs/DESIGN.md).")
-@click.option("--verdict", type=click.Choice(["accepted", "rejected", "review", "ignored"]), help="Only this verdict.")
+@click.option("--verdict", type=click.Choice([v.value for v in Verdict]), help="Only this verdict.")
 @click.option("--unit", help="Only recommending units containing this text.")
 def submissions(config_file: str | None, as_json: bool, verdict: str | None, unit: str | None) -> None:
     """List submissions with their verdicts and finding codes."""

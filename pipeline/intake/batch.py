@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.intake.app import App, IngestResult
+from pipeline.intake.app import App, IngestResult, IngestStatus
 from pipeline.intake.judge import file_key, file_key_prefix
 from pipeline.intake.ledger import UNFINISHED, process_by_id, record_delivery
 from pipeline.mail.mimestream import STREAM_THRESHOLD
@@ -85,7 +85,7 @@ def ingest_file(app: App, path: Path, judged_at: JudgedAt | None = None) -> Inge
     """Ledger then process one file (what `ingest_bytes` does for bytes)."""
     message, is_new = record_file(app, path)
     if not _needs_judging(message, is_new):
-        return IngestResult(message.source_key, "known")
+        return IngestResult(message.source_key, IngestStatus.KNOWN)
     return process_by_id(_judging_app(app, message, judged_at), message.id, notify=True)
 
 
@@ -111,7 +111,7 @@ def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
                     judge = _judging_app(app, message, judged_at)
                     futures[pool.submit(process_by_id, judge, message.id, notify=True)] = i
                 else:
-                    results[i] = IngestResult(message.source_key, "known")
+                    results[i] = IngestResult(message.source_key, IngestStatus.KNOWN)
                     step()
                 _collect(futures, results, step, keep=2 * workers)
             _collect(futures, results, step, keep=0)

@@ -8,7 +8,6 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from pipeline.replies.policy import (
     CAP_PREFIX,
     cap_refusal,
     looks_like_ours,
+    message_id_domain,
     own_addresses,
     own_domains,
     referenced_ids,
@@ -62,8 +62,7 @@ def queue_reply(session: Session, config: Config, campaign: Campaign, sub: Submi
     recent = repo.reply_recipients_since(session, now - CAP_WINDOW, CAP_PREFIX)
     capped = cap_refusal(to_addr, recent, config.smtp)
     sender = config.smtp.sender or campaign.mailbox
-    # No sender configured at all (a notice that names no mailbox, config.qingdao.toml): still a Message-ID.
-    domain = next((addr for _name, addr in getaddresses([sender])), "").partition("@")[2] or "localhost"
+    domain = message_id_domain(sender)
     # <intake.…@our domain>: recipients.looks_like_ours knows an answer to any of these, even one not in the outbox.
     reply_id = f"<intake.{sub.message.sha256[:16]}.{sub.id}.{len(sub.replies)}@{domain}>"
     reply = build_reply(kind, body, dataclasses.replace(ctx, to_addr=to_addr), sender, reply_id, now, subject=subject)

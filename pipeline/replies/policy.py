@@ -150,6 +150,12 @@ def referenced_ids(in_reply_to: str, references: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_REFERENCED_IDS]
 
 
+def message_id_domain(sender: str) -> str:
+    """The domain our Message-IDs (replies and reports) end in: the sender's, else "localhost" (a notice that
+    names no mailbox, and no smtp.sender: config.qingdao.toml)."""
+    return next((addr for _name, addr in getaddresses([sender])), "").partition("@")[2] or "localhost"
+
+
 def own_domains(config: Config) -> frozenset[str]:
     """The domains our own Message-IDs end in (the sender's, the mailboxes', the logins')."""
     return frozenset(a.rpartition("@")[2] for a in own_addresses(config) if "@" in a)

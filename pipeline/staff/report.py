@@ -26,7 +26,8 @@ from parsers.names import normalize_name
 from pipeline.config import Campaign
 from pipeline.errors import DeliveryError
 from pipeline.intake.app import App
-from pipeline.rules.findings import basis_label
+from pipeline.replies.policy import message_id_domain
+from pipeline.rules.findings import Verdict, basis_label
 from pipeline.staff.review import REPLY_NAMES, VERDICT_NAMES, effective_verdict
 from pipeline.staff.views import reply_summary
 from pipeline.textsafe import document_text
@@ -37,7 +38,7 @@ from storage.models import LedgerState, ReplyState, Submission
 from storage.staff import StaffDecision
 
 log = logging.getLogger(__name__)
-VERDICTS = ("accepted", "rejected", "review", "ignored")
+VERDICTS = tuple(Verdict)  # the report's order: accepted, rejected, review, ignored
 CHART_DAYS = 31  # the chart shows at most this many days (the last ones): it must stay readable on a phone
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -318,7 +319,7 @@ def report_message(app: App, text: str, html: str, xlsx: Path, now: datetime) ->
     """multipart/mixed: (text/plain | text/html) alternatives, then the workbook."""
     cfg, recipients = app.config.smtp, list(app.config.report.recipients)
     sender = cfg.sender or app.config.campaigns[0].mailbox
-    domain = getaddresses([sender])[0][1].partition("@")[2] or "localhost"
+    domain = message_id_domain(sender)
     day = now.astimezone(ZoneInfo(app.config.report.timezone)).date()
     msg = EmailMessage(policy=SMTP)
     msg["From"], msg["To"] = sender, ", ".join(recipients)

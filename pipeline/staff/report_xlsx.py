@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.rules.findings import basis_label
+from pipeline.rules.findings import Verdict, basis_label
 from pipeline.staff.review import VERDICT_NAMES
 from pipeline.textsafe import cell_text, formula_like
 
@@ -145,7 +145,7 @@ def write_workbook(data: ReportData, path: Path, campaigns: Sequence[Campaign] =
     book = Workbook()
     book.remove(book.active)
     columns = field_columns(campaigns)
-    for verdict in ("accepted", "rejected", "review", "ignored"):
+    for verdict in Verdict:
         _sheet(book.create_sheet(VERDICT_NAMES[verdict]), [e for e in data.entries if e.verdict == verdict], columns)
     book.save(path)
     return path

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from pipeline.config import MailboxConfig
 from pipeline.errors import MailboxError
 from pipeline.intake import progress
-from pipeline.intake.app import App
+from pipeline.intake.app import App, IngestStatus
 from pipeline.intake.ledger import process_by_id, record_delivery
 from pipeline.mail.decode import decode_headers
 from pipeline.transport.imap import (
@@ -450,9 +450,9 @@ def _take(app: App, where: _Where, uid: int, raw: bytes, env: Envelope, rescan: 
 
 def _process(app: App, message_pk: int, tally: _Tally) -> bool:
     result = process_by_id(app, message_pk, notify=True)
-    if result.status == "known":
+    if result.status == IngestStatus.KNOWN:
         return True  # another process claimed it first (two hosts polling one mailbox): its work, not ours
-    if result.status == "failed":
+    if result.status == IngestStatus.FAILED:
         tally.failed += 1
         return False
     tally.processed += 1
