@@ -24,7 +24,8 @@ from pipeline.rules.findings import Code, Severity
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 DOCUMENT_FORMATS = frozenset(
-    {"docx", "doc", "pdf", "jpeg", "png", "xlsx", "xls", "odt", "ods", "rtf", "text", "gif", "bmp", "tiff", "webp", "heic"}
+    {"docx", "doc", "pdf", "jpeg", "png", "xlsx", "xls", "odt", "ods", "rtf", "text", "gif", "bmp", "tiff", "webp",
+     "heic"}
 )
 
 
@@ -212,7 +213,8 @@ class EvidenceRule:
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    """Resource limits for one archive, nested archives included ([limits]; pipeline.documents.archives applies them)."""
+    """Resource limits for one archive, nested archives included ([limits]; pipeline.documents.archives applies
+    them)."""
 
     max_files: int = 500
     max_total_bytes: int = 2 * 1024**3
@@ -432,7 +434,8 @@ class _Table(dict):  # type: ignore[type-arg]
         return super().__contains__(key)
 
 
-def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str, problems: _Problems) -> Any:
+def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any, where: str,
+         problems: _Problems) -> Any:
     """Read `key` from `table`, checking its TOML type; a wrong type is a problem, the default is used."""
     if key not in table:  # (also marks the key as known, see _Table)
         return default
@@ -445,7 +448,8 @@ def _get(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default
     return value
 
 
-def _str_list(table: dict[str, Any], key: str, default: tuple[str, ...], where: str, problems: _Problems) -> tuple[str, ...]:
+def _str_list(table: dict[str, Any], key: str, default: tuple[str, ...], where: str,
+              problems: _Problems) -> tuple[str, ...]:
     """Read a list of strings (TOML arrays, never comma-joined strings)."""
     value = _get(table, key, list, list(default), where, problems)
     if not all(isinstance(v, str) for v in value):
@@ -927,7 +931,8 @@ def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
         keywords=tuple(_norm(k) for k in _str_list(c, "keywords", (), where, p)),
         submission_keywords=tuple(_norm(k) for k in _str_list(c, "submission_keywords", (), where, p)),
         subject=_subject(c, where, p), units=_units(c, where, p),
-        unit_exclude=tuple(r for s in _str_list(c, "unit_exclude", (), where, p) if (r := _regex(s, f"{where}.unit_exclude", p))),
+        unit_exclude=tuple(r for s in _str_list(c, "unit_exclude", (), where, p)
+                           if (r := _regex(s, f"{where}.unit_exclude", p))),
         categories=_str_list(c, "categories", (), where, p), documents=_documents(c, where, p),
         default_category=_get(c, "default_category", str, "", where, p),
         narrative_min_chars=_get(c, "narrative_min_chars", int, 0, where, p), evidence=_evidence(c, where, p),
@@ -973,8 +978,9 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
         p.add("campaigns", "at least one campaign table ([campaigns.<id>]) is required")
     storage = _storage(section["storage"], base, p)
     config = Config(
-        path=path, storage=storage, mailbox=_mailbox(section["mailbox"], p), run=_run(section["run"], storage.data_dir, p),
-        smtp=_smtp(section["smtp"], base, p), report=_report(section["report"], p), limits=_limits(section["limits"], p),
+        path=path, storage=storage, mailbox=_mailbox(section["mailbox"], p),
+        run=_run(section["run"], storage.data_dir, p), smtp=_smtp(section["smtp"], base, p),
+        report=_report(section["report"], p), limits=_limits(section["limits"], p),
         campaigns=tuple(c for c in campaigns if c is not None), sandbox=_sandbox(section["limits"], p),
         web=_web(section["web"], p),
     )

@@ -75,7 +75,8 @@ def main(verbose: bool) -> None:
     guard_log_handlers()
 
 
-def _ingest_paths(app: App, paths: list[Path], workers: int = 1, judged_at: JudgedAt | None = None) -> list[IngestResult]:
+def _ingest_paths(app: App, paths: list[Path], workers: int = 1,
+                  judged_at: JudgedAt | None = None) -> list[IngestResult]:
     """Record and judge every message file in receipt order, see `ingest_parallel`; one at a time only when
     judging runs in this process (then recording the next file could not overlap it). `judged_at`: the demo's
     clock per message (never given by `ingest`)."""

@@ -54,14 +54,16 @@ FORKSERVER_MAIN_ENV = "INTAKE_FORKSERVER_MAIN"  # the parent's main script, for 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Imported once by the forkserver, so each child starts with them loaded; pipeline.intake.forkserver_main loads
 # the entry point (intake's CLI, pytest) there, which "__main__" in this list is meant to do but doesn't.
-PRELOAD = ["pipeline.intake.forkserver_main", "pipeline.intake.sandbox", "parsers.pdf", "parsers.images", "parsers.sheets", "parsers.docx_text",
-            "parsers.wordcount", "parsers.form_reader", "parsers.scan", "parsers.convert", "pipeline.rules.eligibility", "storage.forms",
-            "storage.mailbox_state", "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin", "PIL.PngImagePlugin", "pdfminer.cmapdb",
-            # imported lazily by pdfplumber (page rendering) and py7zr (extraction): once here, not per child
-            "pypdfium2", "psutil",
-            # Image.open's first call loads these; names in GBK and CP437 (zip) decode with these codecs
-            "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.PpmImagePlugin", "encodings.gb18030", "encodings.cp437",
-            "email.generator"]
+PRELOAD = ["pipeline.intake.forkserver_main", "pipeline.intake.sandbox", "parsers.pdf", "parsers.images",
+           "parsers.sheets", "parsers.docx_text", "parsers.wordcount", "parsers.form_reader", "parsers.scan",
+           "parsers.convert", "pipeline.rules.eligibility", "storage.forms", "storage.mailbox_state",
+           "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin",
+           "PIL.PngImagePlugin", "pdfminer.cmapdb",
+           # imported lazily by pdfplumber (page rendering) and py7zr (extraction): once here, not per child
+           "pypdfium2", "psutil",
+           # Image.open's first call loads these; names in GBK and CP437 (zip) decode with these codecs
+           "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.PpmImagePlugin", "encodings.gb18030", "encodings.cp437",
+           "email.generator"]
 
 
 def can_isolate(config: Config) -> bool:
