@@ -29,7 +29,7 @@ from multiprocessing import process, spawn
 # to load (INTAKE_FORKSERVER_MAIN). Not passed: INTAKE_IMAP_PASSWORD, INTAKE_SMTP_PASSWORD, whatever
 # [mailbox] / [smtp] password_env name (the child never logs in to a mail server: replies are queued in the
 # database and sent by the parent), and the database password, which the parent hands to each child only
-# when its database needs one (sandbox._storage_secret).
+# when its database needs one (sandbox.storage_secret).
 _KEEP = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV",
                    "SSL_CERT_FILE", "SSL_CERT_DIR", "JOURNAL_STREAM", "INTAKE_FORKSERVER_MAIN"})
 _KEEP_PREFIXES = ("LC_", "PYTHON", "PG")

@@ -75,10 +75,10 @@ def process_isolated(app: App, message_pk: int, *, notify: bool,
                      started: Callable[[int], None] | None = None) -> IngestResult:
     """Judge ledger row `message_pk` in a limited child; a child that fails is recorded here, never raised."""
     limits = app.config.sandbox
-    ctx = _context()
+    ctx = child_context()
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child,
-                        args=(app.config, message_pk, notify, app.clock(), sender, _storage_secret(app.config)),
+                        args=(app.config, message_pk, notify, app.clock(), sender, storage_secret(app.config)),
                         name=f"intake-message-{message_pk}", daemon=True)
     start_child(child)
     sender.close()
@@ -97,7 +97,7 @@ def process_isolated(app: App, message_pk: int, *, notify: bool,
         return result
     reason = _failure_reason(exitcode, timed_out, limits)
     log.error("message %s: %s", message_pk, reason)
-    return _record_failure(app, message_pk, reason)
+    return record_child_failure(app, message_pk, reason)
 
 
 # multiprocessing is not thread-safe here: every Process.start() polls all other live children
@@ -125,7 +125,7 @@ def wait_child(child: BaseProcess, timeout: float | None) -> int | None:
         return child.exitcode
 
 
-def _context() -> BaseContext:
+def child_context() -> BaseContext:
     main = sys.modules.get("__main__")
     # Only a main run as a script by path (`intake`, `pytest`) is re-run by children; one run with -m
     # (`python -m pipeline`) is imported by name, and a package's __main__ never (multiprocessing.spawn).
@@ -143,9 +143,9 @@ def rebuild_isolated(app: App, message_pk: int) -> bool:
     the message was judged: its archives are as hostile as they were then. False if the child failed."""
     if not can_isolate(app.config):
         return rebuild_folder(app, message_pk)
-    ctx = _context()
+    ctx = child_context()
     receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_rebuild_child, args=(app.config, message_pk, sender, _storage_secret(app.config)),
+    child = ctx.Process(target=_rebuild_child, args=(app.config, message_pk, sender, storage_secret(app.config)),
                         name=f"intake-rebuild-{message_pk}", daemon=True)
     start_child(child)
     sender.close()
@@ -164,7 +164,7 @@ def _receive(receiver: Connection) -> IngestResult | None:
         receiver.close()
 
 
-def _storage_secret(config: Config) -> dict[str, str]:
+def storage_secret(config: Config) -> dict[str, str]:
     """The database password variable as this process has it now, when the child needs it (see _child).
 
     The child opens the database itself (it judges and commits in its own session), so a PostgreSQL child
@@ -286,7 +286,7 @@ def _failure_reason(exitcode: int | None, timed_out: bool, limits: SandboxLimits
     return f"child exited with status {exitcode} without a result (out of memory?)"
 
 
-def _record_failure(app: App, message_pk: int, reason: str) -> IngestResult:
+def record_child_failure(app: App, message_pk: int, reason: str) -> IngestResult:
     """Review with UNSAFE_ARCHIVE if the child died unpacking (its marker says which), else INTERNAL_ERROR."""
     with app.sessions() as session:
         message = session.get(Message, message_pk)

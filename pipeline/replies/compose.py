@@ -91,7 +91,7 @@ def _documents_block(documents: list[ReceivedDocument], campaign: Campaign) -> l
     return lines
 
 
-def _findings_block(findings: list[Finding]) -> list[str]:
+def findings_block(findings: list[Finding]) -> list[str]:
     """Numbered problems with their fixes: at most PER_CODE of one kind and MAX_FINDINGS in all, the rest
     counted (each kind's fix is the same, so the clerk loses nothing by not reading it forty times)."""
     shown: list[Finding] = []
@@ -151,20 +151,20 @@ def reply_text(verdict: Verdict, findings: list[Finding], documents: list[Receiv
         notes = [f for f in findings if f.severity is Severity.WARNING]
         checked = "材料齐全，已登记。另有以下情况请注意：" if notes else "材料齐全、格式符合通知要求，已登记。"
         lines += [f"我们已于{received}收到贵单位报送的{what}。经系统初步核对，{checked}", "",
-                  *([*_findings_block(notes), ""] if notes else []),
+                  *([*findings_block(notes), ""] if notes else []),
                   "收到的材料：", *_documents_block(documents, campaign), "", "后续由工作人员审核，请保持联系电话畅通。"]
     elif verdict is Verdict.REJECTED:
         lines += [f"我们于{received}收到贵单位报送的{what}。经系统核对，存在以下问题，暂不能受理：", "",
-                  *_findings_block([f for f in findings if f.severity is Severity.REJECT]), ""]
+                  *findings_block([f for f in findings if f.severity is Severity.REJECT]), ""]
         others = [f for f in findings if f.severity is not Severity.REJECT]
         if others:
-            lines += ["另有以下情况请一并注意：", *_findings_block(others), ""]
+            lines += ["另有以下情况请一并注意：", *findings_block(others), ""]
         if not any(f.code is Code.LATE for f in findings):
             lines.append(_time_left(campaign, now))
     else:
         received_block = ["收到的材料：", *_documents_block(documents, campaign), ""] if documents else []
         lines += [f"我们已于{received}收到贵单位报送的{what}，材料已登记。以下情况需要工作人员人工核实：", "",
-                  *_findings_block(findings), "", *received_block, "工作人员核实后如需补充材料，会另行联系。"]
+                  *findings_block(findings), "", *received_block, "工作人员核实后如需补充材料，会另行联系。"]
     contact = f"如有疑问，请联系{campaign.contact}。" if campaign.contact else ""
     lines += ["", f"本邮件由系统自动发送，请勿直接回复。{contact}", "", campaign.office or campaign.title,
               f"{now.astimezone(campaign.deadline.tzinfo):%Y年%m月%d日}".replace("年0", "年").replace("月0", "月")]

@@ -21,7 +21,7 @@ from integration.test_archives import write_7z
 
 from helpers import REPO
 from pipeline.documents.archives import unpack
-from pipeline.intake.sandbox import _storage_secret
+from pipeline.intake.sandbox import storage_secret
 
 SECRETS = {"INTAKE_IMAP_PASSWORD": "imap-Secret-7a", "INTAKE_SMTP_PASSWORD": "smtp-Secret-7b",
            "INTAKE_DB_PASSWORD": "db-Secret-7c"}
@@ -125,6 +125,6 @@ def test_the_child_gets_the_database_password_only_when_its_database_has_one(
     monkeypatch.setenv("INTAKE_DB_PASSWORD", SECRETS["INTAKE_DB_PASSWORD"])
     sqlite = dataclasses.replace(config.storage, password_env="INTAKE_DB_PASSWORD")
     postgres = dataclasses.replace(sqlite, url="postgresql+psycopg://intake@db.example.cn/intake")
-    assert _storage_secret(dataclasses.replace(config, storage=sqlite)) == {}
-    assert _storage_secret(dataclasses.replace(config, storage=postgres)) == {
+    assert storage_secret(dataclasses.replace(config, storage=sqlite)) == {}
+    assert storage_secret(dataclasses.replace(config, storage=postgres)) == {
         "INTAKE_DB_PASSWORD": SECRETS["INTAKE_DB_PASSWORD"]}

@@ -22,7 +22,14 @@ from pipeline.config import Config
 from pipeline.intake.app import App
 from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
 from pipeline.intake.ledger import ingest_bytes, record_delivery
-from pipeline.intake.sandbox import _context, _record_failure, apply_limits, process_isolated, start_child, wait_child
+from pipeline.intake.sandbox import (
+    apply_limits,
+    child_context,
+    process_isolated,
+    record_child_failure,
+    start_child,
+    wait_child,
+)
 from storage.models import Message
 
 # 20 000 paragraphs of Chinese text: 49 KB mailed, ~10 s of CPU to count (a slow but legitimate document).
@@ -156,7 +163,7 @@ def test_a_child_that_died_unpacking_leaves_unsafe_archive_for_review(app: App) 
     (workdir / "unpacked" / "000").mkdir(parents=True)
     (workdir / "unpacked" / "000" / "big.bin").write_bytes(b"\0" * 1024)
     (workdir / UNPACKING_MARKER).write_text("正定县总工会张三创新工作室.zip", encoding="utf-8")
-    _record_failure(app, pk, "child killed by SIGKILL (memory limit of 1024 MB, or killed from outside)")
+    record_child_failure(app, pk, "child killed by SIGKILL (memory limit of 1024 MB, or killed from outside)")
     status, verdict, codes, replies, error = _outcome(app, pk)
     assert (status, verdict, codes, replies) == ("failed", "review", [("UNSAFE_ARCHIVE", "review")], 0)
     assert "while unpacking 正定县总工会张三创新工作室.zip" in error
@@ -177,7 +184,7 @@ def test_threads_starting_and_waiting_for_children_read_every_exit_status() -> N
     Unguarded, about one child in thirty came back as exit status 255 (an EOF on the forkserver's status
     pipe) and its message was recorded as failed although the child had judged it.
     """
-    ctx, codes = _context(), []
+    ctx, codes = child_context(), []
 
     def run_children() -> None:
         for _ in range(50):
@@ -202,7 +209,7 @@ with open(os.path.splitext(__file__)[0] + ".log", "a") as fh:
 if __name__ == "__main__":
     sys.path.insert(0, sys.argv[1])
     from pipeline.intake import sandbox
-    ctx = sandbox._context()
+    ctx = sandbox.child_context()
     for _ in range(3):
         child = ctx.Process(target=time.sleep, args=(0,))
         sandbox.start_child(child)
@@ -247,7 +254,7 @@ def _exit_with_mapper_state() -> None:
 
 def test_children_start_with_the_mappers_configured() -> None:
     """Configured once in the forkserver, not on every message's first query (30 ms a child)."""
-    child = _context().Process(target=_exit_with_mapper_state, daemon=True)
+    child = child_context().Process(target=_exit_with_mapper_state, daemon=True)
     start_child(child)
     assert wait_child(child, 60) == 0
 
@@ -261,6 +268,6 @@ def _exit_with_freeze_state() -> None:
 
 def test_children_start_with_the_preloaded_objects_frozen() -> None:
     """gc.freeze in the forkserver: a child's collections skip what it inherited (no walk, no copied pages)."""
-    child = _context().Process(target=_exit_with_freeze_state, daemon=True)
+    child = child_context().Process(target=_exit_with_freeze_state, daemon=True)
     start_child(child)
     assert wait_child(child, 60) == 0

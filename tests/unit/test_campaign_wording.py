@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unit.test_rules import _file, complete_files, facts
+from unit.test_rules import complete_files, facts, file_facts
 
 from helpers import REPO
 from pipeline.config import Campaign, load_config, parse_config
@@ -84,7 +84,7 @@ def test_a_rule_cites_the_notice_only_with_a_clause() -> None:
 
 def test_an_office_rule_sends_the_package_to_review_instead_of_rejecting_it(campaign: Campaign) -> None:
     files = complete_files()
-    files[3] = _file("（3）佐证材料/3-1 市级劳动模范证书.jpg", "png")
+    files[3] = file_facts("（3）佐证材料/3-1 市级劳动模范证书.jpg", "png")
     rejected = evaluate(facts(campaign, files=files), campaign)
     assert [(str(f.code), f.severity) for f in rejected] == [("EVIDENCE_NOT_JPEG", Severity.REJECT)]
     own = replace(campaign, basis={**campaign.basis, "EVIDENCE_NOT_JPEG": "office"})

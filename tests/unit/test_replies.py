@@ -74,13 +74,13 @@ def test_only_a_receipt_names_the_studio_in_its_subject(campaign) -> None:
 
 def test_a_fix_shared_by_findings_of_one_kind_in_a_row_is_said_once() -> None:
     """One finding per misnamed file, all with the same fix: the clerk reads the fix once, after the last."""
-    from pipeline.replies.compose import _findings_block
+    from pipeline.replies.compose import findings_block
     from pipeline.rules.findings import Code, Finding, Severity
 
     same = [Finding(Code.MATERIAL_NAMING, Severity.REJECT, f"“{n}”应命名为“（2）{n}”。", file=n, fix="请按序号和名称命名。")
             for n in ("a.docx", "b.xlsx")]
     other = Finding(Code.LATE, Severity.REJECT, "逾期。", fix="不再受理。")
-    lines = _findings_block([*same, other])
+    lines = findings_block([*same, other])
     assert [line for line in lines if "修改方法" in line] == ["   修改方法：请按序号和名称命名。", "   修改方法：不再受理。"]
     assert lines.index("   修改方法：请按序号和名称命名。") == 2  # after the second misnamed file
 

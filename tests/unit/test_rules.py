@@ -18,7 +18,7 @@ SUBJECT = "正定县总工会张三创新工作室入库材料"
 ON_TIME = datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)
 
 
-def _file(name: str, fmt: str, words: int | None = None, high: int | None = None, problem: str = "",
+def file_facts(name: str, fmt: str, words: int | None = None, high: int | None = None, problem: str = "",
           text: str = "") -> FileFacts:
     wc = WordCount(low=words, high=high if high is not None else words, chars=words) if words is not None else None
     return FileFacts(name=name, path=Path("/nonexistent") / name, size=1000, format=fmt, origin="a.zip",
@@ -27,12 +27,12 @@ def _file(name: str, fmt: str, words: int | None = None, high: int | None = None
 
 def complete_files() -> list[FileFacts]:
     return [
-        _file("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx", "docx", 600),
-        _file("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表（盖章扫描件）.pdf", "pdf"),
-        _file("（2）张三创新工作室事迹材料.docx", "docx", 1500),
-        _file("（3）佐证材料/3-1 市级劳动模范证书.jpg", "jpeg"),
-        _file("（3）佐证材料/3-2 专利证书.jpg", "jpeg"),
-        _file("（4）石家庄市劳模和工匠人才创新工作室入库汇总表.xlsx", "xlsx"),
+        file_facts("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx", "docx", 600),
+        file_facts("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表（盖章扫描件）.pdf", "pdf"),
+        file_facts("（2）张三创新工作室事迹材料.docx", "docx", 1500),
+        file_facts("（3）佐证材料/3-1 市级劳动模范证书.jpg", "jpeg"),
+        file_facts("（3）佐证材料/3-2 专利证书.jpg", "jpeg"),
+        file_facts("（4）石家庄市劳模和工匠人才创新工作室入库汇总表.xlsx", "xlsx"),
     ]
 
 
@@ -136,15 +136,15 @@ def test_each_missing_material(campaign, drop: int, code: str) -> None:
 
 def test_narrative_named_otherwise_is_found_by_its_prose(campaign) -> None:
     files = complete_files()
-    files[2] = _file("张三工作室情况介绍.docx", "docx", 1200)
+    files[2] = file_facts("张三工作室情况介绍.docx", "docx", 1200)
     (found,) = evaluate(facts(campaign, files=files, studio="张三创新工作室"), campaign)  # found, only misnamed (四.4)
     assert str(found.code) == "MATERIAL_NAMING" and "应命名为“（2）张三创新工作室事迹材料.docx”" in found.message
 
 
 def test_form_and_summary_found_by_content(campaign) -> None:
     files = complete_files()
-    files[0] = _file("表1.docx", "docx", 300, text="工作室名称\t\t成立时间\n工作室带头人情况\t姓名")
-    files[5] = _file("表2.docx", "docx", 100, text="序号\t推荐单位\t申报单位\t工作室名称")
+    files[0] = file_facts("表1.docx", "docx", 300, text="工作室名称\t\t成立时间\n工作室带头人情况\t姓名")
+    files[5] = file_facts("表2.docx", "docx", 100, text="序号\t推荐单位\t申报单位\t工作室名称")
     form, summary = evaluate(facts(campaign, files=files), campaign)   # found, only misnamed (四.4)
     assert [str(form.code), form.file, summary.file] == ["MATERIAL_NAMING", "表1.docx", "表2.docx"]
     assert "“表1.docx”应命名为“（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx”" in form.message
@@ -155,7 +155,7 @@ def test_form_and_summary_found_by_content(campaign) -> None:
                                                (995, 1003, Severity.REVIEW)])
 def test_narrative_too_short_rejects_below_and_reviews_in_the_band(campaign, low: int, high: int, severity) -> None:
     files = complete_files()
-    files[2] = _file("（2）张三创新工作室事迹材料.docx", "docx", low, high)
+    files[2] = file_facts("（2）张三创新工作室事迹材料.docx", "docx", low, high)
     (finding,) = evaluate(facts(campaign, files=files), campaign)
     assert str(finding.code) == "NARRATIVE_TOO_SHORT" and finding.severity is severity
     assert str(low) in finding.message and "1000" in finding.message
@@ -163,13 +163,13 @@ def test_narrative_too_short_rejects_below_and_reviews_in_the_band(campaign, low
 
 def test_narrative_at_exactly_the_minimum_passes(campaign) -> None:
     files = complete_files()
-    files[2] = _file("（2）张三创新工作室事迹材料.docx", "docx", 1000)
+    files[2] = file_facts("（2）张三创新工作室事迹材料.docx", "docx", 1000)
     assert codes(campaign, facts(campaign, files=files)) == []
 
 
 def test_unreadable_narrative_goes_to_review(campaign) -> None:
     files = complete_files()
-    files[2] = _file("（2）张三创新工作室事迹材料.doc", "doc", problem="旧版Word（.doc/.wps）格式")
+    files[2] = file_facts("（2）张三创新工作室事迹材料.doc", "doc", problem="旧版Word（.doc/.wps）格式")
     found = evaluate(facts(campaign, files=files), campaign)
     assert [str(f.code) for f in found] == ["UNREADABLE_DOCUMENT"]
     assert verdict_for(found) is Verdict.REVIEW
@@ -177,21 +177,21 @@ def test_unreadable_narrative_goes_to_review(campaign) -> None:
 
 def test_evidence_must_be_jpeg_by_bytes(campaign) -> None:
     files = complete_files()
-    files[4] = _file("（3）佐证材料/3-2 专利证书.jpg", "png")
+    files[4] = file_facts("（3）佐证材料/3-2 专利证书.jpg", "png")
     found = evaluate(facts(campaign, files=files), campaign)
     assert [str(f.code) for f in found] == ["EVIDENCE_NOT_JPEG"]
     assert found[0].file.endswith("3-2 专利证书.jpg") and "PNG" in found[0].message
 
 
 def test_pdf_evidence_is_allowed(campaign) -> None:
-    files = complete_files() + [_file("（3）佐证材料/3-3 获奖文件.pdf", "pdf")]
+    files = complete_files() + [file_facts("（3）佐证材料/3-3 获奖文件.pdf", "pdf")]
     assert codes(campaign, facts(campaign, files=files)) == []
 
 
 @pytest.mark.parametrize("names", [["荣誉证书.jpg", "专利证书.jpg"], ["3-1 a.jpg", "3-3 b.jpg"], ["3-1 a.jpg", "3-1 b.jpg"],
                                    ["佐证材料/证书.jpg", "3-1 a.jpg"]])
 def test_evidence_naming(campaign, names: list[str]) -> None:
-    files = complete_files()[:3] + [complete_files()[5]] + [_file(n, "jpeg") for n in names]
+    files = complete_files()[:3] + [complete_files()[5]] + [file_facts(n, "jpeg") for n in names]
     assert codes(campaign, facts(campaign, files=files)) == ["EVIDENCE_NAMING"]
 
 
@@ -232,7 +232,7 @@ def test_unit_and_studio_split_at_the_longest_recognised_unit(campaign, subject:
 
 def test_a_material_in_the_wrong_format_is_missing_not_evidence(campaign) -> None:
     files = complete_files()
-    files[2] = _file("（2）张三创新工作室事迹材料.pdf", "pdf")
+    files[2] = file_facts("（2）张三创新工作室事迹材料.pdf", "pdf")
     assert codes(campaign, facts(campaign, files=files)) == ["MISSING_NARRATIVE"]
 
 
@@ -276,8 +276,8 @@ def test_an_archive_named_after_another_studio_is_a_misnamed_archive(campaign) -
 
 
 @pytest.mark.parametrize("drop,replacement,code", [
-    (2, _file("（2）张三创新工作室事迹材料.pdf", "pdf"), "MISSING_NARRATIVE"),
-    (0, _file("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.xlsx", "xlsx"), "MISSING_FORM_WORD"),
+    (2, file_facts("（2）张三创新工作室事迹材料.pdf", "pdf"), "MISSING_NARRATIVE"),
+    (0, file_facts("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.xlsx", "xlsx"), "MISSING_FORM_WORD"),
 ])
 def test_a_material_sent_in_the_wrong_format_is_named_not_called_missing(campaign, drop, replacement, code) -> None:
     files = complete_files()
@@ -308,7 +308,7 @@ def test_an_empty_subject_is_called_empty(campaign) -> None:
 def test_a_narrative_of_pictures_says_why_it_counts_so_few_characters(campaign) -> None:
     def narrative(words: int, pictures: int) -> list[str]:
         files = complete_files()
-        files[2] = replace(_file("（2）张三创新工作室事迹材料.docx", "docx", words), pictures=pictures)
+        files[2] = replace(file_facts("（2）张三创新工作室事迹材料.docx", "docx", words), pictures=pictures)
         return [f.message + f.fix for f in evaluate(facts(campaign, files=files), campaign)
                 if str(f.code) == "NARRATIVE_TOO_SHORT"]
 
