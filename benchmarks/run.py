@@ -110,12 +110,13 @@ class Measured:
     stdout: str
     written: int = 0    # bytes the tree dirtied in the page cache (write_bytes), deleted files too
     to_disk: int = 0    # of those, what was not deleted before writeback (write_bytes - cancelled_write_bytes)
+    cpu: float = 0.0    # user + system seconds of the whole tree (less sensitive than `seconds` to a busy machine)
 
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Measured:
     """Run `cmd`, sampling the PSS of its process tree every 50 ms."""
     started = time.monotonic()
-    before = _io()
+    before, cpu_before = _io(), _cpu()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
         peak = 0
@@ -140,7 +141,13 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None) -> Measured:
     after = _io()
     written = after["write_bytes"] - before["write_bytes"]
     cancelled = after["cancelled_write_bytes"] - before["cancelled_write_bytes"]
-    return Measured(seconds, peak, usage.ru_maxrss * 1024, proc.returncode, text, written, written - cancelled)
+    return Measured(seconds, peak, usage.ru_maxrss * 1024, proc.returncode, text, written, written - cancelled,
+                    _cpu() - cpu_before)
+
+
+def _cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
 
 
 def _io() -> dict[str, int]:
@@ -225,7 +232,7 @@ def throughput(out: Path, manifest: dict, workers: list[int]) -> dict:
                    "archive_mb_s": archive_mb / m.seconds, "tree_peak_mb": m.tree_peak / MIB,
                    "single_peak_mb": m.single_peak / MIB, "status": m.status, "verdicts": verdicts(config),
                    "summary": m.stdout.strip(), "written_per_byte": m.written / eml_bytes,
-                   "to_disk_per_byte": m.to_disk / eml_bytes,
+                   "to_disk_per_byte": m.to_disk / eml_bytes, "cpu": m.cpu,
                    "left_per_byte": footprint(work / "data", work / "outbox") / eml_bytes}
         shutil.rmtree(work / "data", ignore_errors=True)  # GBs of raw mail and unpacked files
         print(f"  ingest --workers {n}: {m.seconds:.1f} s, {runs[n]['verdicts']}", flush=True)
@@ -546,7 +553,7 @@ def ordinary(out: Path, repeats: int = 3) -> dict:
     emls = [e["eml"] for e in manifest["messages"]]
     eml_bytes = sum(e["eml_bytes"] for e in manifest["messages"])
     procs = os.cpu_count() or 1
-    pipeline, floors = [], []
+    pipeline, floors, cpu, floor_cpu = [], [], [], []
     result: dict = {"count": len(emls), "eml_mb": eml_bytes / MIB, "procs": procs}
     for k in range(repeats + 1):
         cache = None if k < repeats else 0
@@ -554,6 +561,7 @@ def ordinary(out: Path, repeats: int = 3) -> dict:
             f = measure([sys.executable, str(REPO / "benchmarks" / "ordinary.py"), "--floor", str(procs), *emls])
             assert f.status == 0, f.stdout
             floors.append(f.seconds)
+            floor_cpu.append(f.cpu)
         work = out / "run-ordinary"
         shutil.rmtree(work, ignore_errors=True)
         config = write_config(work, derived_cache_mb=cache)
@@ -563,14 +571,17 @@ def ordinary(out: Path, repeats: int = 3) -> dict:
                   "left_per_byte": footprint(work / "data", work / "outbox") / eml_bytes}
         if cache is None:
             pipeline.append(m.seconds)
+            cpu.append(m.cpu)
             result.setdefault("bytes", []).append(bytes_)
             result.update(verdicts=verdicts(config), tree_peak_mb=m.tree_peak / MIB, status=m.status)
-            print(f"  ordinary: ingest {m.seconds:.2f} s, floor {f.seconds:.2f} s, {result['verdicts']}", flush=True)
+            print(f"  ordinary: ingest {m.seconds:.2f} s ({m.cpu:.1f} s CPU), floor {f.seconds:.2f} s "
+                  f"({f.cpu:.1f} s CPU), {result['verdicts']}", flush=True)
         else:
             result["no_cache"] = {"seconds": m.seconds, "verdicts": verdicts(config), **bytes_}
             print(f"  ordinary, derived_cache_mb = 0: ingest {m.seconds:.2f} s, {bytes_}", flush=True)
     result.update(seconds=sorted(pipeline)[len(pipeline) // 2], floor_seconds=sorted(floors)[len(floors) // 2],
-                  runs=pipeline, floor_runs=floors, **result["bytes"][-1])
+                  runs=pipeline, floor_runs=floors, cpu=sorted(cpu)[len(cpu) // 2],
+                  floor_cpu=sorted(floor_cpu)[len(floor_cpu) // 2], **result["bytes"][-1])
     return result
 
 
@@ -676,6 +687,9 @@ def report(results: dict) -> str:
         lines += _against("floor", {int(k): v for k, v in results.get("floor", {}).items()}, runs, {})
         lines += _against("floor + mail", {int(k): v for k, v in results.get("mailfloor", {}).items()}, runs,
                           {1: " (target <= 1.1x)", 2: " (target <= 1.15x)"})
+        mail_cpu = {int(k): v for k, v in results.get("mailfloor_cpu", {}).items()}
+        lines += [f"CPU, pipeline / (floor + mail), {n} worker(s): {runs[n]['cpu']:.1f} s / {mail_cpu[n]:.1f} s = "
+                  f"{runs[n]['cpu'] / mail_cpu[n]:.2f}x" for n in sorted(set(mail_cpu) & set(runs)) if "cpu" in runs[n]]
         lines += [f"bytes per byte of mail, {n} worker(s): {_bytes_text(r)}" for n, r in sorted(runs.items())
                   if "written_per_byte" in r]
     sections = [_ordinary_lines(o), lines, _latency_lines(results.get("latency")), _tools_lines(results.get("tools")),
@@ -700,7 +714,8 @@ def _ordinary_lines(o: dict | None) -> list[str]:
             (f"  intake ingest (default workers)   {o['seconds']:6.2f} s  (runs {runs}), "
             f"tree PSS {o['tree_peak_mb']:.0f} MB"),
             f"  floor, {o['procs']} processes, whole process {o['floor_seconds']:6.2f} s  (runs {floors})",
-            f"  pipeline / floor: {o['seconds'] / o['floor_seconds']:.2f}x (target <= 2.0x)",
+            f"  pipeline / floor: {o['seconds'] / o['floor_seconds']:.2f}x (target <= 2.0x)"
+            + (f"; CPU {o['cpu']:.1f} s / {o['floor_cpu']:.1f} s = {o['cpu'] / o['floor_cpu']:.2f}x" if "cpu" in o else ""),
             f"  bytes per byte of mail: {_bytes_text(o)}",
             *([f"  with derived_cache_mb = 0: ingest {o['no_cache']['seconds']:.2f} s, {_bytes_text(o['no_cache'])}"]
               if o.get("no_cache") else [])]
@@ -802,12 +817,14 @@ def main() -> None:
     if "throughput" in args.parts:
         print("throughput ...", flush=True)
         results["throughput"] = throughput(out, manifest, workers)
-    if "floor" in args.parts:
-        print("floor ...", flush=True)
-        results["floor"] = {n: floor(manifest, n) for n in workers}
-    if "mailfloor" in args.parts:
-        print("floor + mail ...", flush=True)
-        results["mailfloor"] = {n: floor(manifest, n, mail=True) for n in workers}
+    for part, mail in (("floor", False), ("mailfloor", True)):
+        if part in args.parts:
+            print(f"{part} ...", flush=True)
+            results[part], results[part + "_cpu"] = {}, {}
+            for n in workers:
+                cpu_before = _cpu()
+                results[part][n] = floor(manifest, n, mail=mail)
+                results[part + "_cpu"][n] = _cpu() - cpu_before
     if "tools" in args.parts:
         print("tools ...", flush=True)
         results["tools"] = tools(manifest)
