@@ -20,7 +20,7 @@ from sqlalchemy import select
 from pipeline.config import Campaign
 from pipeline.intake.app import App
 from pipeline.replies.compose import human_size
-from pipeline.staff.review import NotFound, effective_verdict
+from pipeline.staff.review import NotFound, effective_verdict, submission_folder
 from pipeline.web.listing import needs_review
 from pipeline.web.previews import MAX_PDF_PAGES, FileRef, docx_text, file_ref, pdf_pages
 from storage import staff as staff_repo
@@ -135,6 +135,7 @@ def _reply_view(item: OutboxItem) -> ReplyView:
 
 def submission_detail(app: App, submission_id: int) -> Detail:
     """Everything about one submission; NotFound when there is no such id."""
+    submission_folder(app, submission_id)  # its files on disk (re-made if the cache dropped them), and used now
     with app.sessions() as session:
         sub = staff_repo.submission(session, submission_id)
         if sub is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from parsers.toolenv import tool_env
 from pipeline.intake.app import App
 from pipeline.intake.judge import message_workdir
+from pipeline.staff.review import submission_folder
 from storage.models import Document, Submission
 
 IMAGE_FORMATS = frozenset({"jpeg", "png", "gif", "bmp", "webp", "tiff"})
@@ -31,6 +33,9 @@ DOWNLOAD_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+_REBUILDING = threading.Lock()  # one re-make of a message's folder at a time (several previews ask at once)
 
 
 class PreviewFailed(Exception):
@@ -69,7 +74,10 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def file_ref(app: App, submission_id: int, document_id: int) -> FileRef | None:
-    """The document `document_id` of submission `submission_id` if it is kept on disk, else None (→ 404)."""
+    """The document `document_id` of submission `submission_id` if it is kept on disk, else None (→ 404).
+
+    The unpacked files are a cache (pipeline.documents.derived): a folder removed to keep within the bound is
+    re-made from the raw message by `intake open`'s own function before the file is given up for missing."""
     with app.sessions() as session:
         doc = session.scalar(select(Document).where(Document.id == document_id,
                                                     Document.submission_id == submission_id))
@@ -79,9 +87,13 @@ def file_ref(app: App, submission_id: int, document_id: int) -> FileRef | None:
         assert sub is not None  # the document's foreign key
         folder = message_workdir(app, sub.message)
         ref = FileRef(doc.id, doc.name, doc.format, doc.role, doc.size, Path(doc.path))
-    if not _inside(ref.path, folder) or not ref.path.is_file() or ref.path.is_symlink():
+    if not _inside(ref.path, folder):
         return None
-    return ref
+    if not ref.path.exists():
+        with _REBUILDING:
+            if not ref.path.exists():
+                submission_folder(app, submission_id)
+    return ref if ref.path.is_file() and not ref.path.is_symlink() else None
 
 
 def _run_child(args: list[str]) -> bytes:

@@ -6,25 +6,27 @@ accounts refuse weak passwords and taken names, and the [web] keys."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from helpers.console_site import PASSWORD, add_account
 from helpers.smtp_server import toml_set
-from helpers.staff_site import Site, office
+from helpers.staff_site import SAMPLES, Site, office
 from pipeline.bootstrap import build_app
 from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.intake.app import App
+from pipeline.intake.judge import message_workdir
 from pipeline.transport.delivery import UNKNOWN_STATE, settle_interrupted
 from pipeline.web.app import create_app
-from storage.models import OutboxItem, ReplyState
+from storage.models import Document, OutboxItem, ReplyState, Submission
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,30 @@ def test_the_web_keys_and_their_defaults(tmp_path: Path, site: Site) -> None:
         load_config(bad)
     problems = "\n".join(caught.value.problems)
     assert "web.port" in problems and "web.base_url" in problems and "web.colour" in problems
+
+
+def test_files_dropped_from_the_cache_are_made_again_for_the_console(tmp_path: Path) -> None:
+    """With derived_cache_mb = 0 nothing unpacked outlives its judgement; opening the submission re-makes the
+    folder from the raw message (staff.review.submission_folder), and the scan preview and download work."""
+    from helpers.configfile import write_example_config
+
+    config_path = write_example_config(tmp_path)
+    config_path.write_text(toml_set(config_path.read_text(encoding="utf-8"), "storage", derived_cache_mb=0),
+                           encoding="utf-8")
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "01.eml").write_bytes((SAMPLES / "01-accepted-zip-gbk.eml").read_bytes())
+    assert CliRunner().invoke(main, ["ingest", str(mail), "--config", str(config_path)]).exit_code == 0
+    add_account(config_path, "审核员", "reviewer")
+    app = build_app(load_config(config_path))
+    with app.sessions() as session:
+        doc = session.scalars(select(Document).where(Document.role == "form_scan")).one()
+        sub_id, path = doc.submission_id, Path(doc.path)
+        folder = message_workdir(app, session.get(Submission, sub_id).message)
+    assert not path.exists()
+    client = _client(app, "审核员")
+    page = client.get(f"/submissions/{sub_id}").text
+    assert 'id="scan-preview"' in page and path.is_file()
+    shutil.rmtree(folder)  # evicted again, between the page and its pictures
+    preview = client.get(f"/submissions/{sub_id}/files/{doc.id}/preview")
+    assert preview.status_code == 200 and preview.mimetype == "image/png" and preview.data[:4] == b"\x89PNG"
