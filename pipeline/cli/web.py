@@ -19,7 +19,6 @@ from pipeline.textsafe import terminal_text
 from pipeline.web.accounts import AccountError, active_accounts, add_account, list_accounts, set_disabled
 from storage.accounts import ROLES
 
-
 demo_option = click.option("--demo", "demo_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                            metavar="DIR", help="Instead of --config: the data `intake demo --workdir DIR` made.")
 
