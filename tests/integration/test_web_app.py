@@ -160,3 +160,20 @@ def test_files_dropped_from_the_cache_are_made_again_for_the_console(tmp_path: P
     shutil.rmtree(folder)  # evicted again, between the page and its pictures
     preview = client.get(f"/submissions/{sub_id}/files/{doc.id}/preview")
     assert preview.status_code == 200 and preview.mimetype == "image/png" and preview.data[:4] == b"\x89PNG"
+
+
+def test_the_exports_download_as_the_cli_writes_them(site: Site, app: App, tmp_path: Path) -> None:
+    import docx
+
+    client = _client(app, "审核员")
+    word = client.get("/exports/summary.docx")
+    assert word.status_code == 200 and word.headers["Content-Disposition"].startswith("attachment")
+    (tmp_path / "web.docx").write_bytes(word.data)
+    site.cli("export", "summary", "--format", "docx", "--out", str(tmp_path / "cli.docx"))
+    cells = [[[c.text for c in row.cells] for row in docx.Document(str(tmp_path / name)).tables[0].rows]
+             for name in ("web.docx", "cli.docx")]
+    assert cells[0] == cells[1] and len(cells[0]) > 1
+    book = client.get("/exports/report.xlsx")
+    assert book.status_code == 200 and book.data[:2] == b"PK"
+    assert "filename*=UTF-8''" in book.headers["Content-Disposition"]  # the Chinese name, RFC 5987
+    assert client.get("/exports/summary.pdf").status_code == 404
