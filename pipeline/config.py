@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -304,30 +304,30 @@ class Wording:
         return self.overrides.get(f"{code}.{variant}" if variant else code, (None, None))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Campaign:
-    """Everything one notice decides, as data."""
+    """Everything one notice decides, as data. The defaults here are the campaign file's (a key left out)."""
 
     id: str
-    title: str
-    office: str
-    contact: str
-    mailbox: str
-    opens: datetime | None
+    title: str                  # the loader's default: the campaign's id
     deadline: datetime
-    deadline_inclusive: bool
-    timezone: str
-    keywords: tuple[str, ...]
-    submission_keywords: tuple[str, ...]
     subject: SubjectRule
     units: tuple[UnitKind, ...]
-    unit_exclude: tuple[re.Pattern[str], ...]
-    categories: tuple[str, ...]
-    default_category: str       # when neither the form, the studio's name nor the subject names one ("": unknown)
     documents: tuple[DocumentRole, ...]
-    narrative_min_chars: int
     evidence: EvidenceRule
-    archive_required: bool
+    office: str = ""
+    contact: str = ""
+    mailbox: str = ""
+    opens: datetime | None = None
+    deadline_inclusive: bool = True
+    timezone: str = DEFAULT_TIMEZONE
+    keywords: tuple[str, ...] = ()
+    submission_keywords: tuple[str, ...] = ()
+    unit_exclude: tuple[re.Pattern[str], ...] = ()
+    categories: tuple[str, ...] = ()
+    default_category: str = ""  # when neither the form, the studio's name nor the subject names one ("": unknown)
+    narrative_min_chars: int = 0
+    archive_required: bool = True
     severities: dict[str, Severity] = field(default_factory=dict)
     form: FormRules | None = None
     summary_table: SummaryRules | None = None
@@ -480,6 +480,11 @@ def _sqlite_url(url: str, base: Path) -> str:
 
 
 _S = TypeVar("_S")
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """The defaults a dataclass declares, by field name: what a key left out of the file means."""
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
 
 def _settings(t: dict[str, Any], cls: type[_S], where: str, p: _Problems, **given: Any) -> _S:
@@ -798,15 +803,8 @@ def _severities(c: dict[str, Any], where: str, p: _Problems) -> dict[str, Severi
 def _evidence(c: dict[str, Any], where: str, p: _Problems) -> EvidenceRule:
     w = f"{where}.evidence"
     t = p.watch(w, _get(c, "evidence", dict, {}, where, p))
-    return EvidenceRule(
-        major=_get(t, "major", int, 3, w, p),
-        folder_keywords=tuple(_norm(k) for k in _str_list(t, "folder_keywords", ("佐证",), w, p)),
-        image_formats=_str_list(t, "image_formats", ("jpeg",), w, p),
-        other_formats=_str_list(t, "other_formats", ("pdf",), w, p),
-        require_sequence=_get(t, "require_sequence", bool, True, w, p),
-        require_numbering=_get(t, "require_numbering", bool, True, w, p),
-        min_count=_get(t, "min_count", int, 0, w, p), title=_get(t, "title", str, "佐证材料", w, p),
-    )
+    rule = _settings(t, EvidenceRule, w, p)
+    return replace(rule, folder_keywords=tuple(_norm(k) for k in rule.folder_keywords))
 
 
 def _field_specs(table: Any, where: str, p: _Problems) -> list[tuple[FieldSpec, bool]]:
@@ -915,34 +913,35 @@ def _summary_table(c: dict[str, Any], where: str, p: _Problems) -> SummaryRules 
 def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
     where = f"campaigns.{cid}"
     c = p.watch(where, c)
-    tz_name = _get(c, "timezone", str, DEFAULT_TIMEZONE, where, p)
+    d = _defaults(Campaign)
+    tz_name = _get(c, "timezone", str, d["timezone"], where, p)
     tz = _check_timezone(tz_name, f"{where}.timezone", p)
     if "deadline" not in c:
         p.add(f"{where}.deadline", "is required")
     deadline = _moment(c.get("deadline"), tz, True, f"{where}.deadline", p) if "deadline" in c else None
-    opens = _moment(c["opens"], tz, False, f"{where}.opens", p) if "opens" in c else None
+    opens = _moment(c["opens"], tz, False, f"{where}.opens", p) if "opens" in c else d["opens"]
     basis = _basis(c, where, p)
     prefix = _get(c, "unit_name_prefix", str, "", where, p)
+    plain = {key: _get(c, key, type(d[key]), d[key], where, p)
+             for key in ("office", "contact", "deadline_inclusive", "default_category", "narrative_min_chars",
+                         "archive_required", "late_window_days")}
     campaign = Campaign(
-        id=cid, title=_get(c, "title", str, cid, where, p), office=_get(c, "office", str, "", where, p),
-        contact=_get(c, "contact", str, "", where, p), mailbox=_get(c, "mailbox", str, "", where, p).lower(),
-        opens=opens, deadline=deadline or datetime.max.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE)),
-        deadline_inclusive=_get(c, "deadline_inclusive", bool, True, where, p), timezone=tz_name,
-        keywords=tuple(_norm(k) for k in _str_list(c, "keywords", (), where, p)),
-        submission_keywords=tuple(_norm(k) for k in _str_list(c, "submission_keywords", (), where, p)),
+        id=cid, title=_get(c, "title", str, cid, where, p), **plain,
+        mailbox=_get(c, "mailbox", str, d["mailbox"], where, p).lower(),
+        opens=opens, deadline=deadline or datetime.max.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE)), timezone=tz_name,
+        keywords=tuple(_norm(k) for k in _str_list(c, "keywords", d["keywords"], where, p)),
+        submission_keywords=tuple(_norm(k) for k in _str_list(c, "submission_keywords", d["submission_keywords"],
+                                                              where, p)),
         subject=_subject(c, where, p), units=_units(c, where, p),
         unit_exclude=tuple(r for s in _str_list(c, "unit_exclude", (), where, p)
                            if (r := _regex(s, f"{where}.unit_exclude", p))),
-        categories=_str_list(c, "categories", (), where, p), documents=_documents(c, where, p),
-        default_category=_get(c, "default_category", str, "", where, p),
-        narrative_min_chars=_get(c, "narrative_min_chars", int, 0, where, p), evidence=_evidence(c, where, p),
-        archive_required=_get(c, "archive_required", bool, True, where, p), severities=_severities(c, where, p),
+        categories=_str_list(c, "categories", d["categories"], where, p), documents=_documents(c, where, p),
+        evidence=_evidence(c, where, p), severities=_severities(c, where, p),
         form=_form(c, where, p), summary_table=_summary_table(c, where, p),
-        late_window_days=_get(c, "late_window_days", int, 60, where, p),
         wording=_wording(c, where, basis, p), basis=basis,
         unit_name_prefix=_regex(prefix, f"{where}.unit_name_prefix", p) if prefix else None,
-        delayed_delivery_hours=_not_negative(c, "delayed_delivery_hours", 0.0, where, p),
-        sent_skew_minutes=_not_negative(c, "sent_skew_minutes", 15.0, where, p),
+        delayed_delivery_hours=_not_negative(c, "delayed_delivery_hours", d["delayed_delivery_hours"], where, p),
+        sent_skew_minutes=_not_negative(c, "sent_skew_minutes", d["sent_skew_minutes"], where, p),
         category_units=_category_units(c, where, p),
     )
     return campaign if deadline else None
