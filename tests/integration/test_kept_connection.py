@@ -135,9 +135,9 @@ def test_a_kept_connection_the_server_closed_is_replaced_at_once_without_an_erro
     uid = dovecot.append("INBOX", submission(2, date=at(27, 9)), at(27, 9))
     caplog.set_level(logging.INFO, logger="pipeline.transport.poller")
     caplog.clear()  # the first poll's warnings about the folders Dovecot lacks
-    started = time.monotonic()
     result = poll_once(app, link=link)
-    assert time.monotonic() - started < 1.0  # reconnected at once, no back-off delay
+    # Reconnected at once: the back-off path would count an error and log "reconnecting in …" (a warning);
+    # asserted on behaviour, not on a time a loaded machine may stretch.
     assert (result.fetched, result.processed, result.errors) == (1, 1, ())
     assert verdict_of(app, "INBOX", uid) == ("accepted", [])
     assert link.box is not None and link.box is not old
