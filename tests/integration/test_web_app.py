@@ -58,11 +58,10 @@ def test_a_reply_in_unknown_state_is_resent_only_after_confirmation(site: Site, 
     sent = [int(line.split()[0]) for line in site.cli("outbox").splitlines() if " sent " in f" {line} "]
     reply_id = sent[0]
     # What a kill between the server's 250 and our commit leaves behind: `sending`, its sender gone (a row
-    # without a claim is free to settle; the claim columns are new with revision 0005_claims).
-    unclaimed = {"claimed_by": None, "claimed_at": None} if hasattr(OutboxItem, "claimed_by") else {}
+    # without a claim is free to settle).
     with app.sessions() as session:
         session.execute(update(OutboxItem).where(OutboxItem.id == reply_id)
-                        .values(status=ReplyState.SENDING, last_error=None, **unclaimed))
+                        .values(status=ReplyState.SENDING, last_error=None, claimed_by=None, claimed_at=None))
         session.commit()
     assert settle_interrupted(app) == 1  # no sent folder to ask: failed, "delivery state unknown"
     with app.sessions() as session:
