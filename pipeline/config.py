@@ -629,9 +629,8 @@ def _units(c: dict[str, Any], where: str, p: _Problems) -> tuple[UnitKind, ...]:
         names = tuple(_norm(n) for n in _str_list(u, "names", (), w, p))
         if not patterns and not names:
             p.add(w, "needs `patterns` or `names`")
-        units.append(UnitKind(kind=_get(u, "kind", str, f"kind{i}", w, p), label=_get(u, "label", str, "", w, p),
-                              patterns=patterns, names=names, roster=_str_list(u, "roster", (), w, p),
-                              confirm_by_roster=_get(u, "confirm_by_roster", bool, False, w, p)))
+        units.append(_settings(u, UnitKind, w, p, kind=_get(u, "kind", str, f"kind{i}", w, p),
+                               label=_get(u, "label", str, "", w, p), patterns=patterns, names=names))
     if not units:
         p.add(f"{where}.units", "at least one kind of recommending unit is required")
     return tuple(units)
@@ -674,17 +673,11 @@ def _documents(c: dict[str, Any], where: str, p: _Problems) -> tuple[DocumentRol
         for f in formats:
             if f not in DOCUMENT_FORMATS:
                 p.add(f"{w}.formats", f"unknown format {f!r} (known: {', '.join(sorted(DOCUMENT_FORMATS))})")
-        missing = _get(d, "missing_code", str, "", w, p)
-        if missing and missing not in Code.__members__:
-            p.add(f"{w}.missing_code", f"unknown finding code {missing!r}")
-        roles.append(DocumentRole(
-            role=name, title=_get(d, "title", str, name, w, p), formats=formats,
-            name_keywords=tuple(_norm(k) for k in _str_list(d, "name_keywords", (), w, p)),
-            exclude_keywords=tuple(_norm(k) for k in _str_list(d, "exclude_keywords", (), w, p)),
-            content_keywords=_str_list(d, "content_keywords", (), w, p),
-            required=_get(d, "required", bool, True, w, p), missing_code=missing,
-            order=_get(d, "order", int, 0, w, p), file_name=_get(d, "file_name", str, "", w, p),
-        ))
+        role = _settings(d, DocumentRole, w, p, role=name, title=_get(d, "title", str, name, w, p), formats=formats)
+        if role.missing_code and role.missing_code not in Code.__members__:
+            p.add(f"{w}.missing_code", f"unknown finding code {role.missing_code!r}")
+        roles.append(replace(role, name_keywords=tuple(_norm(k) for k in role.name_keywords),
+                             exclude_keywords=tuple(_norm(k) for k in role.exclude_keywords)))
     if not roles:
         p.add(f"{where}.documents", "the campaign must list the materials it asks for")
     return tuple(roles)
@@ -856,9 +849,6 @@ def _form(c: dict[str, Any], where: str, p: _Problems) -> FormRules | None:
     schema = FormSchema(fields=tuple(s for s, header in specs if not header),
                         header_fields=tuple(s for s, header in specs if header), members=members,
                         section_labels=_str_list(t, "section_labels", (), w, p))
-    category_field = _get(t, "category_field", str, "", w, p)
-    if category_field and category_field not in names:
-        p.add(f"{w}.category_field", f"{category_field!r} is not a form field")
     signs = {}
     for category, sw, sign in _named_tables(_get(t, "category_signs", dict, {}, w, p), f"{w}.category_signs", p,
                                             'a table like { fields = ["leader_title"], words = ["…"] }'):
@@ -871,12 +861,11 @@ def _form(c: dict[str, Any], where: str, p: _Problems) -> FormRules | None:
     for category, minimum in by_category.items():
         if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 0:
             p.add(f"{w}.min_results_by_category.{category}", f"expected a count, got {minimum!r}")
-    return FormRules(schema=schema, min_members=_get(t, "min_members", int, 0, w, p),
-                     min_results=_get(t, "min_results", int, 0, w, p),
-                     min_months_running=_get(t, "min_months_running", int, 0, w, p),
-                     category_field=category_field, conditions=tuple(conditions), category_signs=signs,
-                     named_after_leader=_str_list(t, "named_after_leader", (), w, p),
-                     min_results_by_category={k: v for k, v in by_category.items() if isinstance(v, int)})
+    rules = _settings(t, FormRules, w, p, schema=schema, conditions=tuple(conditions), category_signs=signs,
+                      min_results_by_category={k: v for k, v in by_category.items() if isinstance(v, int)})
+    if rules.category_field and rules.category_field not in names:
+        p.add(f"{w}.category_field", f"{rules.category_field!r} is not a form field")
+    return rules
 
 
 def _condition_groups(cond: dict[str, Any], where: str, p: _Problems) -> tuple[ConditionGroup, ...]:
@@ -903,11 +892,11 @@ def _summary_table(c: dict[str, Any], where: str, p: _Problems) -> SummaryRules 
     w = f"{where}.summary_table"
     t = p.watch(w, _get(c, "summary_table", dict, {}, where, p))
     table = _table_spec(t, w, p)
-    compare = _str_list(t, "compare", (), w, p)
-    for name in compare:
+    rules = _settings(t, SummaryRules, w, p, table=table)
+    for name in rules.compare:
         if name not in {col.name for col in table.columns}:
             p.add(f"{w}.compare", f"{name!r} is not one of the table's columns")
-    return SummaryRules(table=table, compare=compare, title=_get(t, "title", str, "", w, p))
+    return rules
 
 
 def _campaign(cid: str, c: dict[str, Any], p: _Problems) -> Campaign | None:
