@@ -7,40 +7,22 @@ Regenerate the files with `python tests/hostile/make_corpus.py`.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import samplegen as g
 
 from helpers import REPO
+from helpers.hostile import FILES, MANIFEST, delivery
 from parsers.errors import DocumentUnreadable
 from parsers.images import image_info
 from parsers.pdf import pdf_info
 from pipeline.intake.ledger import ingest_bytes
 from storage import repo
 
-HOSTILE = REPO / "tests" / "hostile"
-FILES = HOSTILE / "files"
-MANIFEST: dict[str, dict[str, object]] = json.loads((HOSTILE / "manifest.json").read_text(encoding="utf-8"))
 CANARY = "intake-hostile-canary"
-CST = timezone(timedelta(hours=8))
-SUBJECT = "正定县总工会张三创新工作室入库材料"
-
-
-def delivery(name: str) -> bytes:
-    """The raw message that carries corpus file `name`."""
-    entry, data = MANIFEST[name], (FILES / name).read_bytes()
-    if entry["as"] == "message":
-        return data
-    received = datetime(2025, 5, 26, 10, 0, tzinfo=CST)
-    return g.eml(subject=SUBJECT, from_name="正定县总工会", from_addr="zdxzgh@126.com", date=received,
-                 received=received, message_id=f"<{name}@example.cn>", body_text="附件为入库材料，请查收。",
-                 attachments=[g.Attachment(str(entry["mime_name"]), data)])
 
 
 def _all_files(root: Path) -> set[Path]:
@@ -99,7 +81,7 @@ _BOMBS = ["zipbomb-ratio.zip", "zipbomb-lying-size.zip", "zipbomb-overlap.zip", 
 _PEAK_SCRIPT = """
 import resource, sys, pathlib
 sys.path[:0] = sys.argv[3:]
-from e2e.test_hostile import delivery
+from helpers.hostile import delivery
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config
 from pipeline.intake.ledger import ingest_bytes

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e.test_run import MAILBOX, OFFICE, SMTP_CODE, Site, imap, load, smtp  # noqa: F401  (fixtures)
 
 from helpers import REPO
 from helpers.dovecot_server import DovecotServer, dovecot  # noqa: F401  (a fixture)
+from helpers.run_site import MAILBOX, OFFICE, SMTP_CODE, Site, imap, load, smtp  # noqa: F401  (fixtures)
 from helpers.smtp_server import SmtpServer
 from pipeline.bootstrap import build_app
 from pipeline.config import load_config

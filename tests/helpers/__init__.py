@@ -1,6 +1,8 @@
 """What the tests share: the repository's root, the fake clock, and (in the modules beside this one) real servers
-on loopback (dovecot_server, smtp_server, pg), the example configuration pointed at a folder (configfile), and the
-message corpora (mailcorpus, staff_site, crash_checks)."""
+on loopback (dovecot_server, smtp_server, pg), the example configuration pointed at a folder (configfile), the
+message corpora (mailcorpus, staff_site, crash_checks, hostile), and the builders and fixtures more than one test
+module uses: archives, docx, facts, submissions, volumes, poller, run_site. A test module imports what it shares
+from here, never from another test module (tests/unit/test_layering.py checks it)."""
 
 from __future__ import annotations
 

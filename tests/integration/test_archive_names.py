@@ -8,11 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import rars
-from e2e.test_hostile import delivery
 from hostile.make_corpus import LONG_DIR, LONG_FILE, LONG_NAMES
-from integration.test_archives import needs, run_unpack, write_7z, write_zip
 
+from helpers.archives import RAR_MTIME, needs, run_unpack, write_7z, write_rar, write_zip
+from helpers.hostile import delivery
 from pipeline.documents import archives
 from pipeline.intake.ledger import ingest_bytes
 from storage import repo
@@ -39,14 +38,6 @@ def assert_extracted(tmp_path: Path, archive: Path, expected: dict[str, bytes]) 
     assert result.problem is None, result.detail
     assert {f.name: f.path.read_bytes() for f in result.files} == expected
     assert all(len(p.name.encode()) <= 255 for p in dest.rglob("*"))
-
-
-def write_rar(path: Path, members: dict[str, bytes], fmt: str, solid: bool = False) -> Path:
-    builder = rars.RarBuilder(format=fmt, solid=solid)
-    for name, data in members.items():
-        builder.add_bytes(data, name, mtime=1_747_700_000)
-    builder.write(str(path))
-    return path
 
 
 def rename_in_7z(archive: Path, renames: dict[str, str]) -> Path:
@@ -105,7 +96,7 @@ def test_zip_that_only_7zz_reads(tmp_path: Path) -> None:
                                                      ("rar50", True, "bsdtar")])
 def test_rar_with_each_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, solid: bool,
                               tool: str) -> None:
-    archive = write_rar(tmp_path / "a.rar", CONTENT, fmt, solid)
+    archive = write_rar(tmp_path / "a.rar", CONTENT, fmt, solid=solid, mtime=RAR_MTIME)
     only_tools(tmp_path, monkeypatch, tool)
     assert_extracted(tmp_path, archive, CONTENT)
 
@@ -113,7 +104,7 @@ def test_rar_with_each_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, f
 @needs("7zz", "bsdtar")
 def test_long_names_in_a_nested_archive(tmp_path: Path) -> None:
     inner = write_7z(tmp_path / "i.7z", CONTENT).read_bytes()
-    rar = write_rar(tmp_path / "i.rar", CONTENT, "rar50").read_bytes()
+    rar = write_rar(tmp_path / "i.rar", CONTENT, "rar50", mtime=RAR_MTIME).read_bytes()
     outer = write_zip(tmp_path / "o.zip", {f"{LONG_DIR}/材料.7z": inner, "材料.rar": rar})
     expected = {**{f"{LONG_DIR}/材料.7z/{k}": v for k, v in CONTENT.items()},
                 **{f"材料.rar/{k}": v for k, v in CONTENT.items()}}
@@ -124,7 +115,7 @@ def test_long_names_in_a_nested_archive(tmp_path: Path) -> None:
 def test_a_damaged_archive_with_long_names_is_still_corrupt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through the pipe a tool that stops early, or data that does not match the listing, is a problem, never a
     short file."""
-    blob = bytearray(write_rar(tmp_path / "a.rar", CONTENT, "rar50").read_bytes())
+    blob = bytearray(write_rar(tmp_path / "a.rar", CONTENT, "rar50", mtime=RAR_MTIME).read_bytes())
     at = blob.find(b"long file name")  # rars stores text it cannot shrink much: damage its data
     if at < 0:
         at = len(blob) // 2
@@ -137,7 +128,7 @@ def test_a_damaged_archive_with_long_names_is_still_corrupt(tmp_path: Path, monk
 
 @needs("unar", "bsdtar")
 def test_the_pipe_keeps_the_timeout(tmp_path: Path) -> None:
-    archive = write_rar(tmp_path / "a.rar", CONTENT, "rar29")
+    archive = write_rar(tmp_path / "a.rar", CONTENT, "rar29", mtime=RAR_MTIME)
     result, _ = run_unpack(tmp_path, archive, timeout_seconds=0.0)
     assert result.problem == "corrupt" and "timed out" in result.detail
 

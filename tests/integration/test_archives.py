@@ -17,7 +17,7 @@ import rars
 import samplegen as g
 from docx import Document
 
-from pipeline.config import ArchiveLimits
+from helpers.archives import needs, run_unpack, write_7z, write_rar, write_zip
 from pipeline.documents import archives
 from pipeline.documents.archives import UnpackResult, sniff_archive, unpack
 
@@ -26,39 +26,10 @@ PHOTO = "材料/3-1 荣誉证书.jpg"
 CONTENT = {FORM: b"form " * 2000, PHOTO: b"\xff\xd8\xff\xe0 photo " * 500}
 
 
-def needs(*tools: str) -> pytest.MarkDecorator:
-    """Skip unless every named system binary is on PATH (CI installs them all)."""
-    missing = [t for t in tools if shutil.which(t) is None]
-    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}")
-
-
-def run_unpack(tmp_path: Path, archive: Path, **limits: float) -> tuple[UnpackResult, Path]:
-    """Unpack into tmp_path/box/out and check the invariants every result must keep."""
-    dest = tmp_path / "box" / "out"
-    result = unpack(archive, dest, ArchiveLimits(**limits))  # type: ignore[arg-type]
-    assert [p.name for p in (tmp_path / "box").iterdir()] == ["out"]  # nothing beside dest
-    for f in result.files:
-        assert f.path.is_file() and f.path.resolve().is_relative_to(dest.resolve())
-        assert f.path.stat().st_size == f.size
-        assert f.path.suffix == Path(f.name).suffix  # on-disk names keep the extension
-    if result.problem:
-        assert result.files == () and result.detail
-        assert list(dest.iterdir()) == []  # partial output removed
-    return result, dest
-
-
 def contents(result: UnpackResult) -> dict[str, bytes]:
     """Map display name -> bytes written."""
     assert result.problem is None, result.detail
     return {f.name: f.path.read_bytes() for f in result.files}
-
-
-def write_zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
-    """Zip with Python's naming (UTF-8 flag for non-ASCII names)."""
-    with zipfile.ZipFile(path, "w", method) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return path
 
 
 def write_raw_name_zip(path: Path, members: list[tuple[bytes, bytes]], extras: list[bytes] | None = None) -> Path:
@@ -87,14 +58,6 @@ def unicode_path_extra(header_name: bytes, real_name: str, crc: int | None = Non
     return struct.pack("<HH", 0x7075, len(body)) + body
 
 
-def write_7z(path: Path, members: dict[str, bytes], **kwargs: object) -> Path:
-    """7z via py7zr (password=..., header_encryption=...)."""
-    with py7zr.SevenZipFile(path, "w", **kwargs) as z:  # type: ignore[arg-type]
-        for name, data in members.items():
-            z.writestr(data, name)
-    return path
-
-
 def write_with_7zz(archive: Path, files: dict[str, bytes], *switches: str, links: dict[str, str] | None = None) -> Path:
     """Archive a folder of files (and symlinks) with the 7zz CLI: methods and features Python can't write."""
     src = archive.with_name(archive.name + "-src")
@@ -105,15 +68,6 @@ def write_with_7zz(archive: Path, files: dict[str, bytes], *switches: str, links
         (src / name).symlink_to(target)
     subprocess.run(["7zz", "a", *switches, str(archive), "."], cwd=src, check=True, capture_output=True)
     return archive
-
-
-def write_rar(path: Path, members: dict[str, bytes], fmt: str = "rar50", **kwargs: object) -> Path:
-    """RAR4 ("rar29") or RAR5 ("rar50") via the rars package."""
-    builder = rars.RarBuilder(format=fmt, **kwargs)
-    for name, data in members.items():
-        builder.add_bytes(data, name)
-    builder.write(str(path))
-    return path
 
 
 def patch_rar4_names(path: Path, mapping: dict[bytes, bytes]) -> None:

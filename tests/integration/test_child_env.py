@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 import samplegen as g
 from hostile.make_corpus import LONG_NAMES
-from integration.test_archive_names import write_rar
-from integration.test_archives import write_7z
 
 from helpers import REPO
+from helpers.archives import RAR_MTIME, write_7z, write_rar
 from pipeline.documents.archives import unpack
 from pipeline.intake.sandbox import storage_secret
 
@@ -71,7 +70,7 @@ def test_extractors_see_only_the_allow_list(tmp_path: Path, monkeypatch: pytest.
     if kind.startswith("7z"):
         archive = write_7z(tmp_path / "a.7z", members)
     elif kind.startswith("rar"):
-        archive = write_rar(tmp_path / "a.rar", members, kind[:5])
+        archive = write_rar(tmp_path / "a.rar", members, kind[:5], mtime=RAR_MTIME)
     else:
         if shutil.which("7zz") is None:
             pytest.skip("needs 7zz")

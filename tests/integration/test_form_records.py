@@ -8,9 +8,9 @@ import json
 import pytest
 import samplegen as g
 from click.testing import CliRunner
-from integration.test_intake import STUDIO, submission
 from sqlalchemy import func, select
 
+from helpers.submissions import STUDIO, submission
 from pipeline.cli.main import main
 from pipeline.intake.ledger import ingest_bytes, reprocess_all
 from storage import repo

@@ -7,9 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from integration.test_poller import at, imap, submission  # noqa: F401 - imap is a fixture
-
 from helpers.dovecot_server import CAPABILITY_126, DovecotServer, dovecot  # noqa: F401 - fixture
+from helpers.poller import at, imap, submission  # noqa: F401 - imap is a fixture
 from pipeline.intake.app import App
 from pipeline.transport.poller import MailboxLink, poll_once
 

@@ -9,6 +9,7 @@ import pytest
 import samplegen as g
 from sqlalchemy import func, select
 
+from helpers.submissions import STUDIO, submission
 from pipeline.intake.judge import file_key
 from pipeline.intake.ledger import ingest_bytes, reprocess_all
 from pipeline.replies.outbox import drain_to_folder
@@ -17,16 +18,6 @@ from storage.models import Message, OutboxItem, Submission
 from storage.rawstore import sha256_hex
 
 CST = timezone(timedelta(hours=8))
-STUDIO = g.Studio(unit="正定县总工会", leader="张三", gender="男", applicant="正定县某某机械厂", seed=7)
-
-
-def submission(received: datetime | None = datetime(2025, 5, 26, 10, 0, tzinfo=CST), *, pkg: g.Package = g.Package(),
-               message_id: str = "<a1@zdxzgh.126.com>", from_addr: str = "zdxzgh@126.com", **kw) -> bytes:
-    archive = g.zip_bytes(g.materials(STUDIO, pkg))
-    return g.eml(subject=kw.pop("subject", STUDIO.subject), from_name="正定县总工会", from_addr=from_addr,
-                 date=received or datetime(2025, 5, 26, 10, 0, tzinfo=CST), received=received, message_id=message_id,
-                 body_text="您好，附件为入库材料，请查收。",
-                 attachments=[g.Attachment(STUDIO.subject + ".zip", archive)], **kw)
 
 
 def _verdicts(app) -> list[tuple[str, list[str]]]:

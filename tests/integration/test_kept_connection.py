@@ -18,9 +18,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from integration.test_poller import at, counts, imap, submission, verdict_of  # noqa: F401 - imap is a fixture
 
 from helpers.dovecot_server import CuttingProxy, DovecotServer, dovecot  # noqa: F401 - fixture
+from helpers.poller import at, counts, imap, submission, verdict_of  # noqa: F401 - imap is a fixture
 from pipeline.config import ConfigError, parse_config
 from pipeline.intake.app import App
 from pipeline.service.scheduler import serve

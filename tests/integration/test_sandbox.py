@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import samplegen as g
-from integration.test_intake import STUDIO, submission
 
+from helpers.submissions import STUDIO, submission
 from pipeline.config import Config
 from pipeline.intake.app import App
 from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import samplegen as g
-from e2e.test_hostile import delivery
 from hostile.make_corpus import fixed_deflate_zip, nested_zip_bomb, rar_of_copies, seven_zip_of_copies
-from integration.test_archives import needs, run_unpack
-from unit.test_volumes import judged, message, split_7z
 
+from helpers.archives import needs, run_unpack
+from helpers.hostile import delivery
+from helpers.volumes import judged, message, split_7z
 from pipeline.config import ArchiveLimits
 from pipeline.documents import archives
 from pipeline.documents.archives import unpack

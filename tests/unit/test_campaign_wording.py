@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unit.test_rules import complete_files, facts, file_facts
 
 from helpers import REPO
+from helpers.facts import complete_files, facts, file_facts
 from pipeline.config import Campaign, load_config, parse_config
 from pipeline.errors import ConfigError
 from pipeline.intake.ledger import ingest_bytes

@@ -8,42 +8,10 @@ from pathlib import Path
 import docx
 import pytest
 
+from helpers.docx import make_docx, rewrite_members
 from parsers.docx_text import DocxText, read_docx_tables, read_docx_text
 from parsers.errors import DocumentUnreadable
 from parsers.wordcount import count_words
-
-PLACEHOLDER = "<w:p><w:r><w:t>PLACEHOLDER</w:t></w:r></w:p>"
-
-
-def _rewrite(path: Path, replace: dict[str, bytes | None]) -> None:
-    """Rewrite members of a zip (None drops the member)."""
-    with zipfile.ZipFile(path) as z:
-        members = {i.filename: z.read(i.filename) for i in z.infolist()}
-    for name, data in replace.items():
-        if data is None:
-            members.pop(name, None)
-        else:
-            members[name] = data
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-
-
-def make_docx(tmp_path: Path, body_xml: str = "", before: str = "正文开头", after: str = "正文结尾") -> Path:
-    """A python-docx document whose middle paragraph is replaced by raw WordprocessingML."""
-    d = docx.Document()
-    d.sections[0].header.paragraphs[0].text = "页眉文字"
-    d.sections[0].footer.paragraphs[0].text = "页脚文字"
-    d.add_paragraph(before)
-    d.add_paragraph("PLACEHOLDER")
-    d.add_paragraph(after)
-    path = tmp_path / "申报书.docx"
-    d.save(path)
-    with zipfile.ZipFile(path) as z:
-        xml = z.read("word/document.xml").decode()
-    assert PLACEHOLDER in xml
-    _rewrite(path, {"word/document.xml": xml.replace(PLACEHOLDER, body_xml).encode()})
-    return path
 
 
 def _p(text: str) -> str:
@@ -192,8 +160,8 @@ def test_main_part_found_through_relationships(tmp_path: Path) -> None:
     path = make_docx(tmp_path, _p("另名主文档"))
     with zipfile.ZipFile(path) as z:
         xml, rels = z.read("word/document.xml"), z.read("_rels/.rels").decode()
-    _rewrite(path, {"word/document.xml": None, "word/document2.xml": xml,
-                    "_rels/.rels": rels.replace("word/document.xml", "word/document2.xml").encode()})
+    rewrite_members(path, {"word/document.xml": None, "word/document2.xml": xml,
+                           "_rels/.rels": rels.replace("word/document.xml", "word/document2.xml").encode()})
     assert "另名主文档" in read_docx_text(path).paragraphs
 
 
@@ -244,7 +212,7 @@ def test_a_dtd_is_refused_wherever_the_prolog_puts_it(tmp_path: Path, prolog: st
     """The parser reports the DTD, not a look at the first 4 KB: padding before it changes nothing."""
     path = make_docx(tmp_path)
     xml = _entity_document(prolog)
-    _rewrite(path, {"word/document.xml": xml.replace('"UTF-8"', f'"{encoding.upper()}"').encode(encoding)})
+    rewrite_members(path, {"word/document.xml": xml.replace('"UTF-8"', f'"{encoding.upper()}"').encode(encoding)})
     with pytest.raises(DocumentUnreadable, match="DTD"):
         read_docx_text(path)
     with pytest.raises(DocumentUnreadable, match="DTD"):
@@ -256,7 +224,7 @@ def test_a_dtd_in_the_package_relationships_is_refused(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         rels = z.read("_rels/.rels").decode()
     hostile = rels.replace("?>", '?><!--' + "z" * 5000 + '--><!DOCTYPE Relationships [<!ENTITY t "x">]>', 1)
-    _rewrite(path, {"_rels/.rels": hostile.encode()})
+    rewrite_members(path, {"_rels/.rels": hostile.encode()})
     with pytest.raises(DocumentUnreadable, match="_rels/.rels has a DTD"):
         read_docx_text(path)
 
@@ -264,7 +232,7 @@ def test_a_dtd_in_the_package_relationships_is_refused(tmp_path: Path) -> None:
 def test_huge_document_xml_refused(tmp_path: Path) -> None:
     path = make_docx(tmp_path)
     huge = b"<w:document>" + b" " * (50 * 1024 * 1024) + b"</w:document>"  # deflates to ~50 KB
-    _rewrite(path, {"word/document.xml": huge})
+    rewrite_members(path, {"word/document.xml": huge})
     with pytest.raises(DocumentUnreadable, match="50 MB"):
         read_docx_text(path)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from unit.test_docx_text import make_docx
 
+from helpers.docx import make_docx
 from parsers.docx_text import read_docx_layout
 from parsers.form_reader import FormRecord, read_form, read_table_rows, split_items
 from pipeline.config import Campaign

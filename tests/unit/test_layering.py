@@ -137,3 +137,30 @@ def test_no_private_name_is_imported_from_another_module() -> None:
                      for n in names
                      if n.startswith("_") and not n.startswith("__") and module.split(".")[0] in PACKAGES)
     assert private == []
+
+
+def _test_module_imports(source: str) -> list[tuple[int, str]]:
+    """(line, what) of each import in `source` of a test module, one whose last dotted part starts with test_:
+    `import e2e.test_run`, `from unit.test_rules import facts`, `from unit import test_rules` (a test function
+    imported by name counts too: pytest would collect it again where it is imported)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            targets = [base] + [f"{base}.{alias.name}" if node.module else base + alias.name for alias in node.names]
+        else:
+            continue
+        found += [(node.lineno, target) for target in targets if target.rsplit(".", 1)[-1].startswith("test_")]
+    return found
+
+
+def test_no_file_under_tests_imports_a_test_module() -> None:
+    """What tests share lives in tests/helpers/: a unit test never rests on an integration test module."""
+    assert _test_module_imports("import e2e.test_run\nfrom unit.test_rules import facts\nfrom unit import test_rules\n"
+                                "from . import test_x\nfrom helpers.facts import facts\nimport testing.contest\n") == [
+        (1, "e2e.test_run"), (2, "unit.test_rules"), (3, "unit.test_rules"), (4, ".test_x")]
+    offending = sorted(f"{path.relative_to(REPO)}:{line}: {target}" for path in (REPO / "tests").rglob("*.py")
+                       for line, target in _test_module_imports(path.read_text(encoding="utf-8")))
+    assert offending == []

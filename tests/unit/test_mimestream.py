@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import samplegen as g
-from e2e.test_hostile import MANIFEST, delivery
 
 from helpers import REPO
+from helpers.hostile import MANIFEST, delivery
 from pipeline.mail.decode import DecodedMail, decode_message
 from pipeline.mail.mimestream import split_file
 

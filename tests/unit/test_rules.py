@@ -4,44 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from parsers.wordcount import WordCount
+from helpers.facts import ON_TIME, SUBJECT, complete_files, facts, file_facts
 from pipeline.rules.checks import ArchiveFacts, SubmissionFacts, evaluate
-from pipeline.rules.facts import FileFacts, LargeAttachmentLink
+from pipeline.rules.facts import LargeAttachmentLink
 from pipeline.rules.findings import Severity, Verdict, verdict_for
-from pipeline.rules.roles import assign_roles
-
-SUBJECT = "正定县总工会张三创新工作室入库材料"
-ON_TIME = datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)
-
-
-def file_facts(name: str, fmt: str, words: int | None = None, high: int | None = None, problem: str = "",
-          text: str = "") -> FileFacts:
-    wc = WordCount(low=words, high=high if high is not None else words, chars=words) if words is not None else None
-    return FileFacts(name=name, path=Path("/nonexistent") / name, size=1000, format=fmt, origin="a.zip",
-                     words=wc, problem=problem, text=text)
-
-
-def complete_files() -> list[FileFacts]:
-    return [
-        file_facts("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表.docx", "docx", 600),
-        file_facts("（1）石家庄市劳模和工匠人才创新工作室入A级库申报表（盖章扫描件）.pdf", "pdf"),
-        file_facts("（2）张三创新工作室事迹材料.docx", "docx", 1500),
-        file_facts("（3）佐证材料/3-1 市级劳动模范证书.jpg", "jpeg"),
-        file_facts("（3）佐证材料/3-2 专利证书.jpg", "jpeg"),
-        file_facts("（4）石家庄市劳模和工匠人才创新工作室入库汇总表.xlsx", "xlsx"),
-    ]
-
-
-def facts(campaign, files=None, subject=SUBJECT, archive=SUBJECT + ".zip", received=ON_TIME, **kw) -> SubmissionFacts:
-    files = complete_files() if files is None else files
-    archives = (ArchiveFacts(archive, "zip"),) if archive else ()
-    names = kw.pop("attachment_names", (archive,) if archive else tuple(f.name for f in files))
-    return SubmissionFacts(subject=subject, received_at=received, attachment_names=names, archives=archives,
-                           files=tuple(assign_roles(files, campaign)), **kw)
 
 
 def codes(campaign, f: SubmissionFacts) -> list[str]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import samplegen as g
-from unit.test_rules import complete_files, facts
 
+from helpers.facts import complete_files, facts
 from parsers.form_reader import FormRecord
 from pipeline.config import Campaign
 from pipeline.intake.ledger import ingest_bytes
