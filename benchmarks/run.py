@@ -413,7 +413,7 @@ def _fill_maildir(server, count: int) -> None:  # type: ignore[no-untyped-def]
     """Write `count` small messages straight into the user's Maildir, then let Dovecot index them."""
     import pwd
 
-    from dovecot_server import USER
+    from helpers.dovecot_server import USER
 
     maildir = server.root / "mail" / USER
     for sub in ("cur", "new", "tmp"):
@@ -444,8 +444,7 @@ def poll(out: Path, sizes: list[int], repeats: int = 21) -> dict:
     connection `intake run` keeps between polls (a MailboxLink, measured after one warm-up poll)."""
     from dataclasses import replace as dc_replace
 
-    from dovecot_server import DovecotServer
-
+    from helpers.dovecot_server import DovecotServer
     from pipeline.bootstrap import build_app
     from pipeline.config import load_config
     from pipeline.transport.poller import MailboxLink, poll_once
