@@ -714,7 +714,8 @@ def _ordinary_lines(o: dict | None) -> list[str]:
             f"tree PSS {o['tree_peak_mb']:.0f} MB"),
             f"  floor, {o['procs']} processes, whole process {o['floor_seconds']:6.2f} s  (runs {floors})",
             f"  pipeline / floor: {o['seconds'] / o['floor_seconds']:.2f}x (target <= 2.0x)"
-            + (f"; CPU {o['cpu']:.1f} s / {o['floor_cpu']:.1f} s = {o['cpu'] / o['floor_cpu']:.2f}x" if "cpu" in o else ""),
+            + (f"; CPU {o['cpu']:.1f} s / {o['floor_cpu']:.1f} s = {o['cpu'] / o['floor_cpu']:.2f}x"
+               if "cpu" in o else ""),
             f"  bytes per byte of mail: {_bytes_text(o)}",
             *([f"  with derived_cache_mb = 0: ingest {o['no_cache']['seconds']:.2f} s, {_bytes_text(o['no_cache'])}"]
               if o.get("no_cache") else [])]
@@ -780,8 +781,9 @@ def _large_lines(lg: dict | None) -> list[str]:
         r = lg[f"decode_{how}"]
         lines.append(f"  {what:30} {r['seconds']:6.1f} s, peak RSS {r['peak_mb']:6.0f} MB")
     r = lg["ingest"]
-    lines.append(f"  intake ingest                  {r['seconds']:6.1f} s, peak PSS of the tree {r['tree_peak_mb']:.0f} MB, "
-                 f"largest process {r['single_peak_mb']:.0f} MB (target <= 300 MB); {r['verdicts']}")
+    lines.append(f"  intake ingest                  {r['seconds']:6.1f} s, "
+                 f"peak PSS of the tree {r['tree_peak_mb']:.0f} MB, largest process {r['single_peak_mb']:.0f} MB "
+                 f"(target <= 300 MB); {r['verdicts']}")
     return lines
 
 

@@ -171,8 +171,10 @@ def _send_one(app: App, session: Session, client: SmtpClient, item: OutboxItem, 
         if not app.config.smtp.sent_folder:
             return _record_failure(app, session, item, exc, result)
         # It may have been accepted: leave it `sending`, as a crash would, so the next drain settles it
-        # from the sent folder (the server may still be saving it now).
+        # from the sent folder (the server may still be saving it now). The claim is released: nobody is
+        # sending it any more, and the next drain, in this process or another, must not wait it out.
         item.last_error = f"{LEFT_FOR_SENT_FOLDER} ({exc})"
+        item.claimed_by = item.claimed_at = None
         session.commit()
         result.deferred += 1
         log.warning("reply %d to %s: %s", item.id, item.to_addr, item.last_error)

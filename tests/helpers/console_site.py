@@ -107,10 +107,16 @@ def driver(downloads: Path) -> Iterator[Any]:
 def log_in(driver: object, console: Console, who: str, password: str = PASSWORD) -> None:
     """A fresh session (cookies cleared) for the account `who` stands for, through the login form."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(console.url + "/login")  # type: ignore[attr-defined]
     driver.delete_all_cookies()  # type: ignore[attr-defined]
     driver.get(console.url + "/login")  # type: ignore[attr-defined]
     driver.find_element(By.ID, "name").send_keys(console.name(who))  # type: ignore[attr-defined]
     driver.find_element(By.ID, "password").send_keys(password)  # type: ignore[attr-defined]
-    driver.find_element(By.ID, "login").click()  # type: ignore[attr-defined]
+    button = driver.find_element(By.ID, "login")  # type: ignore[attr-defined]
+    button.click()
+    # The form posts and a new page loads: wait for it (the old page's button goes stale), so the caller reads
+    # the answer, not the form it just sent, however slow a loaded machine is.
+    WebDriverWait(driver, 30).until(staleness_of(button))
