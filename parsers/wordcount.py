@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Each character in these ranges is one "word" (Word's East Asian characters) and ends a Latin run.
@@ -30,7 +31,7 @@ _CJK_RANGES = (
 AMBIGUOUS = frozenset("“”‘’—…·\u2015")
 
 # Invisible format characters join the letters around them (Word: "foo\u200bbar" is one word).
-_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 
 
 @dataclass(frozen=True)
@@ -48,29 +49,31 @@ def is_cjk(ch: str) -> bool:
     return cp >= 0x1100 and any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
 
 
+def _class(chars: str) -> str:
+    return "".join(re.escape(ch) for ch in chars)
+
+
+_CJK_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _CJK_RANGES)
+_CJK = re.compile(f"[{_CJK_CLASS}]")
+_NOT_SPACE = re.compile(r"\S")                                   # \s is str.isspace: U+3000 and NBSP too
+_LOW_RUN = re.compile(f"[^\\s{_CJK_CLASS}]+")                    # on the text without the ambiguous marks
+_HIGH_RUN = re.compile(f"[^\\s{_CJK_CLASS}{_class(''.join(sorted(AMBIGUOUS)))}]+")
+_DROP_INVISIBLE = {ord(ch): None for ch in INVISIBLE}
+_DROP_AMBIGUOUS = {ord(ch): None for ch in AMBIGUOUS}
+
+
 def count_words(text: str) -> WordCount:
     """Count 字数: one per CJK character or punctuation mark, one per run of other non-space characters."""
     # Word decides per character whether “”‘’—…· are East Asian (1 each, splitting Latin runs) or
     # Latin (part of a run). `high` is the all-East-Asian count. `low` lets them neither count nor
     # split nor start a run, which is at or below every mix of the two ("A—B": low 1, Latin 1, high 3;
     # "“你好”": low 2, Latin 4, high 4), so a low count of 1000 is 1000 in Word whatever the fonts.
-    cjk = ambiguous = low_runs = high_runs = chars = 0
-    in_low_run = in_high_run = False
-    for ch in text:
-        if ch.isspace():  # includes U+3000 and NBSP
-            in_low_run = in_high_run = False
-            continue
-        if ch in _INVISIBLE:
-            continue
-        chars += 1
-        if is_cjk(ch):
-            cjk += 1
-            in_low_run = in_high_run = False
-        elif ch in AMBIGUOUS:
-            ambiguous += 1
-            in_high_run = False
-        else:
-            low_runs += not in_low_run
-            high_runs += not in_high_run
-            in_low_run = in_high_run = True
+    # Counted by regular expressions over the whole text, not character by character: a narrative of
+    # 10,000 characters took 4 ms in a Python loop. Invisible format characters join what is around them.
+    visible = text.translate(_DROP_INVISIBLE)
+    cjk = len(_CJK.findall(visible))
+    ambiguous = sum(visible.count(ch) for ch in AMBIGUOUS)
+    low_runs = len(_LOW_RUN.findall(visible.translate(_DROP_AMBIGUOUS)))
+    high_runs = len(_HIGH_RUN.findall(visible))
+    chars = len(_NOT_SPACE.findall(visible))
     return WordCount(low=cjk + low_runs, high=cjk + ambiguous + high_runs, chars=chars)

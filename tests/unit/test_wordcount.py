@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from parsers.wordcount import WordCount, count_words
 
@@ -74,3 +76,37 @@ def test_mixed_narrative() -> None:
     text = "2023年，工作室完成QC成果5项，获得国家专利3件（其中发明专利1件）。"
     # 2023|年|，|工作室(3)|完成(2)|QC|成果(2)|5|项|，|获得国家专利(6)|3|件|（|其中发明专利(6)|1|件|）|。
     assert count_words(text) == WordCount(low=33, high=33, chars=len(text))
+
+
+def _reference_count(text: str) -> tuple[int, int, int]:
+    """Word's rule character by character, as the counter was first written: the regular expressions of
+    parsers/wordcount.py must give exactly this on any text."""
+    from parsers.wordcount import AMBIGUOUS, INVISIBLE, is_cjk
+
+    cjk = ambiguous = low_runs = high_runs = chars = 0
+    in_low = in_high = False
+    for ch in text:
+        if ch.isspace():
+            in_low = in_high = False
+            continue
+        if ch in INVISIBLE:
+            continue
+        chars += 1
+        if is_cjk(ch):
+            cjk += 1
+            in_low = in_high = False
+        elif ch in AMBIGUOUS:
+            ambiguous += 1
+            in_high = False
+        else:
+            low_runs += not in_low
+            high_runs += not in_high
+            in_low = in_high = True
+    return cjk + low_runs, cjk + ambiguous + high_runs, chars
+
+
+@given(st.text(alphabet="ab1 \t\n\u3000\u00a0中文한ㄱ、。，“”‘’—…·\u2015\u200b\u200c\u00ad\ufeffＡ！-_.\u2028\u1100"
+                        "\U00020000é]^\\", max_size=60) | st.text(max_size=60))
+def test_the_counter_agrees_with_the_rule_character_by_character(text: str) -> None:
+    counted = count_words(text)
+    assert (counted.low, counted.high, counted.chars) == _reference_count(text)
