@@ -273,13 +273,13 @@ def with_unar(archive: str, dest: str) -> None:
 
 def _unpack(archive: Path, kind: str, dest: Path) -> None:
     """With the tool the pipeline uses first for this archive (pipeline/documents/archives.py), nothing else."""
-    from pipeline.documents.archives import _RAR5, _head, prefer_7zz
+    from pipeline.documents.archives import is_rar5, prefer_7zz
 
     if kind == "zip":
         unpacker = with_zipfile
     elif kind == "7z":
         unpacker = with_7zz if prefer_7zz() else with_py7zr
-    elif _head(archive).startswith(_RAR5) and shutil.which("bsdtar"):
+    elif is_rar5(archive) and shutil.which("bsdtar"):
         unpacker = with_bsdtar
     else:
         unpacker = with_unar

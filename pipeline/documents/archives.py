@@ -114,6 +114,11 @@ def _head(path: Path) -> bytes:
         return fh.read(8)
 
 
+def is_rar5(path: Path) -> bool:
+    """A RAR5 archive (bsdtar reads these better than unar; RAR4 the other way round)."""
+    return _head(path).startswith(_RAR5)
+
+
 def _unsafe(detail: str) -> _Problem:
     return _Problem("unsafe", detail)
 
@@ -510,7 +515,7 @@ def _rar(path: Path, job: _Job, st: _State) -> list[UnpackedFile]:
     }
     # bsdtar first for RAR5: about twice as fast as unar there (benchmarks/README.md) and it reads what unar
     # cannot; unar first for RAR4, whose solid archives bsdtar cannot read.
-    order = ("bsdtar", "unar") if _head(path).startswith(_RAR5) else ("unar", "bsdtar")
+    order = ("bsdtar", "unar") if is_rar5(path) else ("unar", "bsdtar")
     tools = [t for t in order if shutil.which(t)]
     if not tools:
         raise _Problem("corrupt", "no RAR reader installed (unar/bsdtar)")
