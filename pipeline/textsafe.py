@@ -11,7 +11,8 @@ the one function for its medium here, so a new output cannot forget a case anoth
 - `document_text`: the HTML report, the report mail's text, Word tables;
 - `cell_text` / `formula_like`: one spreadsheet cell;
 - `terminal_text`: one value printed on a terminal or into a log line;
-- `json_text`: JSON already serialised with ensure_ascii=False, before it is printed.
+- `json_text`: JSON already serialised with ensure_ascii=False, before it is printed;
+- `file_name_text`: the name a download is offered under (a header value).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import re
 
 from parsers.xmltext import xml_text
 
-__all__ = ["FORMULA_STARTS", "cell_text", "document_text", "formula_like", "json_text", "terminal_text", "visible",
-           "xml_text"]
+__all__ = ["FORMULA_STARTS", "cell_text", "document_text", "file_name_text", "formula_like", "json_text",
+           "terminal_text", "visible", "xml_text"]
 # Marks and overrides that reorder the text around them (RLO shows "申报表\u202excod.exe" as "申报表exe.docx").
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _BIDI_CONTROL = re.compile(f"[{_BIDI}]")
@@ -92,3 +93,12 @@ def json_text(serialised: str) -> str:
     separators and lone surrogates as \\u escapes. Outside strings JSON has only ASCII, so every match is
     inside a string, where the escape decodes to the same character (json.loads gives the value back)."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", serialised)
+
+
+def file_name_text(name: str, fallback: str = "file") -> str:
+    """The last part of a name from an archive or a mail, fit to offer a download under: no controls (a
+    newline in a header is refused, or splits it), no bidi controls or lone surrogates, no path separators;
+    `fallback` when nothing is left."""
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _TERMINAL_UNSAFE.sub("_", last).strip(" .")
+    return cleaned or fallback

@@ -176,3 +176,21 @@ def test_the_exports_download_as_the_cli_writes_them(site: Site, app: App, tmp_p
     assert book.status_code == 200 and book.data[:2] == b"PK"
     assert "filename*=UTF-8''" in book.headers["Content-Disposition"]  # the Chinese name, RFC 5987
     assert client.get("/exports/summary.pdf").status_code == 404
+
+
+def test_a_file_named_with_a_newline_downloads_under_a_safe_name(site: Site, app: App) -> None:
+    """A stranger's archive member named "a\\x01b\\x7f\\nc\\r.txt" (tests/hostile): the console offers it, as an
+    attachment, under a name no header can be split by (werkzeug refused the raw name with a 500)."""
+    from helpers.hostile import delivery
+    from pipeline.intake.ledger import ingest_bytes
+
+    result = ingest_bytes(app, delivery("zip-names-control.zip"), "file:/hostile/zip-names-control.eml")
+    reviewer = _client(app, "审核员")
+    page = reviewer.get(f"/submissions/{result.submission_id}").text
+    links = re.findall(rf'href="(/submissions/{result.submission_id}/files/\d+)"', page)
+    assert links, "the page lists the archive's files"
+    for link in links:
+        answer = reviewer.get(link)
+        assert answer.status_code == 200
+        disposition = answer.headers["Content-Disposition"]
+        assert disposition.startswith("attachment") and not any(c in disposition for c in "\r\n\x01\x7f")

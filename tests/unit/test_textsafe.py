@@ -10,6 +10,7 @@ from pipeline.textsafe import (
     EXCEL_CELL_LIMIT,
     cell_text,
     document_text,
+    file_name_text,
     formula_like,
     json_text,
     terminal_text,
@@ -69,3 +70,15 @@ def test_json_text_escapes_what_json_leaves_raw_and_decodes_to_the_same_value() 
     safe = json_text(raw)
     assert safe.isprintable() and "张三" in safe
     assert json.loads(safe) == value
+
+
+@pytest.mark.parametrize(("name", "offered"), [
+    ("（2）佐证材料/3-1 证书.jpg", "3-1 证书.jpg"),
+    ("a\x01b\x7f\nc\r.txt", "a_b__c_.txt"),               # a newline in a header value splits or is refused
+    ("evil\r\nSet-Cookie: x=1.pdf", "evil__Set-Cookie: x=1.pdf"),
+    ("..\\..\\boot.ini", "boot.ini"),
+    ("3-1 照片\u202egpj.exe", "3-1 照片_gpj.exe"),          # shown as it is stored, not reversed
+    ("...", "file"),
+])
+def test_a_download_is_offered_under_a_plain_last_name(name: str, offered: str) -> None:
+    assert file_name_text(name) == offered

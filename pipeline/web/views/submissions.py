@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 
 from pipeline.errors import IntakeError
 from pipeline.staff.review import DECISIONS, NotFound, review
+from pipeline.textsafe import file_name_text
 from pipeline.web.context import intake_app
 from pipeline.web.detail import submission_detail
 from pipeline.web.listing import SORTS, ListQuery, list_page, next_in_queue
@@ -74,7 +75,7 @@ def download(submission_id: int, file_id: int) -> Response:
     ref = file_ref(intake_app(), submission_id, file_id)
     if ref is None:
         abort(404)
-    return send_file(ref.path, mimetype=ref.content_type, as_attachment=True, download_name=ref.name,
+    return send_file(ref.path, mimetype=ref.content_type, as_attachment=True, download_name=file_name_text(ref.name),
                      conditional=False, etag=False)
 
 
