@@ -4,11 +4,13 @@ A document is found by its id *and* the submission it belongs to (a file id of a
 and its path comes from the database, never from the request; the path must also lie inside the message's
 own work folder, so a row pointing elsewhere (a bug, a hand-edited database) serves nothing. Previews are
 cached under data_dir/previews, named by document id, size and modification time: `intake reprocess`
-unpacks a message again under new document ids, and an old preview is never shown for a new file.
+unpacks a message again under new document ids, and an old preview is never shown for a new file. The cache
+is bounded like the unpacked files (`[storage] derived_cache_mb`, least recently used removed first).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -112,14 +114,41 @@ def _cached(app: App, ref: FileRef, what: str, args: list[str]) -> bytes:
     stat = ref.path.stat()
     folder = app.config.storage.data_dir / "previews"
     cache = folder / f"{ref.id}-{stat.st_size}-{stat.st_mtime_ns}-{what}"
-    if cache.is_file():
-        return cache.read_bytes()
+    try:
+        data = cache.read_bytes()
+        os.utime(cache)  # used now: the last to be trimmed
+        return data
+    except FileNotFoundError:  # not made yet, or trimmed by another request a moment ago
+        pass
     data = _run_child(args)
     folder.mkdir(mode=0o700, exist_ok=True)
-    partial = cache.with_name(cache.name + ".part")
+    partial = cache.with_name(f"{cache.name}.{threading.get_ident()}.part")
     partial.write_bytes(data)
     partial.replace(cache)  # readers never see half a file
+    trim(folder, app.config.storage.derived_cache_mb)
     return data
+
+
+def trim(folder: Path, bound_mb: float) -> list[Path]:
+    """Previews are derived files too: past `[storage] derived_cache_mb` MiB the least recently used are
+    removed (0: none kept once served). Returns the files removed."""
+    entries = []
+    for path in folder.iterdir():
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        if not path.name.endswith(".part"):
+            entries.append((info.st_mtime_ns, info.st_size, path))
+    total = sum(size for _used, size, _path in entries)
+    removed = []
+    for _used, size, path in sorted(entries):
+        if total <= bound_mb * 2**20:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        removed.append(path)
+    return removed
 
 
 def preview_png(app: App, ref: FileRef, page: int = 1) -> bytes:

@@ -194,3 +194,20 @@ def test_a_file_named_with_a_newline_downloads_under_a_safe_name(site: Site, app
         assert answer.status_code == 200
         disposition = answer.headers["Content-Disposition"]
         assert disposition.startswith("attachment") and not any(c in disposition for c in "\r\n\x01\x7f")
+
+
+def test_the_preview_cache_keeps_within_the_bound_least_recently_used_first(tmp_path: Path) -> None:
+    import os
+
+    from pipeline.web.previews import trim
+
+    folder = tmp_path / "previews"
+    folder.mkdir()
+    for i, name in enumerate(["old.png", "used.png", "new.png"]):
+        (folder / name).write_bytes(b"x" * 2**20)          # 1 MiB each
+        os.utime(folder / name, ns=(10**18 + i * 10**9, 10**18 + i * 10**9))
+    (folder / "busy.png.1.part").write_bytes(b"x" * 2**20)   # being written: never removed
+    os.utime(folder / "used.png")                            # read just now: the most recently used
+    assert trim(folder, 2) == [folder / "old.png"]
+    assert sorted(p.name for p in folder.iterdir()) == ["busy.png.1.part", "new.png", "used.png"]
+    assert trim(folder, 0) == [folder / "new.png", folder / "used.png"]
