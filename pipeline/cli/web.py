@@ -1,4 +1,4 @@
-"""`intake serve` (the staff console) and `intake staff add|list|disable|enable` (its accounts).
+"""`intake serve` (the staff console) and `intake staff add|password|list|disable|enable` (its accounts).
 
 Thin wrappers: the console is pipeline/web/, accounts are pipeline/web/accounts.py (the console's account
 page uses the same functions). There is no default account: `intake serve` on a database without one says
@@ -16,7 +16,7 @@ from pipeline.cli.common import config_option, load, make_app
 from pipeline.config import demo_config
 from pipeline.intake.app import App
 from pipeline.textsafe import terminal_text
-from pipeline.web.accounts import AccountError, active_accounts, add_account, list_accounts, set_disabled
+from pipeline.web.accounts import AccountError, active_accounts, add_account, list_accounts, set_disabled, set_password
 from storage.accounts import ROLES
 
 demo_option = click.option("--demo", "demo_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -86,6 +86,21 @@ def staff_add(config_file: str | None, demo_dir: Path | None, name: str, role: s
     except AccountError as exc:
         raise click.ClickException(terminal_text(str(exc))) from None
     click.echo(f"已创建账户 {terminal_text(made.name)}（{made.role}）。")
+
+
+@staff_group.command("password")
+@config_option
+@demo_option
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (scripts).")
+def staff_password(config_file: str | None, demo_dir: Path | None, name: str, password_stdin: bool) -> None:
+    """Set a new password for an account; its sessions made with the old one end."""
+    app = _console_app(config_file, demo_dir)
+    try:
+        done = set_password(app, name, _password(password_stdin))
+    except AccountError as exc:
+        raise click.ClickException(terminal_text(str(exc))) from None
+    click.echo(f"账户 {terminal_text(done.name)} 的密码已更换，旧密码的登录已失效。")
 
 
 @staff_group.command("list")

@@ -101,6 +101,18 @@ def set_disabled(app: App, name: str, disabled: bool) -> Account:
         return _view(row)
 
 
+def set_password(app: App, name: str, password: str) -> Account:
+    """A new password for `name` (forgotten, or shared by mistake): the sessions made with the old one end."""
+    check_new_password(password)
+    with app.sessions() as session:
+        row = repo.account_named(session, name)
+        if row is None:
+            raise AccountError(f"没有用户 {name}")
+        row.password_hash = _hasher.hash(password)
+        session.commit()
+        return _view(row)
+
+
 def current_account(app: App, account_id: int, stamp: str) -> Account | None:
     """The account a session names, if it still exists, is enabled and its password is unchanged."""
     with app.sessions() as session:

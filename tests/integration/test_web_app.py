@@ -211,3 +211,21 @@ def test_the_preview_cache_keeps_within_the_bound_least_recently_used_first(tmp_
     assert trim(folder, 2) == [folder / "old.png"]
     assert sorted(p.name for p in folder.iterdir()) == ["busy.png.1.part", "new.png", "used.png"]
     assert trim(folder, 0) == [folder / "new.png", folder / "used.png"]
+
+
+def test_a_new_password_ends_the_sessions_made_with_the_old_one(site: Site, app: App) -> None:
+    def set_password(password: str) -> None:
+        result = CliRunner().invoke(main, ["staff", "password", "临时工", "--password-stdin", "--config",
+                                           str(site.config)], input=password + "\n")
+        assert result.exit_code == 0, result.output
+
+    client = _client(app, "临时工")
+    assert client.get("/").status_code == 200
+    short = CliRunner().invoke(main, ["staff", "password", "临时工", "--password-stdin", "--config",
+                                      str(site.config)], input="short\n")
+    assert short.exit_code != 0 and "至少" in short.output
+    set_password("Another-Passphrase-7")
+    assert client.get("/").status_code == 302                    # the old session is over
+    assert _client(app, "临时工").get("/").status_code == 302     # the old password no longer opens
+    assert _client(app, "临时工", "Another-Passphrase-7").get("/").status_code == 200
+    set_password(PASSWORD)
