@@ -106,8 +106,8 @@ def driver(downloads: Path) -> Iterator[Any]:
 
 def log_in(driver: object, console: Console, who: str, password: str = PASSWORD) -> None:
     """A fresh session (cookies cleared) for the account `who` stands for, through the login form."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(console.url + "/login")  # type: ignore[attr-defined]
@@ -117,6 +117,15 @@ def log_in(driver: object, console: Console, who: str, password: str = PASSWORD)
     driver.find_element(By.ID, "password").send_keys(password)  # type: ignore[attr-defined]
     button = driver.find_element(By.ID, "login")  # type: ignore[attr-defined]
     button.click()
-    # The form posts and a new page loads: wait for it (the old page's button goes stale), so the caller reads
-    # the answer, not the form it just sent, however slow a loaded machine is.
-    WebDriverWait(driver, 30).until(staleness_of(button))
+    # The form posts and a new page loads: wait for it (the old page's button is gone from the document), so
+    # the caller reads the answer, not the form it just sent, however slow a loaded machine is. Chromium
+    # reports a node of the old page as stale or, now and then, as "does not belong to the document".
+
+    def old_page_gone(_driver: object) -> bool:
+        try:
+            button.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(driver, 30).until(old_page_gone)
