@@ -134,6 +134,9 @@ class WebConfig:
     bind: str = "127.0.0.1"          # loopback: the office network sees it only when the operator says so
     port: int = 8080
     base_url: str = ""               # behind a reverse proxy, e.g. "https://intake.zgh.local/"; https → Secure cookies
+    # Reverse proxies in front of the console whose X-Forwarded-For / -Proto it may believe (0: none; the
+    # client is the connection's address). Behind one proxy, 1: else every login counts as the proxy's.
+    proxy_hops: int = 0
 
 
 @dataclass(frozen=True)
@@ -561,6 +564,7 @@ def _web(t: dict[str, Any], p: _Problems) -> WebConfig:
     web = _settings(t, WebConfig, "web", p)
     if not 1 <= web.port <= 65535:
         p.add("web.port", f"expected 1 to 65535, got {web.port}")
+    _positive(web, ("proxy_hops",), "web", p, zero="no proxy in front")
     if web.base_url and not re.match(r"https?://[^/\s]+", web.base_url):
         p.add("web.base_url", f"expected an http:// or https:// address, got {web.base_url!r}")
     return web

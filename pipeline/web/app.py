@@ -14,6 +14,7 @@ import jinja2
 import markupsafe
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline.config import WebConfig
 from pipeline.intake.app import App
@@ -86,4 +87,9 @@ def create_app(app_container: App, *, secret_key: str | None = None, throttle: L
     for blueprint in BLUEPRINTS:
         flask_app.register_blueprint(blueprint)
     flask_app.register_error_handler(HTTPException, _error_page)
+    if web.proxy_hops:
+        # The client's address and scheme as the trusted proxies saw them (the login throttle counts addresses);
+        # a header beyond those hops is the client's own word and is not believed.
+        flask_app.wsgi_app = ProxyFix(flask_app.wsgi_app, x_for=web.proxy_hops,  # type: ignore[method-assign]
+                                      x_proto=web.proxy_hops)
     return flask_app

@@ -229,3 +229,26 @@ def test_a_new_password_ends_the_sessions_made_with_the_old_one(site: Site, app:
     assert _client(app, "临时工").get("/").status_code == 302     # the old password no longer opens
     assert _client(app, "临时工", "Another-Passphrase-7").get("/").status_code == 200
     set_password(PASSWORD)
+
+
+@pytest.mark.parametrize("hops", [0, 1])
+def test_behind_a_proxy_the_throttle_counts_each_client_only_when_the_proxy_is_trusted(app: App, hops: int) -> None:
+    """[web] proxy_hops = 1: X-Forwarded-For names the client, so one client's wrong passwords lock that client
+    only; with 0 (no proxy declared) the header is a stranger's word, and every request is the connection's."""
+    import dataclasses
+
+    web = dataclasses.replace(app.config.web, proxy_hops=hops)
+    console = create_app(dataclasses.replace(app, config=dataclasses.replace(app.config, web=web)),
+                         secret_key="k" * 64)
+
+    def attempt(client_address: str, password: str) -> int:
+        client = console.test_client()
+        via_proxy = {"environ_base": {"REMOTE_ADDR": "127.0.0.1"},
+                     "headers": {"X-Forwarded-For": client_address}}
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login", **via_proxy).text).group(1)
+        return client.post("/login", data={"name": "审核员", "password": password, "csrf_token": token},
+                           **via_proxy).status_code
+
+    assert [attempt("203.0.113.7", "wrong password") for _ in range(5)] == [401] * 5
+    assert attempt("203.0.113.7", PASSWORD) == 429                    # that client is locked out
+    assert attempt("203.0.113.8", PASSWORD) == (302 if hops else 429)  # another client behind the same proxy
