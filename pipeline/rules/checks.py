@@ -24,6 +24,7 @@ from pipeline.rules.findings import Code, Finding, Severity
 from pipeline.rules.roles import expected_file_name, names_material
 from pipeline.rules.subject import (
     archive_stem,
+    archive_suffix,
     full_unit_name,
     names_an_organisation,
     organisation_prefix,
@@ -112,7 +113,8 @@ def check_archive_names(facts: SubmissionFacts, campaign: Campaign) -> list[Find
         if stem.text == subject.text or (not subject.well_formed and stem.well_formed):
             continue
         expected = subject.text if subject.well_formed else campaign.subject.example
-        out.append(_finding(campaign, Code.ARCHIVE_NAME_MISMATCH, file=archive.name, expected=expected + ".zip"))
+        out.append(_finding(campaign, Code.ARCHIVE_NAME_MISMATCH, file=archive.name,
+                            expected=expected + (archive_suffix(archive.name) or ".zip")))
     return out
 
 

@@ -111,6 +111,14 @@ def archive_stem(filename: str) -> str:
     return strip_copy_suffix(stem)
 
 
+def archive_suffix(filename: str) -> str:
+    """An attachment's extension as sent (".7z", ".tar.gz"): the name a fix asks for keeps the sender's format,
+    which the notice leaves free (四.4: 打包以压缩文件形式上传)."""
+    stem, ext = split_ext(filename)
+    length = len(ext) + (4 if stem.lower().endswith(".tar") else 0)
+    return filename[len(filename) - length:] if length else ""   # as written: ".RAR" stays ".RAR"
+
+
 def unit_kind(unit: str, campaign: Campaign) -> UnitKind | None:
     """The kind of recommending unit `unit` is, or None when it may not send directly."""
     if not unit or any(p.search(unit) for p in campaign.unit_exclude):

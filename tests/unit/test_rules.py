@@ -73,6 +73,13 @@ def test_archive_name_mismatch(campaign) -> None:
     assert found[0].file == "申报材料.zip" and SUBJECT in found[0].fix
 
 
+@pytest.mark.parametrize("sent", ["申报材料.7z", "申报材料.RAR", "申报材料.tar.gz"])
+def test_the_name_a_mismatch_asks_for_keeps_the_senders_format(campaign, sent: str) -> None:
+    """四.4 asks for 压缩文件, not for ZIP: a 7z is told its right name as a 7z."""
+    (found,) = evaluate(facts(campaign, archive=sent), campaign)
+    assert f"“{SUBJECT}{sent[len('申报材料'):]}”" in found.fix
+
+
 def test_no_attachment_and_large_attachment_link(campaign) -> None:
     assert codes(campaign, facts(campaign, files=[], archive=None, attachment_names=())) == ["NO_ATTACHMENT"]
     link = LargeAttachmentLink("x.zip", "https://mail.163.com/large-attachment-download/?p=1", "2025年6月12日")
