@@ -4,7 +4,8 @@ its archives unpacked to) can be re-made from the raw message, which is the reco
 A folder counts once its READY marker is written (judging or re-making it wrote every file); the marker
 holds the folder's size and its modification time says when the folder was last judged or opened.
 `[storage] derived_cache_mb` bounds the ready folders' total size: past it, the least recently used are
-removed, oldest first, until the rest fit (the folder just judged too, when the bound is 0). A folder
+removed, oldest first, until the rest fit; after judging the total is compared at most every SWEEP_SECONDS
+(`settle`), and with a bound of 0 the folder just judged goes at once. A folder
 without a marker is being written now, or was cut short by a crash, and is never removed here: judging
 or re-making it starts by clearing it. `pipeline.staff.review.submission_folder` (`intake open`, the staff
 console) re-makes a missing folder in the sandbox, and `intake reprocess` judges again, which re-makes it.
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 READY = ".derived"
+SWEPT = ".swept"       # in files_root: its time says when some process last compared the cache with its bound
+SWEEP_SECONDS = 30.0   # a sweep reads every folder's marker (0.25 s at 10,000 folders): once this often at most
 _MIB = 2**20
 
 
@@ -98,3 +102,21 @@ def evict(files_root: Path, bound_mb: float, keep: Path | None = None) -> list[P
         total -= size
         removed.append(path)
     return removed
+
+
+def settle(files_root: Path, bound_mb: float, folder: Path) -> None:
+    """After judging wrote `folder`: with no room at all (bound 0) it goes at once; otherwise the cache is
+    compared with its bound at most every SWEEP_SECONDS by any process (each message used to read every
+    folder's marker: quadratic over a busy day), so it may exceed the bound by what that interval wrote."""
+    if bound_mb <= 0:
+        forget(folder)
+        return
+    stamp = files_root / SWEPT
+    try:
+        if time.time() - stamp.stat().st_mtime < SWEEP_SECONDS:
+            return
+    except FileNotFoundError:
+        pass
+    stamp.touch()
+    evict(files_root, bound_mb)
+

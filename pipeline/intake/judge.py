@@ -253,7 +253,7 @@ def process_message(app: App, session: Session, message: Message, *, notify: boo
         shutil.rmtree(spill, ignore_errors=True)
     # Everything is read: the folder joins the cache of derived files, which may at once be over its bound.
     if derived.mark_ready(workdir):
-        derived.evict(app.files_root, app.config.storage.derived_cache_mb)
+        derived.settle(app.files_root, app.config.storage.derived_cache_mb, workdir)
     return sub
 
 

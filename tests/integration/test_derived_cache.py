@@ -75,3 +75,32 @@ def test_a_folder_being_written_is_never_evicted(config, clock, tmp_path: Path) 
     busy.mkdir(parents=True)
     (busy / "part.bin").write_bytes(b"x" * 4096)
     assert derived.evict(app.files_root, 0) == [] and (busy / "part.bin").exists()
+
+
+def test_judging_compares_the_cache_with_its_bound_at_most_every_sweep_interval(tmp_path: Path) -> None:
+    """settle(): a folder goes at once when the bound leaves no room; otherwise one sweep per interval, not
+    one per message (each sweep reads every folder's marker)."""
+    import os
+
+    root = tmp_path / "files"
+
+    def ready(name: str, size: int) -> Path:
+        folder = root / "ab" / name
+        folder.mkdir(parents=True)
+        (folder / "x.bin").write_bytes(b"x" * size)
+        derived.mark_ready(folder)
+        return folder
+
+    alone = ready("0-a", 10)
+    derived.settle(root, 0, alone)
+    assert not alone.exists()
+    first = ready("1-a", 2**20)
+    derived.settle(root, 1.5, first)                # swept now: within the bound
+    second = ready("2-a", 2**20)
+    derived.settle(root, 1.5, second)               # over the bound, but swept a moment ago: both stay
+    assert first.exists() and second.exists()
+    old = (root / derived.SWEPT).stat().st_mtime - derived.SWEEP_SECONDS - 1
+    os.utime(root / derived.SWEPT, (old, old))
+    os.utime(first / derived.READY, (old, old))     # the least recently used
+    derived.settle(root, 1.5, second)
+    assert not first.exists() and second.exists()
