@@ -495,14 +495,13 @@ def _settings(t: dict[str, Any], cls: type[_S], where: str, p: _Problems, **give
     default those of the dataclass, so a default is written once, in the dataclass. `given` are the fields the
     caller reads itself (paths, lists, values that need more than a type check)."""
     values: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name in given or f.default is MISSING:
+    for name, default in _defaults(cls).items():
+        if name in given:
             continue
-        default = f.default
         if isinstance(default, tuple):
-            values[f.name] = _str_list(t, f.name, default, where, p)
+            values[name] = _str_list(t, name, default, where, p)
         else:
-            values[f.name] = _get(t, f.name, float if isinstance(default, float) else type(default), default, where, p)
+            values[name] = _get(t, name, float if isinstance(default, float) else type(default), default, where, p)
     return cls(**values, **given)
 
 

@@ -8,6 +8,7 @@ how to make the first.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,7 +17,15 @@ from pipeline.cli.common import config_option, load, make_app
 from pipeline.config import demo_config
 from pipeline.intake.app import App
 from pipeline.textsafe import terminal_text
-from pipeline.web.accounts import AccountError, active_accounts, add_account, list_accounts, set_disabled, set_password
+from pipeline.web.accounts import (
+    Account,
+    AccountError,
+    active_accounts,
+    add_account,
+    list_accounts,
+    set_disabled,
+    set_password,
+)
 from storage.accounts import ROLES
 
 demo_option = click.option("--demo", "demo_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -71,6 +80,14 @@ def _password(from_stdin: bool) -> str:
     return str(click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次"))
 
 
+def _changed(change: Callable[[], Account]) -> Account:
+    """Run one account change; its refusal (a bad name, a weak password …) as the command's error."""
+    try:
+        return change()
+    except AccountError as exc:
+        raise click.ClickException(terminal_text(str(exc))) from None
+
+
 @staff_group.command("add")
 @config_option
 @demo_option
@@ -81,10 +98,7 @@ def _password(from_stdin: bool) -> str:
 def staff_add(config_file: str | None, demo_dir: Path | None, name: str, role: str, password_stdin: bool) -> None:
     """Create a console account (the password is asked for, or read from stdin)."""
     app = _console_app(config_file, demo_dir)
-    try:
-        made = add_account(app, name, role, _password(password_stdin))
-    except AccountError as exc:
-        raise click.ClickException(terminal_text(str(exc))) from None
+    made = _changed(lambda: add_account(app, name, role, _password(password_stdin)))
     click.echo(f"已创建账户 {terminal_text(made.name)}（{made.role}）。")
 
 
@@ -96,10 +110,7 @@ def staff_add(config_file: str | None, demo_dir: Path | None, name: str, role: s
 def staff_password(config_file: str | None, demo_dir: Path | None, name: str, password_stdin: bool) -> None:
     """Set a new password for an account; its sessions made with the old one end."""
     app = _console_app(config_file, demo_dir)
-    try:
-        done = set_password(app, name, _password(password_stdin))
-    except AccountError as exc:
-        raise click.ClickException(terminal_text(str(exc))) from None
+    done = _changed(lambda: set_password(app, name, _password(password_stdin)))
     click.echo(f"账户 {terminal_text(done.name)} 的密码已更换，旧密码的登录已失效。")
 
 
@@ -117,10 +128,7 @@ def _switch_command(name: str, disabled: bool, summary: str) -> click.Command:
     """`intake staff disable NAME` and `intake staff enable NAME`: one switch, two words."""
 
     def switch(config_file: str | None, demo_dir: Path | None, account: str) -> None:
-        try:
-            done = set_disabled(_console_app(config_file, demo_dir), account, disabled)
-        except AccountError as exc:
-            raise click.ClickException(terminal_text(str(exc))) from None
+        done = _changed(lambda: set_disabled(_console_app(config_file, demo_dir), account, disabled))
         click.echo(f"账户 {terminal_text(done.name)} 已{'停用' if disabled else '启用'}。")
 
     switch.__doc__ = summary
