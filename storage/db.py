@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import StorageError
-from storage.schema import Upgrade, upgrade_schema
+from storage.schema import Upgrade, upgrade_schema, use_wal
 
 
 def private_file(path: Path) -> None:
@@ -72,7 +72,7 @@ def _switch_to_wal(cur: sqlite3.Cursor, busy_timeout_seconds: float) -> None:
     pause = 0.005
     while True:
         try:
-            cur.execute("PRAGMA journal_mode=WAL")
+            use_wal(cur)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() + pause > deadline:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -23,8 +24,8 @@ from sqlalchemy.engine import Engine
 from helpers import REPO
 from helpers.configfile import write_example_config
 from pipeline.cli.main import main
-from storage.db import make_engine
-from storage.schema import FIRST_REVISION, head_revision, model_metadata, upgrade_schema
+from storage.db import create_schema, make_engine
+from storage.schema import FIRST_REVISION, SQLITE_PAGE_SIZE, head_revision, model_metadata, upgrade_schema
 
 pytestmark = pytest.mark.both_databases
 RELEASE = "ed4d698"  # the first release: its create_all made the databases offices have today
@@ -152,7 +153,7 @@ import sys
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 import storage.forms, storage.mailbox_state
-from storage.db import make_engine
+from storage.db import create_schema, make_engine
 from storage.models import Base
 with make_engine(sys.argv[1]).connect() as conn:
     print(compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata))
@@ -213,3 +214,17 @@ def test_claims_written_as_text_by_earlier_versions_move_into_their_columns(stor
     with engine.connect() as conn:
         error = conn.execute(text("SELECT error FROM messages WHERE id = 1")).scalar_one()
     assert error == "claimed by host-a:4242:99 at 2025-05-29T00:00:00+00:00"
+
+
+def test_a_new_sqlite_file_gets_small_pages_and_an_existing_one_keeps_its_own(tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as conn:  # as SQLite and earlier versions made it: 4 KiB pages
+        conn.execute("CREATE TABLE kept (x)")
+    for path in (tmp_path / "new.db", old):
+        create_schema(make_engine(f"sqlite:///{path}"))
+    pages = {}
+    for path in (tmp_path / "new.db", old):
+        with sqlite3.connect(path) as conn:
+            pages[path.name] = conn.execute("PRAGMA page_size").fetchone()[0]
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert pages == {"new.db": SQLITE_PAGE_SIZE, "old.db": 4096} and SQLITE_PAGE_SIZE == 1024
