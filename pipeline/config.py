@@ -117,7 +117,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Limits of the child process that judges one message (`[limits]` too: they guard the same thing)."""
+    """Limits of the child process that judges messages, each with its own CPU and wall time (`[limits]` too)."""
 
     isolate: bool = True             # false: judge in the calling process (debugging, platforms without fork)
     cpu_seconds: int = 120
@@ -125,6 +125,7 @@ class SandboxLimits:
     wall_seconds: float = 300.0
     max_open_files: int = 256
     max_file_mb: int = 4096          # largest file the child may write (the SQLite file included)
+    messages_per_child: int = 50     # judged one after the other by one child (1: a new child for each)
 
 
 @dataclass(frozen=True)
@@ -597,7 +598,8 @@ def _limits(t: dict[str, Any], p: _Problems) -> ArchiveLimits:
 def _sandbox(t: dict[str, Any], p: _Problems) -> SandboxLimits:
     """Per-message child process limits, from the same `[limits]` table."""
     sandbox = _settings(t, SandboxLimits, "limits", p)  # reads only its own keys of the shared table
-    _positive(sandbox, ("cpu_seconds", "memory_mb", "wall_seconds", "max_open_files", "max_file_mb"), "limits", p)
+    _positive(sandbox, ("cpu_seconds", "memory_mb", "wall_seconds", "max_open_files", "max_file_mb",
+                        "messages_per_child"), "limits", p)
     return sandbox
 
 

@@ -11,14 +11,20 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 import samplegen as g
 
+from helpers.configfile import write_example_config
 from helpers.submissions import STUDIO, submission
-from pipeline.config import Config
+from pipeline.bootstrap import build_app
+from pipeline.config import Config, load_config, parse_config
+from pipeline.errors import ConfigError
+from pipeline.intake import sandbox
 from pipeline.intake.app import App
 from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
 from pipeline.intake.ledger import ingest_bytes, record_delivery
@@ -271,3 +277,167 @@ def test_children_start_with_the_preloaded_objects_frozen() -> None:
     child = child_context().Process(target=_exit_with_freeze_state, daemon=True)
     start_child(child)
     assert wait_child(child, 60) == 0
+
+
+# One child judges several messages in turn (issue 18: ~45 ms of the child's start saved on each message).
+
+
+def _judge(app: App, raw: bytes, key: str) -> tuple[int, str, int]:
+    """(ledger id, status of the result, pid of the child that judged it)."""
+    pk, pids = _record(app, raw, key), []
+    result = process_isolated(app, pk, notify=True, started=pids.append)
+    assert len(pids) == 1
+    return pk, result.status, pids[0]
+
+
+def _slow_message_of(paragraphs: int, n: int) -> bytes:
+    """A slow message like _slow_message, of `paragraphs` and message-id number `n`."""
+    return g.eml(subject=STUDIO.subject, from_name="正定县总工会", from_addr="slow@126.com",
+                 message_id=f"<slow{n}@zdxzgh.126.com>", body_text="附件为事迹材料。", date=_SENT, received=_SENT,
+                 attachments=[g.Attachment("张三创新工作室事迹材料.docx", _slow_docx(paragraphs))])
+
+
+def _paragraphs_for(folder: Path, seconds: float) -> int:
+    """Paragraphs that make a slow message take about `seconds` of CPU to judge, measured on 10,000 in a
+    database of its own in `folder` (the Word reader's speed changes; a fixed size would drift off the window
+    a CPU-limit test needs)."""
+    app = build_app(load_config(write_example_config(folder)))
+    pk = _record(app, _slow_message_of(10_000, 0), "file:/measure.eml")
+    start = time.thread_time()
+    process_in_process(app, pk, notify=False)
+    return int(10_000 * seconds / (time.thread_time() - start))
+
+
+def _ordinary(n: int) -> bytes:
+    return submission(message_id=f"<m{n}@zdxzgh.126.com>")
+
+
+def _wait_gone(pid: int, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_one_child_judges_messages_in_turn_each_at_its_own_clock_reading(app: App, clock) -> None:
+    readings = [clock.now + timedelta(hours=h) for h in range(3)]
+    judged = []
+    for n, reading in enumerate(readings):
+        clock.now = reading  # intake demo freezes another time for each message
+        judged.append(_judge(app, _ordinary(n), f"file:/{n}.eml"))
+    assert len({pid for _, _, pid in judged}) == 1
+    assert [status for _, status, _ in judged] == ["new"] * 3
+    with app.sessions() as s:
+        assert [s.get(Message, pk).submission.evaluated_at for pk, _, _ in judged] == readings
+
+
+@pytest.mark.parametrize(("limits", "kill", "error"), [
+    ({"wall_seconds": 1.5}, False, "timed out after 1.5 s"),
+    ({"cpu_seconds": 1}, False, "SIGXCPU"),
+    ({}, True, "SIGKILL"),
+], ids=["wall", "cpu", "killed-from-outside"])
+def test_a_message_that_ends_its_child_fails_alone_in_a_sequence(app: App, tmp_path: Path, limits: dict[str, float],
+                                                                 kill: bool, error: str) -> None:
+    limited = _limited(app, **limits)
+    slow_message = _slow_message_of(_paragraphs_for(tmp_path / "measure", 4.0), 1)
+    before = _judge(limited, _ordinary(1), "file:/before.eml")
+    slow_pk, pids = _record(limited, slow_message, "file:/slow.eml"), []
+
+    def started(pid: int) -> None:
+        pids.append(pid)
+        if kill:
+            threading.Timer(0.5, os.kill, (pid, signal.SIGKILL)).start()
+
+    slow = process_isolated(limited, slow_pk, notify=True, started=started)
+    after = _judge(limited, _ordinary(2), "file:/after.eml")
+    assert (before[1], slow.status, after[1]) == ("new", "failed", "new")
+    assert pids == [before[2]] and after[2] != before[2] and _wait_gone(before[2])
+    status, verdict, codes, replies, reason = _outcome(app, slow_pk)
+    assert (status, verdict, codes, replies) == ("failed", "review", [("INTERNAL_ERROR", "review")], 0)
+    assert error in reason
+    assert [_outcome(app, pk)[:2] for pk in (before[0], after[0])] == [("processed", "accepted")] * 2
+
+
+def test_each_message_in_a_child_gets_cpu_seconds_of_its_own(app: App, tmp_path: Path) -> None:
+    """Two messages of ~1.3 s CPU each in one child limited to 2 s: both judged. The child then makes way (it
+    used more than cpu_seconds in all), so the next message has a new one."""
+    limited, paragraphs = _limited(app, cpu_seconds=2), _paragraphs_for(tmp_path / "measure", 1.3)
+    slow = [_judge(limited, _slow_message_of(paragraphs, n), f"file:/slow{n}.eml") for n in range(2)]
+    after = _judge(limited, _ordinary(1), "file:/after.eml")
+    assert [status for _, status, _ in slow] == ["new", "new"] and after[1] == "new"
+    assert slow[0][2] == slow[1][2] != after[2]
+
+
+def test_an_idle_child_exits_by_itself_and_the_next_message_gets_a_new_one(app: App,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox, "CHILD_IDLE_SECONDS", 0.5)
+    first = _judge(app, _ordinary(1), "file:/1.eml")
+    assert _wait_gone(first[2])  # exited, and reaped by the forkserver: no zombie
+    second = _judge(app, _ordinary(2), "file:/2.eml")
+    assert (first[1], second[1]) == ("new", "new") and second[2] != first[2]
+    assert _outcome(app, second[0])[:2] == ("processed", "accepted")
+
+
+def test_a_kept_child_gone_before_it_took_the_message_costs_nothing(app: App) -> None:
+    """Killed between two messages, or stopped (it never says "started"): the message goes to a new child."""
+    quick = _limited(app, wall_seconds=3)
+    first = _judge(quick, _ordinary(1), "file:/1.eml")
+    os.kill(first[2], signal.SIGKILL)
+    assert _wait_gone(first[2])
+    second = _judge(quick, _ordinary(2), "file:/2.eml")
+    os.kill(second[2], signal.SIGSTOP)
+    third = _judge(quick, _ordinary(3), "file:/3.eml")
+    assert len({first[2], second[2], third[2]}) == 3 and _wait_gone(second[2])
+    assert [_outcome(app, pk)[:2] for pk, _, _ in (first, second, third)] == [("processed", "accepted")] * 3
+
+
+def test_messages_per_child_1_starts_a_child_for_each_message(app: App) -> None:
+    single = _limited(app, messages_per_child=1)
+    judged = [_judge(single, _ordinary(n), f"file:/{n}.eml") for n in range(3)]
+    assert len({pid for _, _, pid in judged}) == 3 and all(_wait_gone(pid) for _, _, pid in judged)
+    assert [status for _, status, _ in judged] == ["new"] * 3
+
+
+def test_a_child_ends_after_messages_per_child(app: App) -> None:
+    pair = _limited(app, messages_per_child=2)
+    pids = [_judge(pair, _ordinary(n), f"file:/{n}.eml")[2] for n in range(3)]
+    assert pids[0] == pids[1] != pids[2] and _wait_gone(pids[0])
+
+
+def test_another_config_gets_a_child_with_its_own_limits(app: App) -> None:
+    first = _judge(app, _ordinary(1), "file:/1.eml")
+    small = _judge(_limited(app, memory_mb=64), _ordinary(2), "file:/2.eml")  # less than the interpreter itself
+    again = _judge(app, _ordinary(3), "file:/3.eml")
+    assert (first[1], small[1], again[1]) == ("new", "failed", "new")
+    assert len({first[2], small[2], again[2]}) == 3 and _wait_gone(first[2])
+
+
+def test_each_thread_keeps_a_child_of_its_own(app: App) -> None:
+    """`intake ingest --workers 2`: two threads judging at once, each through its own child."""
+    pks = [_record(app, _ordinary(n), f"file:/{n}.eml") for n in range(6)]
+    pids: dict[str, list[int]] = {}
+    statuses: list[str] = []
+
+    def judge(name: str, mine: list[int]) -> None:
+        for pk in mine:
+            statuses.append(process_isolated(app, pk, notify=True, started=pids.setdefault(name, []).append).status)
+
+    threads = [threading.Thread(target=judge, args=(name, pks[i::2])) for i, name in enumerate("ab")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == ["new"] * 6
+    assert len(set(pids["a"])) == len(set(pids["b"])) == 1 and pids["a"][0] != pids["b"][0]
+    assert _wait_gone(pids["a"][0]) and _wait_gone(pids["b"][0])  # the threads ended: the pipes closed
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_messages_per_child_must_be_positive(example_config_path: Path, value: int) -> None:
+    data = tomllib.loads(example_config_path.read_text(encoding="utf-8"))
+    data["limits"]["messages_per_child"] = value
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, example_config_path.parent)
+    assert f"limits.messages_per_child: must be positive, got {value}" in err.value.problems
