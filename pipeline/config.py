@@ -42,6 +42,9 @@ class StorageConfig:
     # Derived files (decoded attachments, unpacked members) kept under data_dir/files, in MiB; past it the least
     # recently used message folders are removed, to be re-made from the raw message when opened (0: none kept).
     derived_cache_mb: int = 2048
+    # Judge each message in a private folder on /dev/shm when it has room for the worst case (nothing derived
+    # then reaches the disk: pipeline/documents/scratch.py); false: in its folder under data_dir/files.
+    judge_in_memory: bool = True
 
 
 @dataclass(frozen=True)

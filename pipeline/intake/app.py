@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Config
+from pipeline.documents import scratch
 from storage.db import create_schema, make_engine, session_factory
 from storage.rawstore import RawStore
 
@@ -85,4 +86,6 @@ def open_app(config: Config, process: Process, clock: Clock | None = None, *, up
         create_schema(engine, busy_timeout_seconds=config.storage.busy_timeout_seconds)
     raw = RawStore(config.storage.data_dir / "raw")
     raw.sweep_partials()  # temp files of writes a kill interrupted (an hour old: never a live writer's)
+    if upgrade:  # a parent, not a sandbox child: folders in memory that a killed judging left (an hour old)
+        scratch.sweep(scratch.private_root())
     return App(config=config, sessions=session_factory(engine), raw=raw, clock=clock or utc_now, process=process)

@@ -7,6 +7,7 @@ can replay.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -23,7 +24,7 @@ from parsers.errors import DocumentUnreadable
 from parsers.names import normalize_name
 from parsers.sniff import sniff_file
 from pipeline.config import ArchiveLimits, Campaign, Config
-from pipeline.documents import derived
+from pipeline.documents import derived, scratch
 from pipeline.documents.archives import ARCHIVE_KINDS, unpack
 from pipeline.documents.identify import inspect_file
 from pipeline.documents.materials import read_materials, word_path
@@ -105,8 +106,46 @@ def _save_attachments(attachments: tuple[Attachment, ...], folder: Path) -> list
 
 
 def message_workdir(app: App, message: Message) -> Path:
-    """Where the attachments of one ledger row are saved and unpacked."""
+    """The folder of one ledger row in the derived-file cache: its attachments saved and unpacked, as the
+    documents' rows name them, wherever judging read them."""
     return app.files_root / message.sha256[:2] / f"{message.id}-{message.sha256[:12]}"
+
+
+def memory_workdir(app: App, message: Message) -> Path | None:
+    """The folder judging uses for one ledger row on the memory file system (pipeline/documents/scratch.py),
+    whether or not it is used now; None without one. Named after the data folder too: two offices (or test
+    runs) on one machine have their own message 1."""
+    root = scratch.private_root()
+    if root is None:
+        return None
+    office = hashlib.sha256(str(app.config.storage.data_dir.resolve()).encode()).hexdigest()[:8]
+    return root / f"{office}-{message.id}-{message.sha256[:12]}"
+
+
+def judging_workdir(app: App, message: Message) -> Path:
+    """In memory when there is room for the worst this message may unpack to, else the cache folder."""
+    folder = memory_workdir(app, message) if app.config.storage.judge_in_memory else None
+    need = scratch.worst_case_bytes(message.size or 0, app.config.limits.max_total_bytes)
+    if folder is not None and scratch.has_room(folder.parent, need):
+        return folder
+    return message_workdir(app, message)
+
+
+def clear_after_crash(app: App, message: Message) -> str | None:
+    """After the process judging `message` died: the name of the archive it was unpacking, if its marker says
+    so. What it left in memory goes, and on disk what it unpacked (a bomb's partial output must not fill it)."""
+    archive = None
+    memory, cached = memory_workdir(app, message), message_workdir(app, message)
+    for folder in (f for f in (memory, cached) if f is not None):
+        marker = folder / UNPACKING_MARKER
+        if marker.is_file():
+            archive = marker.read_text(encoding="utf-8")
+        shutil.rmtree(folder / "unpacked", ignore_errors=True)
+        marker.unlink(missing_ok=True)
+    if memory is not None:
+        shutil.rmtree(memory, ignore_errors=True)
+        shutil.rmtree(memory.with_name(memory.name + ".spill"), ignore_errors=True)
+    return archive
 
 
 def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campaign: Campaign,
@@ -235,24 +274,34 @@ def _save_records(session: Session, submission_id: int, facts: SubmissionFacts) 
                        summary=summary.rows or () if summary else (), narrative=_narrative_record(facts))
 
 
-def _document_rows(facts: SubmissionFacts, *, kept: bool = True) -> list[dict[str, object]]:
-    """The documents' rows; unpacked files that are not `kept` on disk are listed without a path."""
+def _document_rows(facts: SubmissionFacts, workdir: Path, cached: Path, *,
+                   kept: bool = True) -> list[dict[str, object]]:
+    """The documents' rows, each file's path in the `cached` folder (where it is re-made when staff open it)
+    rather than in the `workdir` judging read it from; unpacked files that are not `kept` have no path."""
+    def stored(path: Path) -> str:
+        return str(cached / path.relative_to(workdir) if path.is_relative_to(workdir) else path)
+
     return [{"role": f.role, "name": f.name, "format": f.format, "size": f.size,
-             "path": str(f.path) if kept or not f.origin else "", "origin": f.origin,
+             "path": stored(f.path) if kept or not f.origin else "", "origin": f.origin,
              "word_count": f.words.low if f.words else None, "word_count_high": f.words.high if f.words else None,
              "char_count": f.words.chars if f.words else None} for f in facts.files]
 
 
 def process_message(app: App, session: Session, message: Message, *, notify: bool) -> Submission:
     """Judge one ledger row and store the outcome (the caller commits)."""
-    workdir = message_workdir(app, message)
-    spill = workdir.with_name(workdir.name + ".spill")  # large attachments decoded to disk, moved from here
+    workdir, cached = judging_workdir(app, message), message_workdir(app, message)
+    spill = workdir.with_name(workdir.name + ".spill")  # large attachments decoded to a file, moved from here
     try:
-        sub = _judge(app, session, message, _decode_stored(app, message, spill), notify=notify)
+        sub = _judge(app, session, message, _decode_stored(app, message, spill), workdir, notify=notify)
     finally:
         shutil.rmtree(spill, ignore_errors=True)
-    # Everything is read: the folder joins the cache of derived files, which may at once be over its bound.
-    if derived.mark_ready(workdir):
+    if workdir != cached:
+        # Read once, in memory, and done; a cache folder of an earlier judging may differ from this one.
+        shutil.rmtree(workdir, ignore_errors=True)
+        if cached.is_dir():
+            derived.forget(cached)
+    # Judged on disk: the folder joins the cache of derived files, which may at once be over its bound.
+    elif derived.mark_ready(workdir):
         derived.settle(app.files_root, app.config.storage.derived_cache_mb, workdir)
     return sub
 
@@ -296,7 +345,8 @@ def _decode_stored(app: App, message: Message, spill: Path) -> DecodedMail:
     return mail
 
 
-def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, notify: bool) -> Submission:
+def _judge(app: App, session: Session, message: Message, mail: DecodedMail, workdir: Path, *,
+           notify: bool) -> Submission:
     now = app.clock()
     campaign = route(mail, app.config.campaigns, message.received_at)
     if decoding_failed(mail):
@@ -319,7 +369,6 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
                                                    "fields": {}, "evaluated_at": now}, map(finding_row, findings), [])
         message.status, message.error = LedgerState.PROCESSED, None
         return sub
-    workdir = message_workdir(app, message)
     facts = with_materials(gather_facts(mail, message.received_at, workdir, campaign, app.config.limits), campaign)
     findings = evaluate(facts, campaign)
     unit, studio = facts.unit, facts.studio
@@ -330,7 +379,7 @@ def _judge(app: App, session: Session, message: Message, mail: DecodedMail, *, n
     sub = repo.save_outcome(session, message, {
         "campaign": campaign.id, "verdict": verdict.value, "recommending_unit": unit, "studio_name": studio,
         "studio_key": key, "fields": fields, "evaluated_at": now,
-    }, map(finding_row, findings), _document_rows(facts, kept=not unsafe))
+    }, map(finding_row, findings), _document_rows(facts, workdir, message_workdir(app, message), kept=not unsafe))
     _save_records(session, sub.id, facts)
     if unsafe:
         # Rejected as unsafe: nothing it unpacked is kept (the raw message is, for staff and reprocessing),

@@ -30,7 +30,6 @@ import math
 import multiprocessing
 import os
 import resource
-import shutil
 import signal
 import sys
 import threading
@@ -51,7 +50,7 @@ from pipeline.config import Config, SandboxLimits
 from pipeline.intake.app import App, IngestResult, open_app
 
 # mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
-from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process, rebuild_folder
+from pipeline.intake.judge import clear_after_crash, process_in_process, rebuild_folder
 from pipeline.intake.ledger import mark_failed
 from pipeline.rules.findings import Code, Severity
 from pipeline.rules.wording import make_finding
@@ -494,11 +493,7 @@ def record_child_failure(app: App, message_pk: int, reason: str) -> IngestResult
     with app.sessions() as session:
         message = session.get(Message, message_pk)
         assert message is not None
-        workdir = message_workdir(app, message)
-    marker = workdir / UNPACKING_MARKER
-    archive = marker.read_text(encoding="utf-8") if marker.is_file() else None
-    shutil.rmtree(workdir / "unpacked", ignore_errors=True)  # a bomb's partial output must not fill the disk
-    marker.unlink(missing_ok=True)
+        archive = clear_after_crash(app, message)
     if archive is None:
         return mark_failed(app, message_pk, reason)
     finding = make_finding(Code.UNSAFE_ARCHIVE, Severity.REVIEW, file=archive,

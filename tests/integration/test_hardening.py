@@ -25,6 +25,7 @@ from pipeline.intake.ledger import ingest_bytes, reprocess_all
 from pipeline.mail.decode import HEADER_BYTES, decode_headers, decode_message, header_block
 from pipeline.rules.subject import MAX_SUBJECT_CHARS, parse_subject
 from pipeline.staff.export import summary_rows
+from pipeline.staff.review import submission_folder
 from pipeline.transport.poller import poll_once
 from storage import repo
 from storage.models import Message
@@ -354,8 +355,12 @@ def test_a_message_with_one_unsafe_archive_keeps_none_of_what_it_unpacked(app: A
         (sub,) = repo.submissions(s)
         assert sub.verdict == "rejected" and "UNSAFE_ARCHIVE" in {f.code for f in sub.findings}
     assert unpacked_files(app) == []
-    assert ingest_bytes(app, submission(2, day=21), "file:fine").verdict == "accepted"
-    assert unpacked_files(app)  # a safe package keeps its files for staff
+    _folder, listing = submission_folder(app, sub.id)  # what staff open is re-made: without the unsafe members
+    assert listing and not any(name.startswith("unpacked") for name, _size in listing)
+    fine = ingest_bytes(app, submission(2, day=21), "file:fine")
+    assert fine.verdict == "accepted" and fine.submission_id is not None
+    _folder, listing = submission_folder(app, fine.submission_id)
+    assert any(name.startswith("unpacked") for name, _size in listing)  # a safe package's files are there
 
 
 def test_a_conflict_found_only_when_an_earlier_receipt_is_judged_later_still_goes_to_staff(app: App) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from helpers.dovecot_server import CAPABILITY_126, JUNK, CuttingProxy, DovecotServer, dovecot  # noqa: F401 - fixture
 from helpers.poller import BODY_MARK, at, counts, imap, studio, submission, verdict_of  # noqa: F401 - imap is a fixture
 from pipeline.errors import MailboxError
+from pipeline.intake.app import App
 from pipeline.intake.ledger import reprocess_all
 from pipeline.mail.decode import decode_message
 from pipeline.transport import poller
@@ -173,8 +175,14 @@ def test_a_new_uidvalidity_processes_nothing_twice_and_only_new_mail_once(imap, 
 
 # --- processing failures -------------------------------------------------------------------------------
 
+def _on_disk(app: App) -> App:
+    """Judging in the cache folder, where a file in the way of files_root makes every unpacking crash."""
+    storage = dataclasses.replace(app.config.storage, judge_in_memory=False)
+    return dataclasses.replace(app, config=dataclasses.replace(app.config, storage=storage))
+
+
 def test_a_crash_is_retried_from_the_stored_bytes_then_left_for_staff(imap, dovecot: DovecotServer) -> None:
-    app = imap(max_attempts=2)
+    app = _on_disk(imap(max_attempts=2))
     app.files_root.write_text("a file where unpacking needs a folder")  # every unpack now crashes
     dovecot.append("INBOX", submission(1, date=at(26, 10)), at(26, 10))
     dovecot.append("INBOX", (SAMPLES / "23-auto-reply.eml").read_bytes(), at(26, 11))  # needs no unpacking
@@ -196,7 +204,7 @@ def test_a_crash_is_retried_from_the_stored_bytes_then_left_for_staff(imap, dove
 
 
 def test_a_failed_message_succeeds_on_the_next_poll_and_is_answered_once(imap, dovecot: DovecotServer) -> None:
-    app = imap()
+    app = _on_disk(imap())
     app.files_root.write_text("not a folder")
     dovecot.append("INBOX", submission(1, date=at(26, 10)), at(26, 10))
     assert poll_once(app).failed == 1
