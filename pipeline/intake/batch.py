@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.config import Config
 from pipeline.intake.app import App, IngestResult, IngestStatus
 from pipeline.intake.judge import file_key, file_key_prefix
-from pipeline.intake.ledger import UNFINISHED, process_by_id, record_delivery
+from pipeline.intake.ledger import UNFINISHED, fresh, process_by_id, record_delivery
 from pipeline.mail.mimestream import STREAM_THRESHOLD
 from storage import repo
 from storage.models import LedgerState, Message
@@ -86,7 +86,8 @@ def ingest_file(app: App, path: Path, judged_at: JudgedAt | None = None) -> Inge
     message, is_new = record_file(app, path)
     if not _needs_judging(message, is_new):
         return IngestResult(message.source_key, IngestStatus.KNOWN)
-    return process_by_id(_judging_app(app, message, judged_at), message.id, notify=True)
+    return process_by_id(_judging_app(app, message, judged_at), message.id, notify=True,
+                         claimed=fresh(message, is_new))
 
 
 def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
@@ -109,7 +110,8 @@ def ingest_parallel(app: App, paths: Sequence[Path], workers: int,
                 message, is_new = record_file(app, path)
                 if _needs_judging(message, is_new):
                     judge = _judging_app(app, message, judged_at)
-                    futures[pool.submit(process_by_id, judge, message.id, notify=True)] = i
+                    futures[pool.submit(process_by_id, judge, message.id, notify=True,
+                                        claimed=fresh(message, is_new))] = i
                 else:
                     results[i] = IngestResult(message.source_key, IngestStatus.KNOWN)
                     step()

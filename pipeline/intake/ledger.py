@@ -62,13 +62,16 @@ def record_delivery(app: App, raw: bytes | Path, source_key: str, *, received_at
             size = len(raw) if isinstance(raw, bytes) else raw.stat().st_size
             where = dict(source_key=source_key, folder=folder, uidvalidity=uidvalidity, uid=uid, sha256=digest,
                          size=size, fetched_at=now, attempts=0)
+            # Recorded to be judged next, by this process: claimed in the same commit (one commit fewer, and the
+            # WAL writes of one, per message; the caller passes claimed=True to process_by_id, see `fresh`). If
+            # this process dies first, its claim is taken over as any claim of a process gone (claims.py).
+            claim = dict(status=LedgerState.PROCESSING, claimed_by=owner(), claimed_at=now)
             try:
                 # the ledger needs headers only; the body is decoded when judged
                 mail = decode_headers(raw if isinstance(raw, bytes) else read_head(raw))
                 message, added = repo.add_message(
                     session, **where, message_id=mail.message_id, subject=mail.subject[:2000],
-                    from_addr=mail.from_addr, received_at=received_at or receipt_time(mail, now),
-                    status=LedgerState.NEW)
+                    from_addr=mail.from_addr, received_at=received_at or receipt_time(mail, now), **claim)
             except (OperationalError, InterfaceError):
                 raise  # the database itself is unavailable: StorageError below
             except Exception:  # noqa: BLE001 - this message's values, not the database: record it bare
@@ -97,21 +100,33 @@ def ingest_bytes(app: App, raw: bytes, source_key: str, **where: object) -> Inge
     message, is_new = record_delivery(app, raw, source_key, **where)  # type: ignore[arg-type]
     if not is_new and message.status not in (*UNFINISHED, LedgerState.PROCESSING):
         return IngestResult(source_key, IngestStatus.KNOWN)
-    return process_by_id(app, message.id, notify=True)  # a live claim of another process makes it "known"
+    # a live claim of another process (or call) makes it "known"
+    return process_by_id(app, message.id, notify=True, claimed=fresh(message, is_new))
 
 
-def process_by_id(app: App, message_pk: int, *, notify: bool, statuses: tuple[str, ...] = UNFINISHED) -> IngestResult:
+def fresh(message: Message, is_new: bool) -> bool:
+    """The row `record_delivery` just added, claimed for this caller: pass claimed=True to process_by_id.
+
+    Only the caller that added it may: a second call for the same row (the same file named twice) must find
+    the claim taken, as any other process does, and not judge it a second time."""
+    return is_new and message.status == LedgerState.PROCESSING
+
+
+def process_by_id(app: App, message_pk: int, *, notify: bool, statuses: tuple[str, ...] = UNFINISHED,
+                  claimed: bool = False) -> IngestResult:
     """Claim the ledger row `message_pk` and process it (in a limited child process when configured).
 
     Only a row in `statuses` (or a `processing` row whose owner is gone) is claimed; otherwise another
-    process has it or had it, and the result is "known". Never raises for a bad message.
+    process has it or had it, and the result is "known". `claimed`: the caller recorded it, claimed
+    (`fresh`). Never raises for a bad message.
     """
-    with app.sessions() as session:
-        source_key = repo.claim_message(session, message_pk, owner(), app.clock(), statuses,
-                                        lambda by, at: may_take_over(app, by, at))
-        session.commit()  # visible to every other process before the work starts
-    if source_key is None:
-        return IngestResult(_source_key(app, message_pk), IngestStatus.KNOWN)
+    if not claimed:
+        with app.sessions() as session:
+            source_key = repo.claim_message(session, message_pk, owner(), app.clock(), statuses,
+                                            lambda by, at: may_take_over(app, by, at))
+            session.commit()  # visible to every other process before the work starts
+        if source_key is None:
+            return IngestResult(_source_key(app, message_pk), IngestStatus.KNOWN)
     return app.process(app, message_pk, notify=notify)
 
 

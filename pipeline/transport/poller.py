@@ -32,7 +32,7 @@ from pipeline.config import MailboxConfig
 from pipeline.errors import MailboxError
 from pipeline.intake import progress
 from pipeline.intake.app import App, IngestStatus
-from pipeline.intake.ledger import process_by_id, record_delivery
+from pipeline.intake.ledger import fresh, process_by_id, record_delivery
 from pipeline.mail.decode import decode_headers
 from pipeline.transport.imap import (
     ConnectionLost,
@@ -438,18 +438,19 @@ def _take(app: App, where: _Where, uid: int, raw: bytes, env: Envelope, rescan: 
     message, is_new = record_delivery(app, raw, where.key(uid), received_at=env.internaldate, folder=where.folder,
                                       uidvalidity=where.uidvalidity, uid=uid)
     tally.handled.setdefault(where, set()).add(uid)
-    if not is_new and message.status == LedgerState.NEW:
-        # Recorded by a poll that was killed before the verdict's commit: judge it now, exactly once.
-        return _process(app, message.id, tally)
+    if not is_new and message.status in (LedgerState.NEW, LedgerState.PROCESSING):
+        # Recorded (and claimed) by a poll that was killed before the verdict's commit: judge it now, exactly
+        # once (a claim of a process still alive, another host's, is left to it: process_by_id says "known").
+        return _process(app, message.id, tally, claimed=False)
     if not is_new:
         tally.aliased += 1  # recorded by an earlier poll that stopped before its state was saved
         return True
     log.debug("%s UID %d: %s", where.folder, uid, message.subject)  # subjects only at DEBUG
-    return _process(app, message.id, tally)
+    return _process(app, message.id, tally, claimed=fresh(message, is_new))
 
 
-def _process(app: App, message_pk: int, tally: _Tally) -> bool:
-    result = process_by_id(app, message_pk, notify=True)
+def _process(app: App, message_pk: int, tally: _Tally, *, claimed: bool) -> bool:
+    result = process_by_id(app, message_pk, notify=True, claimed=claimed)
     if result.status == IngestStatus.KNOWN:
         return True  # another process claimed it first (two hosts polling one mailbox): its work, not ours
     if result.status == IngestStatus.FAILED:
@@ -468,5 +469,5 @@ def _retry_failed(app: App, tally: _Tally) -> None:
     progress.expect(len(pending))
     for message_pk in pending:
         log.info("retrying message #%d whose processing failed before", message_pk)
-        _process(app, message_pk, tally)
+        _process(app, message_pk, tally, claimed=False)
         progress.step()

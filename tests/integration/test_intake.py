@@ -13,6 +13,7 @@ from helpers.submissions import STUDIO, submission
 from pipeline.intake.judge import file_key
 from pipeline.intake.ledger import ingest_bytes, reprocess_all
 from pipeline.replies.outbox import drain_to_folder
+from pipeline.staff.review import submission_folder
 from storage import repo
 from storage.models import Message, OutboxItem, Submission
 from storage.rawstore import sha256_hex
@@ -38,9 +39,11 @@ def test_accepted_submission_is_stored_with_documents_and_one_reply(app) -> None
         assert sub.recommending_unit == "正定县总工会" and sub.studio_name == "张三创新工作室"
         roles = sorted({d.role for d in sub.documents})
         assert roles == ["evidence", "form_scan", "form_word", "narrative", "summary"]
-        assert all(Path(d.path).is_file() for d in sub.documents)
         assert sub.message.received_at == datetime(2025, 5, 26, 2, 0, tzinfo=timezone.utc)
         assert [r.status for r in sub.replies] == ["pending"]
+        paths = [Path(d.path) for d in sub.documents]
+    submission_folder(app, sub.id)  # the files judging read are re-made where their rows say when staff open them
+    assert all(p.is_file() for p in paths)
 
 
 @pytest.mark.both_databases
@@ -63,12 +66,14 @@ def test_same_bytes_under_another_name_is_a_duplicate_without_reply(app) -> None
 
 @pytest.mark.both_databases
 def test_a_crash_is_recorded_replayable_and_does_not_stop_the_next_message(app) -> None:
-    from pipeline.intake.ledger import process_by_id, record_delivery
+    from pipeline.intake.ledger import fresh, process_by_id, record_delivery
 
     raw = submission(message_id="<three@x>", from_addr="third@126.com")
-    message, _ = record_delivery(app, raw, "file:/x/3.eml")
+    message, is_new = record_delivery(app, raw, "file:/x/3.eml")
+    assert fresh(message, is_new)  # recorded claimed by this caller
     app.raw.path_for(message.sha256).unlink()  # the raw copy vanishes between the ledger and processing
-    broken = process_by_id(app, message.id, notify=True)
+    assert process_by_id(app, message.id, notify=True).status == "known"  # the claim is taken: not for others
+    broken = process_by_id(app, message.id, notify=True, claimed=True)
     assert (broken.status, broken.verdict) == ("failed", "review")
     with app.sessions() as s:
         row = s.get(Message, message.id)
