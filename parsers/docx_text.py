@@ -8,6 +8,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
@@ -110,33 +111,47 @@ def read_docx_layout(path: Path) -> DocxLayout:
 
 def is_wrapper_table(tbl: etree._Element) -> bool:
     """Whether a w:tbl is one row of one cell: a frame drawn around content, which holds no label/value grid."""
-    rows = [tr for tr in _find(tbl, "tr", stop="tbl")
-            if _first(_first(tr, "trPr"), "del") is None]   # a deleted row is gone once revisions are accepted
-    return len(rows) == 1 and sum(1 for _ in _find(rows[0], "tc", stop="tbl")) == 1
+    rows = [tr for tr in _find(tbl, _TR, stop=_TBL)
+            if _first(_first(tr, _TR_PR), _DEL) is None]   # a deleted row is gone once revisions are accepted
+    return len(rows) == 1 and sum(1 for _ in _find(rows[0], _TC, stop=_TBL)) == 1
 
 
-def _local(el: etree._Element) -> str | None:
-    """The local name of a WordprocessingML element, or None for any other element."""
-    tag = el.tag
-    if not isinstance(tag, str) or not tag.startswith("{"):
-        return None
-    ns, _, name = tag[1:].partition("}")
-    return name if ns in _W_NAMESPACES else None
+@cache
+def _w(*names: str) -> frozenset[str]:
+    """The tags of WordprocessingML elements named `names`, in either namespace."""
+    return frozenset(f"{{{ns}}}{name}" for ns in _W_NAMESPACES for name in names)
 
 
-def _children(el: etree._Element) -> Iterator[etree._Element]:
-    """Child elements, with mc:AlternateContent replaced by its first mc:Choice (never the Fallback)."""
-    for child in el:
-        if not isinstance(child.tag, str):
-            continue  # comments and processing instructions
-        if child.tag == _MC + "AlternateContent":
-            choice = next((c for c in child if c.tag == _MC + "Choice"), None)
-            if choice is not None:
-                yield from _children(choice)
-        elif child.tag == _MC + "Fallback":
-            continue
-        else:
-            yield child
+_AC, _CHOICE, _FALLBACK = _MC + "AlternateContent", _MC + "Choice", _MC + "Fallback"
+_PRUNED = _w(*_SKIP) | {_FALLBACK}
+_P, _TBL, _TR, _TC = _w("p"), _w("tbl"), _w("tr"), _w("tc")
+_TR_PR, _TC_PR, _DEL = _w("trPr"), _w("tcPr"), _w("del")
+_INLINE = {f"{{{ns}}}{name}": name for ns in _W_NAMESPACES
+           for name in ("t", "tab", "ptab", "br", "cr", "noBreakHyphen", "fldChar")}
+_TEXT_TAGS = _P | _INLINE.keys()             # what a text walk stops at, tables read through
+_CELL_TEXT_TAGS = _TEXT_TAGS | _TBL          # … and with tables to skip (or look at)
+_Event = tuple[str, etree._Element, etree.iterwalk]
+
+
+def _view(root: etree._Element, tags: frozenset[str], events: tuple[str, ...] = ("start",)) -> Iterator[_Event]:
+    """The `events` ("start" always among them) of the elements below `root` whose tags are in `tags`, in
+    document order, as the document reads: mc:AlternateContent replaced by its first mc:Choice (never the
+    Fallback), nothing inside properties, deleted text or field instructions (_SKIP). lxml walks the tree in C
+    (comments and processing instructions never reach Python) and skips pruned subtrees there; at a start
+    event the caller may skip_subtree() the walker given with it, to stay out of that element. No tag filter
+    is given to lxml: building one costs more than the events it saves on a table cell."""
+    walker = etree.iterwalk(root, events=events)
+    for event, el in walker:
+        tag = el.tag
+        if tag in tags:
+            if el is not root:
+                yield event, el, walker
+        elif tag in _PRUNED or tag == _AC:
+            if event == "start" and el is not root:
+                walker.skip_subtree()
+                choice = next((c for c in el if c.tag == _CHOICE), None) if tag == _AC else None
+                if choice is not None:
+                    yield from _view(choice, tags, events)
 
 
 class _TextWalker:
@@ -149,30 +164,36 @@ class _TextWalker:
         # One entry per open complex field: True once its "separate" is reached (the result shows).
         self._fields: list[bool] = []
         self._buffer: list[str] | None = None
+        self._open: list[tuple[int, list[str] | None]] = []   # per open paragraph: its index, the outer buffer
 
     def walk(self, el: etree._Element) -> None:
-        """Visit the children of `el`."""
-        for child in _children(el):
-            name = _local(child)
-            if name in _SKIP:
+        """Visit the elements below `el`."""
+        tags = _TEXT_TAGS if self.into_tables else _CELL_TEXT_TAGS
+        for event, child, walker in _view(el, tags, ("start", "end")):
+            tag = child.tag
+            if tag in _P:
+                if event == "start":
+                    self._start_paragraph()
+                else:
+                    self._end_paragraph()
+            elif event == "end":
                 continue
-            if name == "p":
-                self._paragraph(child)
-            elif name == "tbl" and not self.into_tables and not (self.into_wrappers and is_wrapper_table(child)):
-                continue  # a cell's own text; its nested tables are listed on their own
-            elif name in ("t", "tab", "ptab", "br", "cr", "noBreakHyphen", "fldChar"):
-                self._inline(name, child)
+            elif tag in _TBL:
+                if not (self.into_wrappers and is_wrapper_table(child)):
+                    walker.skip_subtree()  # a cell's own text; its nested tables are listed on their own
             else:
-                self.walk(child)  # runs, hyperlinks, w:ins, w:sdt, drawings, text boxes …
+                walker.skip_subtree()  # what an inline element holds is never text
+                self._inline(_INLINE[tag], child)
 
-    def _paragraph(self, p: etree._Element) -> None:
-        outer = self._buffer
-        index = len(self.paragraphs)
+    def _start_paragraph(self) -> None:
+        # Text-box paragraphs met inside this one are appended after it, their place kept by the index.
+        self._open.append((len(self.paragraphs), self._buffer))
         self.paragraphs.append("")
         self._buffer = []
-        # Text-box paragraphs met inside this one are appended after it by the recursive call.
-        self.walk(p)
-        self.paragraphs[index] = "".join(self._buffer)
+
+    def _end_paragraph(self) -> None:
+        index, outer = self._open.pop()
+        self.paragraphs[index] = "".join(self._buffer or ())
         self._buffer = outer
         # A field still in its instruction part at a paragraph end is malformed (Word never splits
         # an instruction there); dropping it keeps one bad field from hiding the rest of the document.
@@ -207,13 +228,9 @@ def _collect_tables(el: etree._Element, tables: list[list[list[str]]]) -> None:
 
 
 def _collect(el: etree._Element, visit: Callable[[etree._Element], None]) -> None:
-    for child in _children(el):
-        name = _local(child)
-        if name in _SKIP:
-            continue
-        if name == "tbl":
-            visit(child)  # before recursing: a parent precedes its nested tables
-        _collect(child, visit)
+    """Visit every table below `el`, a parent before the tables nested in it."""
+    for _event, tbl, _walker in _view(el, _TBL):
+        visit(tbl)
 
 
 def _grid(tbl: etree._Element) -> list[list[str]]:
@@ -235,14 +252,14 @@ def _placed_rows(tbl: etree._Element) -> tuple[tuple[GridCell, ...], ...]:
 def _rows_with_after(tbl: etree._Element) -> list[tuple[tuple[GridCell, ...], int]]:
     """Each kept row's placed cells and its w:gridAfter (empty grid columns after its last cell)."""
     rows: list[tuple[tuple[GridCell, ...], int]] = []
-    for tr in _find(tbl, "tr", stop="tbl"):
-        tr_pr = _first(tr, "trPr")
-        if tr_pr is not None and _first(tr_pr, "del") is not None:
+    for tr in _find(tbl, _TR, stop=_TBL):
+        tr_pr = _first(tr, _TR_PR)
+        if tr_pr is not None and _first(tr_pr, _DEL) is not None:
             continue  # a deleted row is gone once revisions are accepted
         col = _int_val(tr_pr, "gridBefore", 0)
         cells: list[GridCell] = []
-        for tc in _find(tr, "tc", stop="tbl"):
-            tc_pr = _first(tc, "tcPr")
+        for tc in _find(tr, _TC, stop=_TBL):
+            tc_pr = _first(tc, _TC_PR)
             span = max(1, _int_val(tc_pr, "gridSpan", 1))
             continued = _is_continuation(tc_pr)
             text = "" if continued else _cell_text(tc)  # a merge keeps its text in the cell that starts it
@@ -259,20 +276,20 @@ def _cell_text(tc: etree._Element) -> str:
     return "\n".join(walker.paragraphs).strip("\n")
 
 
-def _find(el: etree._Element, want: str, stop: str) -> Iterator[etree._Element]:
-    """Descendants named `want` through wrappers (w:sdt, w:customXml, w:ins), not inside `stop`."""
-    for child in _children(el):
-        name = _local(child)
-        if name == want:
+def _find(el: etree._Element, want: frozenset[str], stop: frozenset[str]) -> Iterator[etree._Element]:
+    """Descendants tagged `want` through wrappers (w:sdt, w:customXml, w:ins), not inside `stop` nor inside
+    another `want`."""
+    for _event, child, walker in _view(el, want | stop):
+        walker.skip_subtree()
+        if child.tag in want:
             yield child
-        elif name != stop and name not in _SKIP:
-            yield from _find(child, want, stop)
 
 
-def _first(el: etree._Element | None, name: str) -> etree._Element | None:
+def _first(el: etree._Element | None, tags: frozenset[str]) -> etree._Element | None:
+    """The first child of `el` tagged one of `tags` (no mc:AlternateContent looked into: properties)."""
     if el is None:
         return None
-    return next((c for c in el if _local(c) == name), None)
+    return next((c for c in el if c.tag in tags), None)
 
 
 def _attr(el: etree._Element, name: str) -> str | None:
@@ -284,7 +301,7 @@ def _attr(el: etree._Element, name: str) -> str | None:
 
 
 def _int_val(parent: etree._Element | None, name: str, default: int) -> int:
-    el = _first(parent, name)
+    el = _first(parent, _w(name))
     if el is None:
         return default
     try:
@@ -295,7 +312,7 @@ def _int_val(parent: etree._Element | None, name: str, default: int) -> int:
 
 def _is_continuation(tc_pr: etree._Element | None) -> bool:
     for name in ("vMerge", "hMerge"):  # hMerge: the pre-2007 way of merging horizontally
-        el = _first(tc_pr, name)
+        el = _first(tc_pr, _w(name))
         if el is not None and (_attr(el, "val") or "continue") == "continue":
             return True
     return False
@@ -354,7 +371,7 @@ def _read_body(path: Path) -> tuple[etree._Element, int, int]:
         root = _parse(data, "document.xml")
     except etree.XMLSyntaxError as exc:
         raise DocumentUnreadable(f"document.xml is not well-formed XML: {exc}") from exc
-    body = _first(root, "body")
+    body = _first(root, _w("body"))
     if body is None:
         raise DocumentUnreadable("document.xml has no w:body")
     return body, pictures, len(data)
