@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from pipeline.config import Config
 from pipeline.intake.app import App, Clock, open_app
-from pipeline.intake.judge import process_in_process
-from pipeline.intake.sandbox import can_isolate, process_isolated
+from pipeline.intake.sandbox import can_isolate, process_isolated, start_forkserver
 
 
-def build_app(config: Config, clock: Clock | None = None) -> App:
-    """The App for `config`, its schema brought to the newest revision."""
-    process = process_isolated if can_isolate(config) else process_in_process
-    return open_app(config, process, clock)
+def build_app(config: Config, clock: Clock | None = None, *, judging: bool = False) -> App:
+    """The App for `config`, its schema brought to the newest revision. `judging`: messages are judged next
+    (ingest, demo, reprocess): the sandbox's forkserver starts first, its imports of the judging code (about
+    a second) made while this process checks the schema and records the first messages."""
+    if can_isolate(config):
+        if judging:
+            start_forkserver()
+        return open_app(config, process_isolated, clock)
+    from pipeline.intake.judge import process_in_process  # only here: a parent of sandbox children never needs it
+
+    return open_app(config, process_in_process, clock)

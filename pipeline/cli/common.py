@@ -32,10 +32,10 @@ def load(value: str | None) -> Config:
         raise click.ClickException("configuration problems:\n  " + "\n  ".join(exc.problems)) from None
 
 
-def make_app(config: Config) -> App:
+def make_app(config: Config, *, judging: bool = False) -> App:
     """build_app, with a storage problem reported as a click error instead of a traceback."""
     try:
-        return build_app(config)
+        return build_app(config, judging=judging)
     except IntakeError as exc:
         raise click.ClickException(terminal_text(str(exc))) from None
 

@@ -118,7 +118,7 @@ def _summary_line(results: list[IngestResult], written: list[Path], app: App) ->
 def demo(workdir: Path, mail_dir: Path | None) -> None:
     """Process the bundled sample mail with the embedded Shijiazhuang 2025 defaults."""
     mail_dir = mail_dir or _bundled_samples()
-    app = make_app(demo_config(workdir))
+    app = make_app(demo_config(workdir), judging=True)
     results = _ingest_paths(app, [mail_dir], worker_count(app.config), judged_at=demo_judged_at)
     written = _drain(app)
     with app.sessions() as session:
@@ -157,7 +157,7 @@ def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]
     Exit status 0, 1 when a message failed, 2 when the database or the raw store could not be written
     (locked, disk full): the batch stops there, and running the same command again finishes it.
     """
-    app = make_app(load(config_file))
+    app = make_app(load(config_file), judging=True)
     try:
         results = _ingest_paths(app, list(paths), worker_count(app.config, workers))
         written = _drain(app)
@@ -177,7 +177,7 @@ def ingest(config_file: str | None, workers: int | None, paths: tuple[Path, ...]
 @click.option("--failed", "only_failed", is_flag=True, help="Only messages whose processing failed.")
 def reprocess(config_file: str | None, only_failed: bool) -> None:
     """Re-run every check from the stored raw messages (after a rule change); no replies are re-sent."""
-    app = make_app(load(config_file))
+    app = make_app(load(config_file), judging=True)
     with progress.tracking("重新核对"):
         results = reprocess_all(app, only_failed=only_failed)
     failed = sum(r.status == IngestStatus.FAILED for r in results)

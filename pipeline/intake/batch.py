@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.intake.app import App, IngestResult, IngestStatus
-from pipeline.intake.judge import file_key, file_key_prefix
 from pipeline.intake.ledger import UNFINISHED, fresh, process_by_id, record_delivery
 from pipeline.mail.mimestream import STREAM_THRESHOLD
 from storage import repo
@@ -136,3 +135,13 @@ def _collect(futures: dict[Future[IngestResult], int], results: list[IngestResul
             step()
         if len(futures) <= keep:
             return
+
+
+def file_key(path: Path, digest: str) -> str:
+    """Ledger key of a local file from its path and its content's sha256 (an edited file is a new delivery)."""
+    return f"{file_key_prefix(path)}{digest[:16]}"
+
+
+def file_key_prefix(path: Path) -> str:
+    """What the ledger keys of every version of the file at `path` start with."""
+    return f"file:{path.resolve()}#"

@@ -7,7 +7,6 @@ can replay.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -24,13 +23,14 @@ from parsers.errors import DocumentUnreadable
 from parsers.names import normalize_name
 from parsers.sniff import sniff_file
 from pipeline.config import ArchiveLimits, Campaign, Config
-from pipeline.documents import derived, scratch
+from pipeline.documents import derived
 from pipeline.documents.archives import ARCHIVE_KINDS, unpack
 from pipeline.documents.identify import inspect_file
 from pipeline.documents.materials import read_materials, word_path
 from pipeline.documents.volumes import assemble, missing_detail, volume_sets
 from pipeline.intake import supersession
 from pipeline.intake.app import App, IngestResult, IngestStatus
+from pipeline.intake.folders import UNPACKING_MARKER, judging_workdir, message_workdir
 from pipeline.intake.ledger import mark_failed, read_head
 from pipeline.intake.routing import route
 from pipeline.intake.supersession import same_sender_rule
@@ -59,7 +59,6 @@ from storage import forms, repo
 from storage.models import LedgerState, Message, Submission
 
 log = logging.getLogger(__name__)
-UNPACKING_MARKER = ".unpacking"  # in a message's work folder while one of its archives is being unpacked
 
 
 def process_in_process(app: App, message_pk: int, *, notify: bool) -> IngestResult:
@@ -103,49 +102,6 @@ def _save_attachments(attachments: tuple[Attachment, ...], folder: Path) -> list
             path.write_bytes(att.data)
         saved.append((att, path))
     return saved
-
-
-def message_workdir(app: App, message: Message) -> Path:
-    """The folder of one ledger row in the derived-file cache: its attachments saved and unpacked, as the
-    documents' rows name them, wherever judging read them."""
-    return app.files_root / message.sha256[:2] / f"{message.id}-{message.sha256[:12]}"
-
-
-def memory_workdir(app: App, message: Message) -> Path | None:
-    """The folder judging uses for one ledger row on the memory file system (pipeline/documents/scratch.py),
-    whether or not it is used now; None without one. Named after the data folder too: two offices (or test
-    runs) on one machine have their own message 1."""
-    root = scratch.private_root()
-    if root is None:
-        return None
-    office = hashlib.sha256(str(app.config.storage.data_dir.resolve()).encode()).hexdigest()[:8]
-    return root / f"{office}-{message.id}-{message.sha256[:12]}"
-
-
-def judging_workdir(app: App, message: Message) -> Path:
-    """In memory when there is room for the worst this message may unpack to, else the cache folder."""
-    folder = memory_workdir(app, message) if app.config.storage.judge_in_memory else None
-    need = scratch.worst_case_bytes(message.size or 0, app.config.limits.max_total_bytes)
-    if folder is not None and scratch.has_room(folder.parent, need):
-        return folder
-    return message_workdir(app, message)
-
-
-def clear_after_crash(app: App, message: Message) -> str | None:
-    """After the process judging `message` died: the name of the archive it was unpacking, if its marker says
-    so. What it left in memory goes, and on disk what it unpacked (a bomb's partial output must not fill it)."""
-    archive = None
-    memory, cached = memory_workdir(app, message), message_workdir(app, message)
-    for folder in (f for f in (memory, cached) if f is not None):
-        marker = folder / UNPACKING_MARKER
-        if marker.is_file():
-            archive = marker.read_text(encoding="utf-8")
-        shutil.rmtree(folder / "unpacked", ignore_errors=True)
-        marker.unlink(missing_ok=True)
-    if memory is not None:
-        shutil.rmtree(memory, ignore_errors=True)
-        shutil.rmtree(memory.with_name(memory.name + ".spill"), ignore_errors=True)
-    return archive
 
 
 def gather_facts(mail: DecodedMail, received_at: datetime, workdir: Path, campaign: Campaign,
@@ -421,13 +377,3 @@ def _queue_reply(app: App, session: Session, sub: Submission, mail: DecodedMail,
         # Judged and stored all the same; staff see why nobody was answered (submissions --json "fields").
         log.warning("message %s: no reply queued: %s", message.id, withheld)
         sub.fields = {**(sub.fields or {}), "reply_withheld": withheld}
-
-
-def file_key(path: Path, digest: str) -> str:
-    """Ledger key of a local file from its path and its content's sha256 (an edited file is a new delivery)."""
-    return f"{file_key_prefix(path)}{digest[:16]}"
-
-
-def file_key_prefix(path: Path) -> str:
-    """What the ledger keys of every version of the file at `path` start with."""
-    return f"file:{path.resolve()}#"

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as sentinel_wait
 from multiprocessing.context import BaseContext
@@ -49,8 +50,12 @@ from sqlalchemy.engine import make_url
 from pipeline.config import Config, SandboxLimits
 from pipeline.intake.app import App, IngestResult, open_app
 
+# pipeline.intake.judge (the parsers, the archive tools, openpyxl …) is imported where it is used, never here:
+# a parent that hands every message to a child need not load it (0.37 s of each `intake ingest`), and the
+# forkserver has it preloaded for the children (PRELOAD).
+from pipeline.intake.folders import clear_after_crash
+
 # mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
-from pipeline.intake.judge import clear_after_crash, process_in_process, rebuild_folder
 from pipeline.intake.ledger import mark_failed
 from pipeline.rules.findings import Code, Severity
 from pipeline.rules.wording import make_finding
@@ -62,9 +67,9 @@ FORKSERVER_MAIN_ENV = "INTAKE_FORKSERVER_MAIN"  # the parent's main script, for 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Imported once by the forkserver, so each child starts with them loaded; pipeline.intake.forkserver_main loads
 # the entry point (intake's CLI, pytest) there, which "__main__" in this list is meant to do but doesn't.
-PRELOAD = ["pipeline.intake.forkserver_main", "pipeline.intake.sandbox", "parsers.pdf", "parsers.images",
-           "parsers.sheets", "parsers.docx_text", "parsers.wordcount", "parsers.form_reader", "parsers.scan",
-           "parsers.convert", "pipeline.rules.eligibility", "storage.forms", "storage.mailbox_state",
+PRELOAD = ["pipeline.intake.forkserver_main", "pipeline.intake.sandbox", "pipeline.intake.judge", "parsers.pdf",
+           "parsers.images", "parsers.sheets", "parsers.docx_text", "parsers.wordcount", "parsers.form_reader",
+           "parsers.scan", "parsers.convert", "pipeline.rules.eligibility", "storage.forms", "storage.mailbox_state",
            "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin",
            "PIL.PngImagePlugin", "pdfminer.cmapdb",
            # imported lazily by pdfplumber (page rendering) and py7zr (extraction): once here, not per child
@@ -261,6 +266,13 @@ def wait_child(child: BaseProcess, timeout: float | None) -> int | None:
         return child.exitcode
 
 
+def start_forkserver() -> None:
+    """Start the forkserver now rather than when the first message needs a child (multiprocessing starts it
+    once per process either way)."""
+    child_context()
+    forkserver.ensure_running()
+
+
 def child_context() -> BaseContext:
     main = sys.modules.get("__main__")
     # Only a main run as a script by path (`intake`, `pytest`) is re-run by children; one run with -m
@@ -278,6 +290,8 @@ def rebuild_isolated(app: App, message_pk: int) -> bool:
     """judge.rebuild_folder (a message's derived files re-made from its raw message) in a limited child, as
     the message was judged: its archives are as hostile as they were then. False if the child failed."""
     if not can_isolate(app.config):
+        from pipeline.intake.judge import rebuild_folder
+
         return rebuild_folder(app, message_pk)
     ctx = child_context()
     receiver, sender = ctx.Pipe(duplex=False)
@@ -331,7 +345,7 @@ def _judging_child(config: Config, conn: Connection, secret_env: dict[str, str],
         if judged > 1:
             _allow_cpu_for_message(limits.cpu_seconds)
         conn.send((_STARTED, message_pk))  # from here on, whatever becomes of this child is this message's
-        result = process_in_process(_frozen_at(app, now), message_pk, notify=notify)
+        result = app.process(_frozen_at(app, now), message_pk, notify=notify)  # judge.process_in_process
         last = judged == limits.messages_per_child or _worn(limits, fresh)
         conn.send(("judged", result, last))
         if last:
@@ -388,6 +402,8 @@ def _worn(limits: SandboxLimits, fresh: tuple[int, int]) -> bool:
 def _rebuild_child(config: Config, message_pk: int, sender: Connection, secret_env: dict[str, str]) -> None:
     """A child that re-makes one message's derived files (rebuild_isolated), limited like a judging one."""
     app = _enter_child(config, secret_env, None)
+    from pipeline.intake.judge import rebuild_folder  # preloaded in the forkserver
+
     sender.send(rebuild_folder(app, message_pk))
     sender.close()
 
@@ -399,6 +415,8 @@ def _enter_child(config: Config, secret_env: dict[str, str], now: datetime | Non
     os.setsid()  # its own process group, so the parent can kill it together with what it started
     _die_with_forkserver()
     apply_limits(config.sandbox, messages=messages)
+    from pipeline.intake.judge import process_in_process  # preloaded in the forkserver
+
     # the parent brought the schema up to date
     return open_app(config, process_in_process, (lambda: now) if now is not None else None, upgrade=False)
 

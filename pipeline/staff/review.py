@@ -20,7 +20,7 @@ from pipeline.config import Campaign
 from pipeline.documents import derived
 from pipeline.errors import IntakeError
 from pipeline.intake.app import App
-from pipeline.intake.judge import message_workdir
+from pipeline.intake.folders import message_workdir
 from pipeline.intake.sandbox import rebuild_isolated
 from pipeline.mail.decode import HEADER_BYTES, decode_headers
 from pipeline.replies.compose import ReplyContext, human_size, reply_subject, resend_how, what_was_sent

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from parsers.toolenv import tool_env
 from pipeline.intake.app import App
-from pipeline.intake.judge import message_workdir
+from pipeline.intake.folders import message_workdir
 from pipeline.staff.review import submission_folder
 from storage.models import Document, Submission
 

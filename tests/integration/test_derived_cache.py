@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from pipeline.bootstrap import build_app
 from pipeline.documents import derived, scratch
-from pipeline.intake import judge
-from pipeline.intake.judge import message_workdir
+from pipeline.intake import folders
+from pipeline.intake.folders import message_workdir
 from pipeline.intake.ledger import ingest_bytes
 from pipeline.staff.review import submission_folder
 from storage import repo
@@ -123,7 +123,7 @@ def _in_memory(app) -> list[Path]:  # type: ignore[no-untyped-def]
     root = scratch.private_root()
     assert root is not None  # /dev/shm is a tmpfs on every Linux this runs on
     with app.sessions() as s:
-        names = {judge.memory_workdir(app, m).name for m in s.scalars(select(Message))}  # type: ignore[union-attr]
+        names = {folders.memory_workdir(app, m).name for m in s.scalars(select(Message))}  # type: ignore[union-attr]
     return [p for p in root.iterdir() if p.name in names or p.name.removesuffix(".spill") in names]
 
 
@@ -163,12 +163,12 @@ def test_after_a_crash_in_memory_the_marker_is_read_and_the_folder_goes(config, 
     ingest_bytes(app, _submission(0), "file:/x/0.eml")
     with app.sessions() as s:
         message = s.scalars(select(Message)).one()
-        memory = judge.memory_workdir(app, message)
+        memory = folders.memory_workdir(app, message)
         assert memory is not None
         (memory / "unpacked" / "000").mkdir(parents=True)
         (memory / "unpacked" / "000" / "big.bin").write_bytes(b"\0" * 4096)
-        (memory / judge.UNPACKING_MARKER).write_text("炸弹.zip", encoding="utf-8")
+        (memory / folders.UNPACKING_MARKER).write_text("炸弹.zip", encoding="utf-8")
         memory.with_name(memory.name + ".spill").mkdir()
-        assert judge.clear_after_crash(app, message) == "炸弹.zip"
-        assert judge.clear_after_crash(app, message) is None  # once read, the marker is gone
+        assert folders.clear_after_crash(app, message) == "炸弹.zip"
+        assert folders.clear_after_crash(app, message) is None  # once read, the marker is gone
     assert _in_memory(app) == []

@@ -10,7 +10,7 @@ import samplegen as g
 from sqlalchemy import func, select
 
 from helpers.submissions import STUDIO, submission
-from pipeline.intake.judge import file_key
+from pipeline.intake.batch import file_key
 from pipeline.intake.ledger import ingest_bytes, reprocess_all
 from pipeline.replies.outbox import drain_to_folder
 from pipeline.staff.review import submission_folder

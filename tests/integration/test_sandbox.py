@@ -26,7 +26,8 @@ from pipeline.config import Config, load_config, parse_config
 from pipeline.errors import ConfigError
 from pipeline.intake import sandbox
 from pipeline.intake.app import App
-from pipeline.intake.judge import UNPACKING_MARKER, message_workdir, process_in_process
+from pipeline.intake.folders import UNPACKING_MARKER, message_workdir
+from pipeline.intake.judge import process_in_process
 from pipeline.intake.ledger import ingest_bytes, record_delivery
 from pipeline.intake.sandbox import (
     apply_limits,

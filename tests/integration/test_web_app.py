@@ -23,7 +23,7 @@ from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.intake.app import App
-from pipeline.intake.judge import message_workdir
+from pipeline.intake.folders import message_workdir
 from pipeline.transport.delivery import UNKNOWN_STATE, settle_interrupted
 from pipeline.web.app import create_app
 from storage.models import Document, OutboxItem, ReplyState, Submission
