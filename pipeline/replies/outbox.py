@@ -75,10 +75,12 @@ def queue_reply(session: Session, config: Config, campaign: Campaign, sub: Submi
 
 
 def drain_to_folder(app: App, folder: Path) -> list[Path]:
-    """Write each pending reply as `<id>-<kind>.eml`, then mark it sent.
+    """Write each pending reply as `<id>-<kind>.eml`, then mark them all sent, in one commit.
 
     The file name depends only on the outbox row, so a crash between writing
-    and recording rewrites the same file on the next run: never two copies.
+    and recording rewrites the same files on the next run: never two copies.
+    One commit, not one a reply: each was a fsync and a few pages of WAL
+    (issue 18: bytes written per byte of mail).
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -89,8 +91,8 @@ def drain_to_folder(app: App, folder: Path) -> list[Path]:
             tmp.write_bytes(item.raw)
             os.replace(tmp, target)
             item.status, item.sent_at, item.attempts = ReplyState.SENT, app.clock(), item.attempts + 1
-            session.commit()
             written.append(target)
+        session.commit()
     return written
 
 
