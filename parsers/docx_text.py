@@ -8,7 +8,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from lxml import etree
@@ -19,10 +19,11 @@ from parsers.xmltext import xml_text
 
 MAX_DOCUMENT_XML = 50 * 1024 * 1024
 # Identification, the form reader and the narrative's record each read the same DOCX (text, tables, pictures,
-# layout): its main part is parsed once and the last few kept, keyed by the file's identity and version.
+# layout): its main part is parsed once and the last few kept with what was read from them, keyed by the file's
+# identity and version.
 _KEPT_BODIES = 4
 _KEPT_XML = 2 * 1024 * 1024   # a larger document.xml is parsed again when asked again, never kept
-_bodies: OrderedDict[tuple[int, int, int, int], tuple[etree._Element, int]] = OrderedDict()
+_parts: OrderedDict[tuple[int, int, int, int], _MainPart] = OrderedDict()
 
 _W_NAMESPACES = (
     "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
@@ -54,16 +55,14 @@ class DocxText:
 
 def read_docx_text(path: Path) -> DocxText:
     """Read every body paragraph (tables, text boxes, content controls, accepted insertions)."""
-    walker = _TextWalker(into_tables=True)
-    walker.walk(_body(path))
-    return DocxText(paragraphs=tuple(walker.paragraphs))
+    return _part(path).text
 
 
 def count_pictures(path: Path) -> int:
     """How many pictures a DOCX holds (its word/media parts): pages pasted in as images carry no countable text."""
-    kept = _bodies.get(_version(path))
+    kept = _parts.get(_version(path))
     if kept is not None:
-        return kept[1]
+        return kept.pictures
     try:
         with zipfile.ZipFile(path) as zf:
             return sum(1 for name in zf.namelist() if name.startswith("word/media/") and not name.endswith("/"))
@@ -73,9 +72,7 @@ def count_pictures(path: Path) -> int:
 
 def read_docx_tables(path: Path) -> list[list[list[str]]]:
     """Every table (nested ones after their parent) as rows of cell texts, one slot per grid column."""
-    tables: list[list[list[str]]] = []
-    _collect_tables(_body(path), tables)
-    return tables
+    return [_grid(rows) for rows in _part(path).tables]
 
 
 @dataclass(frozen=True)
@@ -99,14 +96,42 @@ class DocxLayout:
 
 def read_docx_layout(path: Path) -> DocxLayout:
     """Tables as grid-placed cells (never python-docx's row.cells, which repeats merged cells) plus loose text."""
-    body = _body(path)
-    tables: list[tuple[tuple[GridCell, ...], ...]] = []
-    # A one-cell table around the whole form (or around a block of it, at any depth) is layout, not a table:
-    # its paragraphs (申报单位：…) are loose text and the tables inside it are the form's own.
-    _collect(body, lambda tbl: None if is_wrapper_table(tbl) else tables.append(_placed_rows(tbl)))
-    walker = _TextWalker(into_tables=False, into_wrappers=True)
-    walker.walk(body)
-    return DocxLayout(tables=tuple(tables), paragraphs=tuple(walker.paragraphs))
+    return _part(path).layout
+
+
+_Rows = tuple[tuple[tuple[GridCell, ...], int], ...]   # a table's kept rows: placed cells, w:gridAfter
+
+
+class _MainPart:
+    """A parsed main part, and each reading of it done once, when first asked for (the results are immutable)."""
+
+    def __init__(self, body: etree._Element, pictures: int) -> None:
+        self.body = body
+        self.pictures = pictures
+
+    @cached_property
+    def text(self) -> DocxText:
+        walker = _TextWalker(into_tables=True)
+        walker.walk(self.body)
+        return DocxText(paragraphs=tuple(walker.paragraphs))
+
+    @cached_property
+    def tables(self) -> tuple[_Rows, ...]:
+        """Every table's rows, nested tables after their parent."""
+        found: list[_Rows] = []
+        _collect(self.body, lambda tbl: found.append(_rows_with_after(tbl)))
+        return tuple(found)
+
+    @cached_property
+    def layout(self) -> DocxLayout:
+        # A one-cell table around the whole form (or around a block of it, at any depth) is layout, not a table:
+        # its paragraphs (申报单位：…) are loose text and the tables inside it are the form's own.
+        # is_wrapper_table counts the same kept rows and cells as _rows_with_after places.
+        tables = tuple(tuple(cells for cells, _after in rows) for rows in self.tables
+                       if not (len(rows) == 1 and len(rows[0][0]) == 1))
+        walker = _TextWalker(into_tables=False, into_wrappers=True)
+        walker.walk(self.body)
+        return DocxLayout(tables=tables, paragraphs=tuple(walker.paragraphs))
 
 
 def is_wrapper_table(tbl: etree._Element) -> bool:
@@ -223,19 +248,15 @@ class _TextWalker:
             self._buffer.append("-")
 
 
-def _collect_tables(el: etree._Element, tables: list[list[list[str]]]) -> None:
-    _collect(el, lambda tbl: tables.append(_grid(tbl)))
-
-
 def _collect(el: etree._Element, visit: Callable[[etree._Element], None]) -> None:
     """Visit every table below `el`, a parent before the tables nested in it."""
     for _event, tbl, _walker in _view(el, _TBL):
         visit(tbl)
 
 
-def _grid(tbl: etree._Element) -> list[list[str]]:
+def _grid(table: _Rows) -> list[list[str]]:
     rows: list[list[str]] = []
-    for placed, grid_after in _rows_with_after(tbl):
+    for placed, grid_after in table:
         row: list[str] = []
         for cell in placed:
             row.extend([""] * (cell.col - len(row)))
@@ -245,11 +266,7 @@ def _grid(tbl: etree._Element) -> list[list[str]]:
     return rows
 
 
-def _placed_rows(tbl: etree._Element) -> tuple[tuple[GridCell, ...], ...]:
-    return tuple(cells for cells, _ in _rows_with_after(tbl))
-
-
-def _rows_with_after(tbl: etree._Element) -> list[tuple[tuple[GridCell, ...], int]]:
+def _rows_with_after(tbl: etree._Element) -> _Rows:
     """Each kept row's placed cells and its w:gridAfter (empty grid columns after its last cell)."""
     rows: list[tuple[tuple[GridCell, ...], int]] = []
     for tr in _find(tbl, _TR, stop=_TBL):
@@ -266,7 +283,7 @@ def _rows_with_after(tbl: etree._Element) -> list[tuple[tuple[GridCell, ...], in
             cells.append(GridCell(len(rows), col, span, text, continued))
             col += span
         rows.append((tuple(cells), _int_val(tr_pr, "gridAfter", 0)))
-    return rows
+    return tuple(rows)
 
 
 def _cell_text(tc: etree._Element) -> str:
@@ -327,19 +344,20 @@ def _version(path: Path) -> tuple[int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _body(path: Path) -> etree._Element:
+def _part(path: Path) -> _MainPart:
     """The main document part parsed (kept for the next reader of the same file), or DocumentUnreadable."""
     key = _version(path)
-    kept = _bodies.get(key)
+    kept = _parts.get(key)
     if kept is not None:
-        _bodies.move_to_end(key)
-        return kept[0]
+        _parts.move_to_end(key)
+        return kept
     body, pictures, size = _read_body(path)
+    part = _MainPart(body, pictures)
     if key[0] >= 0 and size <= _KEPT_XML:
-        _bodies[key] = (body, pictures)
-        while len(_bodies) > _KEPT_BODIES:
-            _bodies.popitem(last=False)
-    return body
+        _parts[key] = part
+        while len(_parts) > _KEPT_BODIES:
+            _parts.popitem(last=False)
+    return part
 
 
 def _read_body(path: Path) -> tuple[etree._Element, int, int]:
