@@ -1,4 +1,5 @@
-"""pipeline/mail/mimestream.py: splitting a stored message on disk gives what decode_message gives in memory."""
+"""Splitting a message (pipeline/mail/base64runs.py), a stored one on disk (mimestream.split_file) or one in memory
+(decode_message), gives what parsing the whole message gives (decode_unsplit)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from pathlib import Path
 
 import pytest
 import samplegen as g
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import REPO
 from helpers.hostile import MANIFEST, delivery
-from pipeline.mail.decode import DecodedMail, decode_message
+from pipeline.mail import decode
+from pipeline.mail.decode import DecodedMail, decode_message, decode_unsplit
 from pipeline.mail.mimestream import split_file
 
 CST = timezone(timedelta(hours=8))
@@ -30,10 +34,14 @@ def _check(raw: bytes, tmp_path: Path, min_spill: int) -> DecodedMail:
     source = tmp_path / "message.eml"
     source.write_bytes(raw)
     split = split_file(source, tmp_path / "spill", min_spill=min_spill)
-    whole = decode_message(raw)
+    whole = decode_unsplit(raw)
     assert [(a.filename, a.content_type, a.disposition, a.size) for a in split.attachments] == \
         [(a.filename, a.content_type, a.disposition, len(a.data)) for a in whole.attachments]
     assert _materialised(split) == whole
+    with pytest.MonkeyPatch.context() as patch:  # split in memory, whatever the message's size
+        patch.setattr(decode, "_SPLIT_ABOVE", 0)
+        patch.setattr(decode, "_SPLIT_RUNS", min_spill)
+        assert decode_message(raw) == whole
     return split
 
 
@@ -145,3 +153,52 @@ def test_irregular_base64_bodies_split_as_they_decode(kind: str, tmp_path: Path)
     if kind in ("crlf-76", "lf-76", "crlf-74", "mixed-endings"):  # clean base64: decoded on disk, exactly
         (attachment,) = split.attachments
         assert attachment.path is not None and attachment.path.read_bytes() == _DATA
+
+
+def _two_part_mail() -> list[bytes]:
+    """A submission's lines: a text body, a base64 zip of ~24 KB and a base64 text part of ~6 KB."""
+    zipped = bytes(range(256)) * 96 + b"end"
+    body = (b"From: a@b.cn\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n"
+            b"--B\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + b"".join(_lines("正文".encode() * 1000, 76, b"\r\n"))
+            + b"--B\r\nContent-Type: application/zip; name=\"a.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + b"".join(_lines(zipped, 76, b"\r\n")) + b"--B--\r\n")
+    return body.splitlines(keepends=True)
+
+
+def _edit_lines(lines: list[bytes], edits: list[tuple[str, int, int]]) -> bytes:
+    """Line-level damage as senders and gateways do it: lines dropped, doubled, cut, joined, re-ended, dirtied."""
+    lines = list(lines)
+    for op, position, value in edits:
+        i = position % len(lines)
+        if op == "drop":
+            del lines[i]
+        elif op == "double":
+            lines.insert(i, lines[i])
+        elif op == "cut":
+            lines[i] = lines[i][:value % 80] + b"\r\n"
+        elif op == "join" and i + 1 < len(lines):
+            lines[i:i + 2] = [lines[i].rstrip(b"\r\n") + lines[i + 1]]
+        elif op == "lf":
+            lines[i] = lines[i].rstrip(b"\r\n") + b"\n"
+        elif op == "dirt":
+            lines[i] = lines[i][:value % 60] + bytes([value]) + lines[i][value % 60:]
+        elif op == "swap":  # one byte for another: the line keeps its length
+            lines[i] = lines[i][:value % 60] + bytes([value]) + lines[i][value % 60 + 1:]
+        if not lines:
+            break
+    return b"".join(lines)
+
+
+_EDITS = st.lists(st.tuples(st.sampled_from(["drop", "double", "cut", "join", "lf", "dirt", "swap"]),
+                            st.integers(0, 10_000), st.integers(0, 255)), max_size=8)
+
+
+@settings(derandomize=True, deadline=None, database=None, max_examples=300)
+@given(edits=_EDITS, runs=st.sampled_from([64, 1024, 8 * 1024]))
+def test_damaged_base64_splits_in_memory_as_it_decodes(edits: list[tuple[str, int, int]], runs: int) -> None:
+    raw = _edit_lines(_two_part_mail(), edits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(decode, "_SPLIT_ABOVE", 0)
+        patch.setattr(decode, "_SPLIT_RUNS", runs)
+        assert decode_message(raw) == decode_unsplit(raw)
