@@ -1,6 +1,6 @@
 """`python -m pipeline` is the `intake` command."""
 
-from pipeline.cli.main import main
+from pipeline.cli.entry import main
 
 if __name__ == "__main__":  # not when multiprocessing runs it again as __mp_main__
-    main(prog_name="intake")
+    main()

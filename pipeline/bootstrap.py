@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pipeline.config import Config
 from pipeline.intake.app import App, Clock, open_app
-from pipeline.intake.sandbox import can_isolate, process_isolated, start_forkserver
+from pipeline.intake.forkstart import start_forkserver
+from pipeline.intake.sandbox import can_isolate, process_isolated
 
 
 def build_app(config: Config, clock: Clock | None = None, *, judging: bool = False) -> App:

@@ -64,7 +64,7 @@ def _start_clean() -> None:
 
 _start_clean()
 
-from pipeline.intake.sandbox import FORKSERVER_MAIN_ENV, PRELOAD  # noqa: E402 - after the exec: loaded once
+from pipeline.intake.forkstart import FORKSERVER_MAIN_ENV, PRELOAD  # noqa: E402 - after the exec: loaded once
 
 
 def _load_parent_main() -> None:

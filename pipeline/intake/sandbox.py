@@ -27,21 +27,17 @@ import ctypes.util
 import functools
 import logging
 import math
-import multiprocessing
 import os
 import resource
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
-from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as sentinel_wait
-from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -54,6 +50,7 @@ from pipeline.intake.app import App, IngestResult, open_app
 # a parent that hands every message to a child need not load it (0.37 s of each `intake ingest`), and the
 # forkserver has it preloaded for the children (PRELOAD).
 from pipeline.intake.folders import clear_after_crash
+from pipeline.intake.forkstart import child_context
 
 # mark_failed: the one way a failure is recorded, whether the child's code raised or the child died.
 from pipeline.intake.ledger import mark_failed
@@ -63,20 +60,7 @@ from storage.models import Message
 
 log = logging.getLogger(__name__)
 _MIB = 2**20
-FORKSERVER_MAIN_ENV = "INTAKE_FORKSERVER_MAIN"  # the parent's main script, for pipeline.intake.forkserver_main
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
-# Imported once by the forkserver, so each child starts with them loaded; pipeline.intake.forkserver_main loads
-# the entry point (intake's CLI, pytest) there, which "__main__" in this list is meant to do but doesn't.
-PRELOAD = ["pipeline.intake.forkserver_main", "pipeline.intake.sandbox", "pipeline.intake.judge", "parsers.pdf",
-           "parsers.images", "parsers.sheets", "parsers.docx_text", "parsers.wordcount", "parsers.form_reader",
-           "parsers.scan", "parsers.convert", "pipeline.rules.eligibility", "storage.forms", "storage.mailbox_state",
-           "sqlalchemy.dialects.sqlite", "sqlite3", "sqlalchemy.dialects.postgresql", "PIL.JpegImagePlugin",
-           "PIL.PngImagePlugin", "pdfminer.cmapdb",
-           # imported lazily by pdfplumber (page rendering) and py7zr (extraction): once here, not per child
-           "pypdfium2", "psutil",
-           # Image.open's first call loads these; names in GBK and CP437 (zip) decode with these codecs
-           "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.PpmImagePlugin", "encodings.gb18030", "encodings.cp437",
-           "email.generator"]
 
 
 def can_isolate(config: Config) -> bool:
@@ -264,26 +248,6 @@ def wait_child(child: BaseProcess, timeout: float | None) -> int | None:
     with _STATUS_LOCK:
         child.join(0)  # the status is ready (or the timeout passed): reads it once, reaps the Process object
         return child.exitcode
-
-
-def start_forkserver() -> None:
-    """Start the forkserver now rather than when the first message needs a child (multiprocessing starts it
-    once per process either way)."""
-    child_context()
-    forkserver.ensure_running()
-
-
-def child_context() -> BaseContext:
-    main = sys.modules.get("__main__")
-    # Only a main run as a script by path (`intake`, `pytest`) is re-run by children; one run with -m
-    # (`python -m pipeline`) is imported by name, and a package's __main__ never (multiprocessing.spawn).
-    if getattr(main, "__spec__", None) is None and getattr(main, "__file__", None):
-        os.environ[FORKSERVER_MAIN_ENV] = os.path.abspath(main.__file__)  # read by pipeline.intake.forkserver_main
-    else:
-        os.environ.pop(FORKSERVER_MAIN_ENV, None)
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)  # only read when the forkserver starts (once per parent)
-    return ctx
 
 
 def rebuild_isolated(app: App, message_pk: int) -> bool:

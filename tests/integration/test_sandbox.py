@@ -27,11 +27,11 @@ from pipeline.errors import ConfigError
 from pipeline.intake import sandbox
 from pipeline.intake.app import App
 from pipeline.intake.folders import UNPACKING_MARKER, message_workdir
+from pipeline.intake.forkstart import child_context
 from pipeline.intake.judge import process_in_process
 from pipeline.intake.ledger import ingest_bytes, record_delivery
 from pipeline.intake.sandbox import (
     apply_limits,
-    child_context,
     process_isolated,
     record_child_failure,
     start_child,
@@ -215,8 +215,8 @@ with open(os.path.splitext(__file__)[0] + ".log", "a") as fh:
     fh.write(__name__ + "\\n")
 if __name__ == "__main__":
     sys.path.insert(0, sys.argv[1])
-    from pipeline.intake import sandbox
-    ctx = sandbox.child_context()
+    from pipeline.intake import forkstart, sandbox
+    ctx = forkstart.child_context()
     for _ in range(3):
         child = ctx.Process(target=time.sleep, args=(0,))
         sandbox.start_child(child)
