@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, delete
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, delete, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.models import Base
@@ -84,15 +84,22 @@ def save_records(session: Session, submission_id: int, *, form_file: str = "",
     for table in (FormValue, FormMember, SummaryRow, Narrative):
         session.execute(delete(table).where(table.submission_id == submission_id))
     raw = raw or {}
-    session.add_all(FormValue(submission_id=submission_id, field=name, value=value, raw=raw.get(name, ""),
-                              file=form_file) for name, value in (values or {}).items())
-    session.add_all(FormMember(submission_id=submission_id, position=i, name=str(m.get("name") or ""),
-                               age=m.get("age"), education=m.get("education"), title=m.get("title"),
-                               post=m.get("post"),
-                               extra={k: v for k, v in m.items() if k not in _MEMBER_COLUMNS} or None)
-                    for i, m in enumerate(members, 1))
-    session.add_all(SummaryRow(submission_id=submission_id, position=i, studio_name=row.get("studio_name", ""),
-                               values=dict(row), file=summary_file) for i, row in enumerate(summary, 1))
+    # Bulk INSERTs (one executemany a table): added as objects, each row was an INSERT … RETURNING of its own
+    # (SQLite returns keys in order only row by row), ~30 statements and 10 ms a message; nothing reads the
+    # new rows' keys.
+    _insert(session, FormValue, [dict(submission_id=submission_id, field=name, value=value, raw=raw.get(name, ""),
+                                      file=form_file) for name, value in (values or {}).items()])
+    _insert(session, FormMember, [dict(submission_id=submission_id, position=i, name=str(m.get("name") or ""),
+                                       age=m.get("age"), education=m.get("education"), title=m.get("title"),
+                                       post=m.get("post"),
+                                       extra={k: v for k, v in m.items() if k not in _MEMBER_COLUMNS} or None)
+                                  for i, m in enumerate(members, 1)])
+    _insert(session, SummaryRow, [dict(submission_id=submission_id, position=i, studio_name=row.get("studio_name", ""),
+                                       values=dict(row), file=summary_file) for i, row in enumerate(summary, 1)])
     if narrative:
-        session.add(Narrative(submission_id=submission_id, **narrative))
-    session.flush()
+        _insert(session, Narrative, [dict(submission_id=submission_id, **narrative)])
+
+
+def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(table), rows)
