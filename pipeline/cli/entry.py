@@ -3,8 +3,8 @@
 A command that judges messages starts the sandbox's forkserver before anything else is imported: its own
 imports of the judging code (about 2 s of CPU) then run on the other core while this process imports the
 command's modules (0.7 s), instead of after them, and the first message's child is ready that much sooner
-(it used to be 1.3 s after the command started). Only the light pipeline.intake.forkstart is imported for it. A command whose configuration turns isolation off leaves the
-forkserver idle; it ends with this process.
+(it used to be 1.3 s after the command started). Only the light pipeline.intake.forkstart is imported for
+it. A command whose configuration turns isolation off leaves the forkserver idle; it ends with this process.
 """
 
 from __future__ import annotations
