@@ -24,17 +24,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 import storage
 from storage.models import Base
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (0.1 s of imports) is imported where it is used: a sandbox child opens the database through this
+# module's engine setup but never migrates it.
 
 FIRST_REVISION = "0001_initial"  # the schema of the first release (create_all, no alembic_version)
 RELEASED_TABLE = "messages"      # present in every database the first release made
@@ -65,6 +68,8 @@ def model_metadata() -> MetaData:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic Config for the packaged migrations; `connection` is what env.py migrates."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", SCRIPT_LOCATION)
     cfg.set_main_option("path_separator", "os")  # Alembic ≥ 1.16 warns without it; older ones ignore it
@@ -76,11 +81,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
     """The newest revision the installed code knows (read once per process)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision recorded in the database; None for an empty or first-release database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -90,6 +99,9 @@ def upgrade_schema(engine: Engine, *, busy_timeout_seconds: float = 30.0) -> Upg
     before = current_revision(engine)
     if before is not None and before == head_revision():
         return Upgrade(before, before)  # the common case, without taking the lock
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     with _locked_transaction(engine, busy_timeout_seconds) as conn:
         before = MigrationContext.configure(conn).get_current_revision()  # again: another process may have won
         cfg = alembic_config(conn)
