@@ -26,11 +26,8 @@ from pipeline.intake.sandbox import can_isolate
 from pipeline.mail.sources import in_receipt_order, message_paths
 from pipeline.replies.outbox import drain_to_folder
 from pipeline.rules.findings import Verdict
-from pipeline.service.runner import run_once, summary_line
-from pipeline.service.scheduler import LockHeld, configure_logging, run_lock, serve
 from pipeline.staff.views import submission_json, submissions_table
 from pipeline.textsafe import json_text, terminal_text
-from pipeline.transport.delivery import deliver, retry_failed
 from storage import repo
 from storage import staff as staff_repo
 from storage.models import Message, ReplyState
@@ -214,6 +211,11 @@ def submissions(config_file: str | None, as_json: bool, verdict: str | None, uni
                    "2 the mailbox or the SMTP server could not be used, 3 another intake run holds the lock.")
 def run(config_file: str | None, once: bool) -> None:
     """Poll the mailbox, process what is new, send the replies; without --once, unattended on a schedule."""
+    # The runner, the scheduler and the mail transports are imported by the commands that use them: every
+    # `intake ingest` paid for them at its start (0.1 s).
+    from pipeline.service.runner import run_once, summary_line
+    from pipeline.service.scheduler import LockHeld, configure_logging, run_lock, serve
+
     config = load(config_file)
     configure_logging(None if once else logging.INFO)
     guard_log_handlers()
@@ -234,6 +236,9 @@ def run(config_file: str | None, once: bool) -> None:
 
 def _retry(app: App, ids: tuple[int, ...]) -> int:
     """Failed rows back to pending (staff checked the sent mail), then deliver everything due now."""
+    from pipeline.service.scheduler import LockHeld, run_lock
+    from pipeline.transport.delivery import deliver, retry_failed
+
     try:
         with run_lock(app.config.run.lock_file):
             again = retry_failed(app, ids or None)
