@@ -105,14 +105,41 @@ def _look_at(im: Image.Image, *, mine: bool = False) -> _Look:
 
 
 def _red_mask(rgb: Image.Image) -> Image.Image:
-    """255 where a pixel is seal red in parsers.images' sense, else 0 (mode "L")."""
-    hue, sat, val = rgb.convert("HSV").split()
-    tables = (
-        [255 if x <= images._RED_HUE_LOW or x >= images._RED_HUE_HIGH else 0 for x in range(256)],
-        [255 if x >= images._MIN_SATURATION else 0 for x in range(256)],
-        [255 if x >= images._MIN_VALUE else 0 for x in range(256)],
-    )
-    hue, sat, val = (band.point(table) for band, table in zip((hue, sat, val), tables))
+    """255 where a pixel is seal red in parsers.images' sense, else 0 (mode "L").
+
+    The HSV conversion (a float division per pixel) is done only inside the box around the pixels that may be
+    red: seal red has red for its largest channel, at least _MIN_VALUE, and its smallest channel well below it
+    (saturation), which plain byte arithmetic tells. On a stamped page that box is ~3 % of it."""
+    mask = Image.new("L", rgb.size, 0)
+    box = _maybe_red(rgb).getbbox()
+    if box is not None:
+        mask.paste(_hsv_red_mask(rgb.crop(box)), box[:2])
+    return mask
+
+
+# Saturation ≥ _MIN_SATURATION / 255 at value ≥ _MIN_VALUE needs max − min ≥ 28.2; the margin covers the
+# conversion's float rounding (tests/unit/test_scan.py checks all 2^24 colours: 29 would still do).
+_MIN_SPREAD = images._MIN_VALUE * images._MIN_SATURATION // 255 - 2
+_AT_LEAST_VALUE = [255 if x >= images._MIN_VALUE else 0 for x in range(256)]
+_AT_LEAST_SPREAD = [255 if x >= _MIN_SPREAD else 0 for x in range(256)]
+
+
+def _maybe_red(rgb: Image.Image) -> Image.Image:
+    """255 where red is at least _MIN_VALUE and exceeds green or blue by _MIN_SPREAD: every seal-red pixel."""
+    red, green, blue = rgb.split()
+    spread = ImageChops.lighter(ImageChops.subtract(red, green), ImageChops.subtract(red, blue))
+    return ImageChops.darker(red.point(_AT_LEAST_VALUE), spread.point(_AT_LEAST_SPREAD))
+
+
+_HSV_TABLES = (
+    [255 if x <= images._RED_HUE_LOW or x >= images._RED_HUE_HIGH else 0 for x in range(256)],
+    [255 if x >= images._MIN_SATURATION else 0 for x in range(256)],
+    _AT_LEAST_VALUE,
+)
+
+
+def _hsv_red_mask(rgb: Image.Image) -> Image.Image:
+    hue, sat, val = (band.point(table) for band, table in zip(rgb.convert("HSV").split(), _HSV_TABLES))
     return ImageChops.darker(ImageChops.darker(hue, sat), val)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import samplegen as g
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from parsers import images, scan
 from parsers.errors import DocumentUnreadable
@@ -166,6 +166,33 @@ def test_transparent_electronic_seal_png(tmp_path: Path) -> None:
 def test_red_share_is_the_one_parsers_images_measures() -> None:
     page = _page(red_title=24)
     assert scan._look_at(page).red_ratio == pytest.approx(images._red_ratio(page))
+
+
+def _colours(first_red: int) -> Image.Image:
+    """Every colour with red in first_red … first_red + 15: red by 256-row blocks, green by row, blue by column."""
+    size = (256, 16 * 256)
+
+    def band(values: bytes, shape: tuple[int, int]) -> Image.Image:
+        return Image.frombytes("L", shape, values).resize(size, Image.Resampling.NEAREST)
+
+    return Image.merge("RGB", (band(bytes(first_red + y // 256 for y in range(size[1])), (1, size[1])),
+                               band(bytes(y % 256 for y in range(size[1])), (1, size[1])),
+                               band(bytes(range(256)), (256, 1))))
+
+
+def test_the_red_mask_is_the_hsv_definition_for_every_colour() -> None:
+    """The mask converts to HSV only around pixels a byte test calls possibly red: that test passes every colour
+    of the 2^24 that is hue ≤ 14 or ≥ 241, saturation ≥ 80, value ≥ 90 in Pillow's own HSV conversion."""
+    assert len(_colours(0).getcolors(2**20) or ()) == 2**20
+    for first_red in range(0, 256, 16):
+        colours = _colours(first_red)
+        hue, sat, val = colours.convert("HSV").split()
+        wanted = ImageChops.darker(ImageChops.darker(
+            hue.point(lambda h: 255 if h <= images._RED_HUE_LOW or h >= images._RED_HUE_HIGH else 0),
+            sat.point(lambda s: 255 if s >= images._MIN_SATURATION else 0)),
+            val.point(lambda v: 255 if v >= images._MIN_VALUE else 0))
+        assert ImageChops.subtract(wanted, scan._maybe_red(colours)).getbbox() is None
+        assert scan._red_mask(colours).tobytes() == wanted.tobytes()
 
 
 def test_a_mostly_red_picture_is_no_seal_and_quick(tmp_path: Path) -> None:
