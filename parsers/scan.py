@@ -34,13 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pdfplumber
 from PIL import Image, ImageChops, ImageFilter
 
 from parsers import images
 from parsers.errors import DocumentUnreadable
 from parsers.images import loaded_image
-from parsers.pdf import pdf_info
+from parsers.pdf import first_pages
 
 SEAL_MIN_RATIO = 0.001
 SEAL_MIN_SIDE = 0.10
@@ -219,21 +218,21 @@ def _line_mates(box: tuple[int, int, int, int], boxes: list[tuple[int, int, int,
 
 
 def _pdf_looks(path: Path) -> tuple[int, list[_Look]]:
-    # pdf_info counts the pages and explains damaged or encrypted files; then the first pages are looked at.
-    pages = pdf_info(path, max_pages_text=0, max_pages=MAX_PAGES).pages
+    # first_pages counts the pages and explains damaged or encrypted files, as pdf_info does; then the first
+    # pages are looked at.
     looks: list[_Look] = []
-    try:
-        with pdfplumber.open(path) as pdf:
-            for page in pdf.pages[:MAX_PAGES]:
-                embedded = [_embedded_look(image) for image in page.images[:MAX_IMAGES_PER_PAGE]]
+    with first_pages(path, MAX_PAGES) as (pages, first):
+        try:
+            for page, images in first:
+                embedded = [_embedded_look(image) for image in images[:MAX_IMAGES_PER_PAGE]]
                 looks += embedded
                 if not any(look.seal for look in embedded):  # drawn seals and other encodings: the page itself
                     looks.append(_rendered_look(page))
                 page.close()
-    except DocumentUnreadable:
-        raise
-    except Exception as exc:  # pdfminer and pdfium raise anything on damaged files
-        raise DocumentUnreadable(f"corrupt PDF: {type(exc).__name__}: {exc}"[:200]) from exc
+        except DocumentUnreadable:
+            raise
+        except Exception as exc:  # pdfminer and pdfium raise anything on damaged files
+            raise DocumentUnreadable(f"corrupt PDF: {type(exc).__name__}: {exc}"[:200]) from exc
     return pages, looks
 
 

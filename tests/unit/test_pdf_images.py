@@ -6,6 +6,7 @@ import hashlib
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from parsers.errors import DocumentUnreadable
 from parsers.images import ImageInfo, image_info, is_jpeg_bytes
-from parsers.pdf import PdfInfo, pdf_info
+from parsers.pdf import PdfInfo, first_pages, pdf_info
 
 
 def _scan(color: tuple[int, int, int] = (255, 255, 255), size: tuple[int, int] = (400, 560)) -> Image.Image:
@@ -122,6 +123,34 @@ def test_truncated_pdf(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:300])
     with pytest.raises(DocumentUnreadable):
         pdf_info(path)
+
+
+def _pages_or_problem(read: Callable[[], int]) -> int | str:
+    try:
+        return read()
+    except DocumentUnreadable as exc:
+        return str(exc)
+
+
+def _first_pages_count(path: Path) -> int:
+    with first_pages(path, 2) as (count, pages):
+        assert len(pages) == min(count, 2) and all(len(images) == 1 for _page, images in pages)
+        return count
+
+
+@pytest.mark.parametrize("data", [
+    b"%PDF-1.4\nthis is not a pdf at all\n%%EOF\n", b"", b"\x89PNG\r\n\x1a\n", _encrypted_pdf(), None, "cut"])
+def test_first_pages_counts_and_refuses_as_pdf_info_does(tmp_path: Path, data: bytes | str | None) -> None:
+    """The seal check opens a scan once through first_pages: the same page count, the same problem text."""
+    path = tmp_path / "scan.pdf"
+    _scan().save(path, "PDF", save_all=True, append_images=[_scan()] * 2)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    elif data == "cut":
+        path.write_bytes(path.read_bytes()[:2000])
+    expected = _pages_or_problem(lambda: pdf_info(path, max_pages_text=0, max_pages=2).pages)
+    assert _pages_or_problem(lambda: _first_pages_count(path)) == expected
+    assert data is not None or expected == 3
 
 
 def _jpeg(im: Image.Image, **kwargs: object) -> bytes:
