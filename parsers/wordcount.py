@@ -55,11 +55,8 @@ def _class(chars: str) -> str:
 
 _CJK_CLASS = "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in _CJK_RANGES)
 _CJK = re.compile(f"[{_CJK_CLASS}]")
-_NOT_SPACE = re.compile(r"\S")                                   # \s is str.isspace: U+3000 and NBSP too
 _LOW_RUN = re.compile(f"[^\\s{_CJK_CLASS}]+")                    # on the text without the ambiguous marks
 _HIGH_RUN = re.compile(f"[^\\s{_CJK_CLASS}{_class(''.join(sorted(AMBIGUOUS)))}]+")
-_DROP_INVISIBLE = {ord(ch): None for ch in INVISIBLE}
-_DROP_AMBIGUOUS = {ord(ch): None for ch in AMBIGUOUS}
 
 
 def count_words(text: str) -> WordCount:
@@ -68,12 +65,20 @@ def count_words(text: str) -> WordCount:
     # Latin (part of a run). `high` is the all-East-Asian count. `low` lets them neither count nor
     # split nor start a run, which is at or below every mix of the two ("A—B": low 1, Latin 1, high 3;
     # "“你好”": low 2, Latin 4, high 4), so a low count of 1000 is 1000 in Word whatever the fonts.
-    # Counted by regular expressions over the whole text, not character by character: a narrative of
-    # 10,000 characters took 4 ms in a Python loop. Invisible format characters join what is around them.
-    visible = text.translate(_DROP_INVISIBLE)
-    cjk = len(_CJK.findall(visible))
+    # Counted by regular expressions and str methods over the whole text, not character by character: a
+    # narrative of 10,000 characters took 4 ms in a Python loop. Invisible format characters join what is
+    # around them. (str.translate looks each character up in a dict: dropping by str.replace is ~10× faster.)
+    visible = _without(text, INVISIBLE)
+    cjk = _CJK.subn("", visible)[1]
     ambiguous = sum(visible.count(ch) for ch in AMBIGUOUS)
-    low_runs = len(_LOW_RUN.findall(visible.translate(_DROP_AMBIGUOUS)))
+    low_runs = len(_LOW_RUN.findall(_without(visible, AMBIGUOUS)))
     high_runs = len(_HIGH_RUN.findall(visible))
-    chars = len(_NOT_SPACE.findall(visible))
+    chars = sum(map(len, visible.split()))  # str.split's whitespace is \s's: str.isspace
     return WordCount(low=cjk + low_runs, high=cjk + ambiguous + high_runs, chars=chars)
+
+
+def _without(text: str, drop: frozenset[str]) -> str:
+    for ch in drop:
+        if ch in text:
+            text = text.replace(ch, "")
+    return text
