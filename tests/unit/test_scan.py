@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import time
 import zlib
 from pathlib import Path
@@ -193,6 +194,29 @@ def test_the_red_mask_is_the_hsv_definition_for_every_colour() -> None:
             val.point(lambda v: 255 if v >= images._MIN_VALUE else 0))
         assert ImageChops.subtract(wanted, scan._maybe_red(colours)).getbbox() is None
         assert scan._red_mask(colours).tobytes() == wanted.tobytes()
+
+
+def _random_mask(rng: random.Random) -> Image.Image:
+    """Specks, boxes and rings anywhere, the edges included, on a small mask."""
+    mask = Image.new("L", (rng.randint(1, 120), rng.randint(1, 120)), 0)
+    draw = ImageDraw.Draw(mask)
+    for _ in range(rng.randint(0, 6)):
+        x, y, kind = rng.randrange(mask.width), rng.randrange(mask.height), rng.randrange(3)
+        if kind == 0:
+            mask.putpixel((x, y), 255)
+        elif kind == 1:
+            draw.rectangle([x, y, x + rng.randint(0, 10), y + rng.randint(0, 10)], fill=255)
+        else:
+            draw.ellipse([x - 8, y - 8, x + rng.randint(0, 20), y + rng.randint(0, 20)], outline=255)
+    return mask
+
+
+def test_blobs_are_found_in_the_box_around_the_red_as_in_the_whole_mask() -> None:
+    rng = random.Random(18)
+    for _ in range(1500):
+        mask = _random_mask(rng)
+        grown = mask.filter(ImageFilter.BoxBlur(2)).point(lambda v: 255 if v else 0)
+        assert scan._grown_blob_boxes(mask) == scan._blob_boxes(grown.tobytes(), *grown.size)
 
 
 def test_a_mostly_red_picture_is_no_seal_and_quick(tmp_path: Path) -> None:
