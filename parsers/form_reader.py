@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from parsers import normalize
@@ -90,9 +91,9 @@ class _Cell:
     text: str
     continued: bool
 
-    @property
+    @cached_property
     def key(self) -> str:
-        return normalize.label_key(self.text)
+        return normalize.label_key(self.text)   # asked for again and again: each label is looked for in every cell
 
 
 def _either_width(ch: str) -> str:
@@ -168,6 +169,12 @@ class _Grid:
         return None
 
 
+@lru_cache(maxsize=16)
+def _label_index(schema: FormSchema) -> LabelIndex:
+    """One index per schema (a campaign's, for as long as the process runs): it remembers the labels it read."""
+    return LabelIndex((spec.name, spec.labels) for spec in (*schema.fields, *schema.header_fields))
+
+
 def read_form(layout: DocxLayout, schema: FormSchema) -> FormRecord:
     """Every field of `schema` from a form's tables and loose paragraphs."""
     record = FormRecord()
@@ -177,7 +184,7 @@ def read_form(layout: DocxLayout, schema: FormSchema) -> FormRecord:
     labels |= sections
     if schema.members:
         labels |= {normalize.label_key(label) for col in schema.members.columns for label in col.labels}
-    index = LabelIndex((spec.name, spec.labels) for spec in (*schema.fields, *schema.header_fields))
+    index = _label_index(schema)
     grid = _Grid(layout, labels, sections, index)
     if schema.members:
         record.members = _read_members(grid, schema)

@@ -84,6 +84,9 @@ class LabelIndex:
         # (成立时间 → 成立, so 组建 alone is read as 成立时间) unless nothing but filler is left
         # (工作室名称 → 工作室 would claim every 工作室… label).
         self._synonyms: list[tuple[str, str, int]] = []
+        # What field_of said of each label text: forms of one template repeat theirs, and each is compared
+        # with every synonym.
+        self._read: dict[str, str | None] = {}
         for name, labels in fields:
             for label in labels:
                 for said in _readings(label):
@@ -94,6 +97,13 @@ class LabelIndex:
 
     def field_of(self, label: str) -> str | None:
         """The one field `label` means, or None (not a label of this form, or as near to two fields)."""
+        if label not in self._read:
+            if len(self._read) >= _READ_KEPT:
+                self._read.clear()
+            self._read[label] = self._field_of(label)
+        return self._read[label]
+
+    def _field_of(self, label: str) -> str | None:
         if not looks_like_label(label):
             return None
         best: dict[str, int] = {}
@@ -110,6 +120,7 @@ class LabelIndex:
 
 
 _ENDING = re.compile("(?:姓名|名称|时间)$")
+_READ_KEPT = 4096
 
 
 def _score(said: str, synonym: str, weight: int) -> int:
