@@ -19,7 +19,7 @@ from pipeline.mail.base64runs import RunSplitter, decode_skeleton
 from pipeline.mail.decode import DecodedMail, decode_unsplit
 
 STREAM_THRESHOLD = 2**20        # messages above this many bytes are split on disk (pipeline/intake/judge.py)
-MIN_SPILL = 256 * 2**10        # base64 runs shorter than this (in encoded bytes) stay in the skeleton
+MIN_SPILL = 32 * 2**10         # base64 runs shorter than this (in encoded bytes) stay in the skeleton
 _CHUNK = 4 * 2**20             # bytes read at once
 
 
