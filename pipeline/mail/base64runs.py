@@ -92,7 +92,7 @@ class RunSplitter(Generic[Spilled]):
 
     def _reset(self) -> None:
         self.in_run = False
-        self.pending: list[bytes] = []  # the run as read, until it is spilled
+        self.pending: list[tuple[bytes, bytes | None]] = []  # the run as read (and decoded), until it is spilled
         self.length = 0                 # bytes in the run so far
         self.carry = b""                # base64 characters not yet decoded (fewer than four)
         self.out: BinaryIO | None = None
@@ -139,13 +139,20 @@ class RunSplitter(Generic[Spilled]):
         """Add whole lines of the run; `decoded` is their bytes when _uniform decoded them already."""
         self.length += len(lines)
         self.ending = b"\r\n" if lines.endswith(b"\r\n") else b"\n"
-        if self.out is None:
-            self.pending.append(lines)
-            if self.length < self.min_spill:
-                return
-            self.out = self.spills.open(len(self.spilled))  # closed by end_run, or by close() when reading fails
-            lines, decoded = b"".join(self.pending), None
-            self.pending.clear()
+        if self.out is not None:
+            self._write(lines, decoded)
+            return
+        self.pending.append((lines, decoded))
+        if self.length < self.min_spill:
+            return
+        self.out = self.spills.open(len(self.spilled))  # closed by end_run, or by close() when reading fails
+        for piece, piece_decoded in self.pending:  # as decoded, the way the rest of the run will be
+            self._write(piece, piece_decoded)
+        self.pending.clear()
+
+    def _write(self, lines: bytes, decoded: bytes | None) -> None:
+        """Decode lines into the spill: in whole quads, the 1-3 characters left over carried to the next lines."""
+        assert self.out is not None
         if decoded is not None and not self.carry:
             self.out.write(decoded)
             return
@@ -161,7 +168,7 @@ class RunSplitter(Generic[Spilled]):
         if not self.in_run:
             return
         if self.out is None:
-            self.skeleton += b"".join(self.pending)
+            self.skeleton += b"".join(lines for lines, _decoded in self.pending)
         else:
             if self.carry:
                 self.out.write(b64decode(self.carry))
