@@ -21,11 +21,14 @@ def insert_if_absent(session: Session, model: type[Any], values: dict[str, Any],
     dialect = session.get_bind().dialect.name
     values = {key: fit_text(model.__table__.c[key], value) for key, value in values.items()}  # as the ORM does
     if dialect == "postgresql":
-        stmt = postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    elif dialect == "sqlite":
+        # Whether a row came back says whether this call inserted it: through the ORM, psycopg's rowcount for
+        # INSERT … ON CONFLICT DO NOTHING did not (a new ledger row was reported as already there).
+        stmt = (postgresql.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+                .returning(*model.__table__.primary_key.columns))
+        return session.execute(stmt).first() is not None
+    if dialect == "sqlite":
         stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    else:  # another database: a plain INSERT, where a lost race is an IntegrityError as before
-        session.add(model(**values))
-        session.flush()
-        return True
-    return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+        return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+    session.add(model(**values))  # another database: a plain INSERT, where a lost race is an IntegrityError
+    session.flush()
+    return True

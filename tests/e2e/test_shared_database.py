@@ -10,10 +10,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from helpers.configfile import write_example_config
+from helpers.submissions import submission
 from pipeline.cli.main import main
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from pipeline.intake.ledger import ingest_bytes
+from pipeline.intake.ledger import fresh, ingest_bytes, record_delivery
 from storage.models import Message
 
 
@@ -60,3 +61,14 @@ def test_nul_characters_and_overlong_headers_are_stored_alike_on_every_database(
         assert row.subject == "材料报送"  # control characters are dropped where header values are decoded
         assert row.message_id == message_id[:998]
         assert row.status == "processed"
+
+
+@pytest.mark.both_databases
+def test_a_recorded_delivery_is_new_once_and_claimed_for_its_recorder_on_every_database(app) -> None:
+    """insert_if_absent says whether this call inserted the row: on PostgreSQL the rowcount of INSERT … ON
+    CONFLICT DO NOTHING through the ORM said no, and a new ledger row was taken for another's claim."""
+    raw = submission()
+    first, added = record_delivery(app, raw, "file:/x/1.eml")
+    again, added_again = record_delivery(app, raw, "file:/x/1.eml")
+    assert (added, added_again) == (True, False) and first.id == again.id
+    assert fresh(first, added) and not fresh(again, added_again)
