@@ -24,13 +24,20 @@ _TMPFS_TYPES = frozenset({"tmpfs", "ramfs"})
 STALE_SECONDS = 3600.0  # a folder no judging can still be using (the sandbox kills a child long before)
 
 
+# Folders found private once, by this process: every message asks for its root, and /dev/shm's sticky bit
+# keeps another user from replacing a folder of ours afterwards.
+_checked: set[Path] = set()
+
+
 def private_root(base: Path = MEMORY_FS, name: str | None = None) -> Path | None:
     """This user's folder `name` under the memory file system `base`, made 0700 if missing; None when `base`
     is no memory file system or the name is taken by something that is not a private folder of ours (another
     local user could otherwise read the applicants' documents, or point us elsewhere with a symlink)."""
+    root = base / (name or f"studio-intake-{os.getuid()}")
+    if root in _checked:
+        return root
     if not _is_memory_fs(base):
         return None
-    root = base / (name or f"studio-intake-{os.getuid()}")
     try:
         os.mkdir(root, 0o700)
     except FileExistsError:
@@ -43,6 +50,7 @@ def private_root(base: Path = MEMORY_FS, name: str | None = None) -> Path | None
         return None
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         return None
+    _checked.add(root)
     return root
 
 

@@ -8,6 +8,7 @@ the staff console) does not load the parsers and archive tools judging needs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 from pathlib import Path
@@ -32,8 +33,13 @@ def memory_workdir(app: App, message: Message) -> Path | None:
     root = scratch.private_root()
     if root is None:
         return None
-    office = hashlib.sha256(str(app.config.storage.data_dir.resolve()).encode()).hexdigest()[:8]
-    return root / f"{office}-{message.id}-{message.sha256[:12]}"
+    return root / f"{_office(app.config.storage.data_dir)}-{message.id}-{message.sha256[:12]}"
+
+
+@functools.cache
+def _office(data_dir: Path) -> str:
+    """A short name for the office whose data folder is `data_dir` (resolved once, not for every message)."""
+    return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
 
 
 def judging_workdir(app: App, message: Message) -> Path:

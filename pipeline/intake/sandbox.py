@@ -299,7 +299,7 @@ def _judging_child(config: Config, conn: Connection, secret_env: dict[str, str],
     database password, when the database needs one, comes from the parent for this child alone.
     """
     limits = config.sandbox
-    app = _enter_child(config, secret_env, None, messages=limits.messages_per_child)
+    app = _enter_child(config, secret_env, messages=limits.messages_per_child)
     fresh = _footprint()
     for judged in range(1, limits.messages_per_child + 1):
         request = _next_request(conn, idle_seconds)
@@ -332,10 +332,15 @@ def _frozen_at(app: App, now: datetime) -> App:
 def _allow_cpu_for_message(cpu_seconds: int) -> None:
     """Raise the soft CPU limit to what this child has used so far + `cpu_seconds` (rounded up): RLIMIT_CPU
     counts a process's whole life, and each message gets the budget it had in a child of its own."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    soft = math.ceil(usage.ru_utime + usage.ru_stime) + cpu_seconds
+    soft = math.ceil(_cpu_used()) + cpu_seconds
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+
+
+def _cpu_used() -> float:
+    """CPU seconds this process has used, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _footprint() -> tuple[int, int]:
@@ -356,8 +361,7 @@ def _worn(limits: SandboxLimits, fresh: tuple[int, int]) -> bool:
     descriptors: a heap left fragmented or a descriptor left open by one message must not push the next over
     `memory_mb` or `max_open_files`; an eighth of either may go before the child makes way.
     """
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    if usage.ru_utime + usage.ru_stime >= limits.cpu_seconds:
+    if _cpu_used() >= limits.cpu_seconds:
         return True
     memory, files = _footprint()
     return memory - fresh[0] > limits.memory_mb * _MIB // 8 or files - fresh[1] > limits.max_open_files // 8
@@ -365,14 +369,14 @@ def _worn(limits: SandboxLimits, fresh: tuple[int, int]) -> bool:
 
 def _rebuild_child(config: Config, message_pk: int, sender: Connection, secret_env: dict[str, str]) -> None:
     """A child that re-makes one message's derived files (rebuild_isolated), limited like a judging one."""
-    app = _enter_child(config, secret_env, None)
+    app = _enter_child(config, secret_env)
     from pipeline.intake.judge import rebuild_folder  # preloaded in the forkserver
 
     sender.send(rebuild_folder(app, message_pk))
     sender.close()
 
 
-def _enter_child(config: Config, secret_env: dict[str, str], now: datetime | None, *, messages: int = 1) -> App:
+def _enter_child(config: Config, secret_env: dict[str, str], *, messages: int = 1) -> App:
     """What every child does first: its secrets, its own process group, death with the forkserver, the limits
     (for `messages` messages)."""
     os.environ.update(secret_env)
@@ -382,7 +386,7 @@ def _enter_child(config: Config, secret_env: dict[str, str], now: datetime | Non
     from pipeline.intake.judge import process_in_process  # preloaded in the forkserver
 
     # the parent brought the schema up to date
-    return open_app(config, process_in_process, (lambda: now) if now is not None else None, upgrade=False)
+    return open_app(config, process_in_process, upgrade=False)  # each message brings its clock (_frozen_at)
 
 
 @functools.cache
